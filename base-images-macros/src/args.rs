@@ -1,0 +1,135 @@
+//! Parsing of `#[base_image(...)]` arguments: a comma-separated list of
+//! `name = value`, each known name at most once. Every problem is collected
+//! (unknown name, repeated name, wrong kind of value) and spanned on the
+//! token at fault.
+
+use proc_macro2::Span;
+use syn::parse::Parser as _;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned as _;
+use syn::{Expr, ExprLit, Lit, LitStr, MetaNameValue, Path, Token};
+
+use crate::errors::Errors;
+
+/// The arguments as written, each with its span.
+#[derive(Default)]
+pub(crate) struct Args {
+    /// `family = "..."`.
+    pub(crate) family: Option<LitStr>,
+    /// `version = "..."`.
+    pub(crate) version: Option<LitStr>,
+    /// `parent = V1_0_0`.
+    pub(crate) parent: Option<Path>,
+    /// `changelog = "..."`.
+    pub(crate) changelog: Option<LitStr>,
+    /// `platforms = ["linux/amd64", ...]`, with the span of the key.
+    pub(crate) platforms: Option<(Span, Vec<LitStr>)>,
+}
+
+const KNOWN: &str = "family, version, parent, changelog and platforms";
+
+/// Parses the attribute's tokens, recording every problem in `errors`.
+pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Args {
+    let mut args = Args::default();
+    let list = match Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse2(tokens) {
+        Ok(list) => list,
+        Err(e) => {
+            errors.push(syn::Error::new(
+                e.span(),
+                format!("{e}: #[base_image] takes `name = value` arguments ({KNOWN}), e.g. #[base_image(version = \"1.0.1\", parent = V1_0_0, changelog = \"...\")]"),
+            ));
+            return args;
+        }
+    };
+    for arg in list {
+        let Some(name) = arg.path.get_ident().map(ToString::to_string) else {
+            errors.push(syn::Error::new_spanned(
+                &arg.path,
+                format!("unknown argument; #[base_image] takes {KNOWN}"),
+            ));
+            continue;
+        };
+        let key = arg.path.span();
+        match name.as_str() {
+            "family" => set(
+                &mut args.family,
+                string(&arg.value, "a family name such as \"my-images\"", errors),
+                key,
+                &name,
+                errors,
+            ),
+            "version" => set(
+                &mut args.version,
+                string(&arg.value, "a version such as \"1.0.1\"", errors),
+                key,
+                &name,
+                errors,
+            ),
+            "changelog" => set(
+                &mut args.changelog,
+                string(&arg.value, "one line such as \"Add ffmpeg.\"", errors),
+                key,
+                &name,
+                errors,
+            ),
+            "parent" => {
+                let parent = match &arg.value {
+                    Expr::Path(p) if p.qself.is_none() => Some(p.path.clone()),
+                    other => {
+                        errors.push(syn::Error::new_spanned(
+                            other,
+                            "`parent` takes the static of the parent version, e.g. parent = V1_0_0",
+                        ));
+                        None
+                    }
+                };
+                set(&mut args.parent, parent, key, &name, errors);
+            }
+            "platforms" => {
+                let platforms = platform_list(&arg.value, errors).map(|list| (key, list));
+                set(&mut args.platforms, platforms, key, &name, errors);
+            }
+            _ => errors.push(syn::Error::new(
+                key,
+                format!("unknown argument `{name}`; #[base_image] takes {KNOWN}"),
+            )),
+        }
+    }
+    args
+}
+
+/// Stores a value, or records that the argument is repeated.
+fn set<T>(slot: &mut Option<T>, value: Option<T>, key: Span, name: &str, errors: &mut Errors) {
+    if slot.is_some() {
+        errors.push(syn::Error::new(key, format!("`{name}` is given twice; keep one")));
+    } else if value.is_some() {
+        *slot = value;
+    }
+}
+
+fn string(value: &Expr, what: &str, errors: &mut Errors) -> Option<LitStr> {
+    match value {
+        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s.clone()),
+        other => {
+            errors.push(syn::Error::new_spanned(
+                other,
+                format!("expected a string literal: {what}"),
+            ));
+            None
+        }
+    }
+}
+
+fn platform_list(value: &Expr, errors: &mut Errors) -> Option<Vec<LitStr>> {
+    let what = "a platform such as \"linux/amd64\"";
+    match value {
+        Expr::Array(array) if !array.elems.is_empty() => array.elems.iter().map(|e| string(e, what, errors)).collect(),
+        other => {
+            errors.push(syn::Error::new_spanned(
+                other,
+                "`platforms` takes a non-empty list, e.g. platforms = [\"linux/amd64\", \"linux/arm64\"]",
+            ));
+            None
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Image addresses (`[registry/]repo[:tag][@sha256:<64 hex>]`): parsing and
+//! validation following the grammar of the distribution project's
+//! `reference` package, so an address accepted here is one `docker pull`,
+//! Dagger and a Dockerfile `FROM` accept too. Only `sha256` digests are
+//! accepted, since that is what registries serve and locks can compare.
+
+use std::fmt;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// A parsed, valid image address.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ImageAddress {
+    name: String,
+    tag: Option<String>,
+    digest: Option<String>,
+}
+
+const DOMAIN_COMPONENT: &str = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const PATH_COMPONENT: &str = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+
+static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
+    let re = format!(r"^(?:{DOMAIN_COMPONENT}(?:\.{DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$");
+    Regex::new(&re).unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+static PATH: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!("^{PATH_COMPONENT}$")).unwrap_or_else(|e| unreachable!("static regex: {e}")));
+static TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[\w][\w.-]{0,127}$").unwrap_or_else(|e| unreachable!("static regex: {e}")));
+static DIGEST: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^sha256:[0-9a-f]{64}$").unwrap_or_else(|e| unreachable!("static regex: {e}")));
+
+impl ImageAddress {
+    /// Parses and validates an address such as `python:3.9-slim@sha256:…`.
+    pub fn parse(address: &str) -> Result<Self, Error> {
+        let fail = |reason: String| Error::InvalidAddress {
+            address: address.to_owned(),
+            reason,
+        };
+        if address.is_empty() {
+            return Err(fail(
+                "it is empty; write repository[:tag][@sha256:<64 hex digits>]".into(),
+            ));
+        }
+        if let Some(c) = address.chars().find(|c| c.is_whitespace() || c.is_control()) {
+            return Err(fail(format!("it contains the character {c:?}; remove it")));
+        }
+        let (rest, digest) = match address.split_once('@') {
+            Some((rest, digest)) => {
+                if !DIGEST.is_match(digest) {
+                    return Err(fail(format!(
+                        "the digest `{digest}` must be `sha256:` followed by 64 lowercase hex digits"
+                    )));
+                }
+                (rest, Some(digest.to_owned()))
+            }
+            None => (address, None),
+        };
+        // A tag is after the last ':' that follows the last '/', so a
+        // registry port (`localhost:5000/x`) is not taken for a tag.
+        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match rest[last_slash..].rfind(':') {
+            Some(i) => {
+                let split = last_slash + i;
+                let tag = &rest[split + 1..];
+                if !TAG.is_match(tag) {
+                    return Err(fail(format!(
+                        "the tag `{tag}` must be 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"
+                    )));
+                }
+                (&rest[..split], Some(tag.to_owned()))
+            }
+            None => (rest, None),
+        };
+        Self::check_name(name).map_err(fail)?;
+        Ok(ImageAddress {
+            name: name.to_owned(),
+            tag,
+            digest,
+        })
+    }
+
+    fn check_name(name: &str) -> Result<(), String> {
+        if name.is_empty() {
+            return Err("the repository name is missing".into());
+        }
+        if name.len() > 255 {
+            return Err(format!(
+                "the repository name is {} characters long; at most 255 are allowed",
+                name.len()
+            ));
+        }
+        let mut components: Vec<&str> = name.split('/').collect();
+        let first = components[0];
+        let has_domain = components.len() > 1
+            && (first.contains(['.', ':']) || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase()));
+        if has_domain {
+            if !DOMAIN.is_match(first) {
+                return Err(format!("the registry `{first}` is not a valid host[:port]"));
+            }
+            components.remove(0);
+        }
+        for component in components {
+            if !PATH.is_match(component) {
+                return Err(format!(
+                    "the path component `{component}` must be lowercase letters and digits, separated by '.', '_', '__' or '-'"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The repository, with its registry host when one was written.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The tag, if any.
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    /// The `sha256:…` digest, if the address is pinned.
+    pub fn digest(&self) -> Option<&str> {
+        self.digest.as_deref()
+    }
+
+    /// Whether the address pins content by digest.
+    pub fn is_pinned(&self) -> bool {
+        self.digest.is_some()
+    }
+}
+
+impl fmt::Display for ImageAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        if let Some(tag) = &self.tag {
+            write!(f, ":{tag}")?;
+        }
+        if let Some(digest) = &self.digest {
+            write!(f, "@{digest}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for ImageAddress {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for ImageAddress {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<ImageAddress> for String {
+    fn from(a: ImageAddress) -> String {
+        a.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "44b7f161ed03f85e96d423b9916cdc8cb0509fb970fd643bdbc9896d49e1cad0";
+
+    #[test]
+    fn accepts_valid_addresses() {
+        for ok in [
+            "python".to_string(),
+            "python:3.9.18-slim-bookworm".to_string(),
+            format!("python:3.9.18-slim-bookworm@sha256:{HEX}"),
+            format!("python@sha256:{HEX}"),
+            "docker.io/library/python:3.10".to_string(),
+            "localhost:5000/base/debian:bookworm".to_string(),
+            "127.0.0.1:5000/x".to_string(),
+            "a__b/c-d/e.f_g:T_1.x-y".to_string(),
+        ] {
+            let parsed = ImageAddress::parse(&ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert_eq!(parsed.to_string(), ok);
+        }
+    }
+
+    #[test]
+    fn splits_parts() {
+        let a = ImageAddress::parse(&format!("localhost:5000/py:3.9@sha256:{HEX}")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.name(), "localhost:5000/py");
+        assert_eq!(a.tag(), Some("3.9"));
+        assert_eq!(a.digest(), Some(format!("sha256:{HEX}").as_str()));
+        assert!(a.is_pinned());
+        let b = ImageAddress::parse("localhost:5000/py").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.tag(), None);
+        assert!(!b.is_pinned());
+    }
+
+    #[test]
+    fn rejects_invalid_addresses_with_reason() {
+        for (bad, reason) in [
+            ("", "empty"),
+            ("Python:3", "path component `Python`"),
+            ("python:", "the tag ``"),
+            ("python:.x", "the tag `.x`"),
+            ("python@sha256:abc", "64 lowercase hex"),
+            ("python@md5:0123", "must be `sha256:`"),
+            ("py thon", "character ' '"),
+            ("a//b", "path component ``"),
+            ("-a", "path component `-a`"),
+            ("bad_host_:5000/x", "registry `bad_host_:5000`"),
+        ] {
+            let err = ImageAddress::parse(bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad:?} was accepted"));
+            let text = err.to_string();
+            assert!(text.contains(reason), "{bad:?}: {text}");
+            assert!(text.contains(&format!("`{bad}`")), "{text}");
+        }
+    }
+}

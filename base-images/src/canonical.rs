@@ -1,0 +1,145 @@
+//! The canonical encoding of a Recipe and its sha256 recipe digest.
+//!
+//! Encoding version 1 (specified in `docs/recipe-encoding.md`) is compact
+//! JSON: `{"encoding":1,"root":…,"steps":[…]}`, keys in a fixed documented
+//! order, optional fields omitted when unset, strings escaped as RFC 8259
+//! minimally requires. Equal recipes give equal bytes on every platform and
+//! compiler; golden tests pin known digests. A change that would alter the
+//! bytes of an existing recipe must come with a new encoding version.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::recipe::{Recipe, Root, Step};
+
+/// The encoding version written into every canonical encoding.
+pub const ENCODING_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    encoding: u32,
+    root: &'a Root,
+    #[serde(skip_serializing_if = "<[Step]>::is_empty")]
+    steps: &'a [Step],
+}
+
+/// A recipe digest: `sha256:` and 64 lowercase hex digits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RecipeDigest(String);
+
+impl TryFrom<String> for RecipeDigest {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        RecipeDigest::parse(&text)
+            .ok_or_else(|| format!("`{text}` is not a recipe digest (sha256: and 64 lowercase hex digits)"))
+    }
+}
+
+impl From<RecipeDigest> for String {
+    fn from(digest: RecipeDigest) -> String {
+        digest.0
+    }
+}
+
+impl RecipeDigest {
+    /// The digest as text (`sha256:…`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Wraps a digest read from a file, checking its shape.
+    pub fn parse(text: &str) -> Option<Self> {
+        let hex = text.strip_prefix("sha256:")?;
+        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+            .then(|| RecipeDigest(text.to_owned()))
+    }
+}
+
+impl fmt::Display for RecipeDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Recipe {
+    /// The canonical encoding (version [`ENCODING_VERSION`]).
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let envelope = Envelope {
+            encoding: ENCODING_VERSION,
+            root: &self.root,
+            steps: &self.steps,
+        };
+        // Serializing plain strings, vectors and BTreeMaps into a Vec cannot fail.
+        serde_json::to_vec(&envelope).unwrap_or_default()
+    }
+
+    /// The sha256 of the canonical encoding.
+    pub fn digest(&self) -> RecipeDigest {
+        digest_of(&self.canonical_bytes())
+    }
+
+    /// Digests of every prefix: element `n` covers the root and the first
+    /// `n` steps (element 0 is the root alone). Engines key caches by them.
+    pub fn prefix_digests(&self) -> Vec<RecipeDigest> {
+        (0..=self.steps.len())
+            .map(|n| {
+                let prefix = Recipe {
+                    root: self.root.clone(),
+                    steps: self.steps[..n].to_vec(),
+                };
+                prefix.digest()
+            })
+            .collect()
+    }
+}
+
+fn digest_of(bytes: &[u8]) -> RecipeDigest {
+    RecipeDigest(format!("sha256:{:x}", Sha256::digest(bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recipe::ExecOptions;
+
+    #[test]
+    fn encoding_is_compact_ordered_json() {
+        let r = Recipe::from("debian:bookworm")
+            .with_exec_opts(["id"], ExecOptions::default().workdir("/").env("B", "2").env("A", "1"))
+            .with_new_file("/f", "a\"b\n", 0o644);
+        let text = String::from_utf8(r.canonical_bytes()).unwrap_or_default();
+        assert_eq!(
+            text,
+            r#"{"encoding":1,"root":{"address":"debian:bookworm"},"steps":[{"op":"exec","args":["id"],"env":{"A":"1","B":"2"},"workdir":"/"},{"op":"new_file","path":"/f","contents":"a\"b\n","mode":420}]}"#
+        );
+    }
+
+    #[test]
+    fn equal_recipes_equal_digests_and_any_change_differs() {
+        let a = Recipe::from("x:1").with_exec(["true"]);
+        assert_eq!(a.digest(), a.clone().digest());
+        assert_ne!(a.digest(), Recipe::from("x:1").with_exec(["true", ""]).digest());
+        assert_ne!(a.digest(), Recipe::from("x:2").with_exec(["true"]).digest());
+    }
+
+    #[test]
+    fn prefix_digests_start_at_root() {
+        let r = Recipe::from("x:1").with_exec(["a"]).with_exec(["b"]);
+        let prefixes = r.prefix_digests();
+        assert_eq!(prefixes.len(), 3);
+        assert_eq!(prefixes[0], Recipe::from("x:1").digest());
+        assert_eq!(prefixes[2], r.digest());
+    }
+
+    #[test]
+    fn digest_parse_checks_shape() {
+        let d = Recipe::from("x").digest();
+        assert_eq!(RecipeDigest::parse(d.as_str()), Some(d));
+        assert_eq!(RecipeDigest::parse("sha256:abc"), None);
+        assert_eq!(RecipeDigest::parse(&format!("md5:{}", "0".repeat(64))), None);
+    }
+}

@@ -1,0 +1,586 @@
+//! Sanity checks as data: a `Check` has a stable id, a description and a
+//! kind (a built-in assertion, or a custom async function run against the
+//! built image). `Checks` is the builder a `#[sanity_checks]` function
+//! receives; it records misuse instead of panicking, and `finish` reports
+//! it. Inheritance lives in `resolve`; running checks is the engines' job.
+
+mod resolve;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::Error;
+
+pub use resolve::{resolve, Origin, ResolvedCheck};
+
+/// Which output stream of a command a check reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+    /// Standard output followed by standard error.
+    Both,
+}
+
+/// File access a user is expected to have, or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// Listing / reading.
+    Read,
+    /// Creating files in a directory.
+    Write,
+}
+
+/// What a check asserts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CheckKind {
+    /// The command exits 0.
+    CommandSucceeds {
+        /// The command.
+        args: Vec<String>,
+    },
+    /// The command exits 0 and a stream contains `text`.
+    OutputContains {
+        /// The command.
+        args: Vec<String>,
+        /// Which stream.
+        stream: Stream,
+        /// The expected text.
+        text: String,
+    },
+    /// The command exits 0 and a stream matches a regular expression.
+    OutputMatches {
+        /// The command.
+        args: Vec<String>,
+        /// Which stream.
+        stream: Stream,
+        /// The regular expression (Rust `regex` syntax).
+        pattern: String,
+    },
+    /// The first version number (`1.2.3`) a command prints equals `version`.
+    ToolVersion {
+        /// The command, e.g. `python --version`.
+        args: Vec<String>,
+        /// The expected version.
+        version: String,
+    },
+    /// An environment variable of the image is set.
+    EnvVarExists {
+        /// The variable.
+        name: String,
+    },
+    /// An environment variable of the image has exactly `value`.
+    EnvVarEquals {
+        /// The variable.
+        name: String,
+        /// The expected value.
+        value: String,
+    },
+    /// A path exists, optionally with a mode and owner.
+    FileExists {
+        /// The absolute path.
+        path: String,
+        /// Expected permission bits.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mode: Option<u32>,
+        /// Expected owner, `user` or `user:group`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
+    },
+    /// A user exists with the given uid and primary gid.
+    UserExists {
+        /// The user name.
+        name: String,
+        /// Its uid.
+        uid: u32,
+        /// Its primary gid.
+        gid: u32,
+    },
+    /// A user can (or cannot) read or write a directory.
+    UserAccess {
+        /// The user name.
+        user: String,
+        /// The directory.
+        path: String,
+        /// Read or write.
+        access: Access,
+        /// Whether the access is expected to succeed.
+        allowed: bool,
+    },
+    /// The image's local time zone is `timezone` (as `date +%Z` prints it).
+    Timezone {
+        /// The expected zone abbreviation, e.g. `UTC`.
+        timezone: String,
+    },
+    /// A custom async function.
+    Custom {
+        /// The function.
+        #[serde(skip)]
+        function: CustomCheck,
+    },
+}
+
+/// A command's result, as a check target returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// The exit code.
+    pub exit_code: i64,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// A boxed future, as custom checks and check targets return them.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A running container a custom check inspects; engines implement it.
+pub trait CheckTarget: Send + Sync {
+    /// Runs a command (argv) in the container.
+    fn exec<'a>(&'a self, args: &'a [&'a str]) -> BoxFuture<'a, Result<ExecOutput, String>>;
+    /// Reads a file of the container.
+    fn read_file<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>>;
+    /// Reads an environment variable of the image.
+    fn env_var<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, String>>;
+}
+
+/// The signature of a custom check: `Err(text)` fails it with that text.
+pub type CustomCheckFn = for<'a> fn(&'a dyn CheckTarget) -> BoxFuture<'a, Result<(), String>>;
+
+/// A custom check function, compared by address.
+#[derive(Clone, Copy)]
+pub struct CustomCheck(pub CustomCheckFn);
+
+impl fmt::Debug for CustomCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CustomCheck(fn)")
+    }
+}
+
+impl PartialEq for CustomCheck {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
+/// One sanity check.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Check {
+    /// Stable id; a later version replaces an inherited check by reusing it.
+    pub id: String,
+    /// What the check asserts, in words.
+    pub description: String,
+    /// The assertion.
+    pub kind: CheckKind,
+    /// The user to run as, if not the image's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Time limit, if not the engine's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Whether the check needs the network (checks run without by default).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub network: bool,
+}
+
+fn argv<I, S>(args: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    args.into_iter().map(Into::into).collect()
+}
+
+impl Check {
+    /// A check of the given kind with a description derived from it.
+    pub fn new(id: impl Into<String>, kind: CheckKind) -> Self {
+        Check {
+            id: id.into(),
+            description: describe(&kind),
+            kind,
+            user: None,
+            timeout: None,
+            network: false,
+        }
+    }
+
+    /// Replaces the derived description.
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = text.into();
+        self
+    }
+
+    /// Runs the check as `user`.
+    pub fn as_user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Sets the time limit.
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// Gives the check network access.
+    pub fn with_network(mut self) -> Self {
+        self.network = true;
+        self
+    }
+
+    fn problem(&self) -> Option<String> {
+        let id_ok = !self.id.is_empty()
+            && self.id.len() <= 64
+            && self
+                .id
+                .starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+        if !id_ok {
+            return Some("has an invalid id; an id is 1 to 64 lowercase letters, digits, '.', '_' or '-'".into());
+        }
+        if self.description.trim().is_empty() {
+            return Some("has an empty description".into());
+        }
+        match &self.kind {
+            CheckKind::CommandSucceeds { args }
+            | CheckKind::OutputContains { args, .. }
+            | CheckKind::OutputMatches { args, .. }
+            | CheckKind::ToolVersion { args, .. }
+                if args.first().is_none_or(String::is_empty) =>
+            {
+                Some("has an empty command; give at least the program to run".into())
+            }
+            CheckKind::OutputMatches { pattern, .. } => regex::Regex::new(pattern)
+                .err()
+                .map(|e| format!("has an invalid regular expression: {e}")),
+            CheckKind::FileExists { path, .. } | CheckKind::UserAccess { path, .. } if !path.starts_with('/') => {
+                Some(format!("uses path `{path}`; write an absolute path"))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn describe(kind: &CheckKind) -> String {
+    match kind {
+        CheckKind::CommandSucceeds { args } => format!("`{}` succeeds", args.join(" ")),
+        CheckKind::OutputContains { args, stream, text } => {
+            format!("`{}` {} contains {text:?}", args.join(" "), stream_name(*stream))
+        }
+        CheckKind::OutputMatches { args, stream, pattern } => {
+            format!("`{}` {} matches /{pattern}/", args.join(" "), stream_name(*stream))
+        }
+        CheckKind::ToolVersion { args, version } => format!("`{}` reports version {version}", args.join(" ")),
+        CheckKind::EnvVarExists { name } => format!("environment variable {name} is set"),
+        CheckKind::EnvVarEquals { name, value } => format!("environment variable {name} is {value:?}"),
+        CheckKind::FileExists { path, mode, owner } => {
+            let mut text = format!("{path} exists");
+            if let Some(mode) = mode {
+                text.push_str(&format!(" with mode {mode:o}"));
+            }
+            if let Some(owner) = owner {
+                text.push_str(&format!(", owned by {owner}"));
+            }
+            text
+        }
+        CheckKind::UserExists { name, uid, gid } => format!("user {name} exists with uid {uid} and gid {gid}"),
+        CheckKind::UserAccess {
+            user,
+            path,
+            access,
+            allowed,
+        } => format!(
+            "user {user} {} {} {path}",
+            if *allowed { "can" } else { "cannot" },
+            match access {
+                Access::Read => "read",
+                Access::Write => "write",
+            }
+        ),
+        CheckKind::Timezone { timezone } => format!("the time zone is {timezone}"),
+        CheckKind::Custom { .. } => "custom check".into(),
+    }
+}
+
+fn stream_name(stream: Stream) -> &'static str {
+    match stream {
+        Stream::Stdout => "stdout",
+        Stream::Stderr => "stderr",
+        Stream::Both => "output",
+    }
+}
+
+/// The builder a `#[sanity_checks]` function receives and returns.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Checks {
+    items: Vec<Check>,
+}
+
+impl Checks {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a check built with [`Check::new`] (for descriptions, users, timeouts).
+    pub fn with(mut self, check: Check) -> Self {
+        self.items.push(check);
+        self
+    }
+
+    /// The command exits 0.
+    pub fn command_succeeds<I, S>(self, id: &str, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.with(Check::new(id, CheckKind::CommandSucceeds { args: argv(args) }))
+    }
+
+    /// The command exits 0 and its stdout contains `text`.
+    pub fn output_contains<I, S>(self, id: &str, args: I, text: &str) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.with(Check::new(
+            id,
+            CheckKind::OutputContains {
+                args: argv(args),
+                stream: Stream::Stdout,
+                text: text.into(),
+            },
+        ))
+    }
+
+    /// The command exits 0 and its stderr contains `text`.
+    pub fn stderr_contains<I, S>(self, id: &str, args: I, text: &str) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.with(Check::new(
+            id,
+            CheckKind::OutputContains {
+                args: argv(args),
+                stream: Stream::Stderr,
+                text: text.into(),
+            },
+        ))
+    }
+
+    /// The command exits 0 and its stdout matches `pattern`.
+    pub fn output_matches<I, S>(self, id: &str, args: I, pattern: &str) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.with(Check::new(
+            id,
+            CheckKind::OutputMatches {
+                args: argv(args),
+                stream: Stream::Stdout,
+                pattern: pattern.into(),
+            },
+        ))
+    }
+
+    /// The first version number the command prints equals `version`.
+    pub fn tool_version<I, S>(self, id: &str, args: I, version: &str) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.with(Check::new(
+            id,
+            CheckKind::ToolVersion {
+                args: argv(args),
+                version: version.into(),
+            },
+        ))
+    }
+
+    /// The environment variable is set.
+    pub fn env_var_exists(self, id: &str, name: &str) -> Self {
+        self.with(Check::new(id, CheckKind::EnvVarExists { name: name.into() }))
+    }
+
+    /// The environment variable equals `value`.
+    pub fn env_var_equals(self, id: &str, name: &str, value: &str) -> Self {
+        self.with(Check::new(
+            id,
+            CheckKind::EnvVarEquals {
+                name: name.into(),
+                value: value.into(),
+            },
+        ))
+    }
+
+    /// The path exists.
+    pub fn file_exists(self, id: &str, path: &str) -> Self {
+        self.with(Check::new(
+            id,
+            CheckKind::FileExists {
+                path: path.into(),
+                mode: None,
+                owner: None,
+            },
+        ))
+    }
+
+    /// The path exists with permission bits `mode` and owner `user[:group]`.
+    pub fn file_with(self, id: &str, path: &str, mode: Option<u32>, owner: Option<&str>) -> Self {
+        self.with(Check::new(
+            id,
+            CheckKind::FileExists {
+                path: path.into(),
+                mode,
+                owner: owner.map(Into::into),
+            },
+        ))
+    }
+
+    /// The user exists with this uid and primary gid.
+    pub fn user_exists(self, id: &str, name: &str, uid: u32, gid: u32) -> Self {
+        self.with(Check::new(
+            id,
+            CheckKind::UserExists {
+                name: name.into(),
+                uid,
+                gid,
+            },
+        ))
+    }
+
+    /// The user can or cannot read / write the directory.
+    pub fn user_access(self, id: &str, user: &str, path: &str, access: Access, allowed: bool) -> Self {
+        self.with(Check::new(
+            id,
+            CheckKind::UserAccess {
+                user: user.into(),
+                path: path.into(),
+                access,
+                allowed,
+            },
+        ))
+    }
+
+    /// The user can create files in the directory.
+    pub fn user_can_write(self, id: &str, user: &str, path: &str) -> Self {
+        self.user_access(id, user, path, Access::Write, true)
+    }
+
+    /// The user cannot create files in the directory.
+    pub fn user_cannot_write(self, id: &str, user: &str, path: &str) -> Self {
+        self.user_access(id, user, path, Access::Write, false)
+    }
+
+    /// The image's time zone is `timezone`.
+    pub fn timezone(self, id: &str, timezone: &str) -> Self {
+        self.with(Check::new(
+            id,
+            CheckKind::Timezone {
+                timezone: timezone.into(),
+            },
+        ))
+    }
+
+    /// A custom async check with its description.
+    pub fn custom(self, id: &str, description: &str, function: CustomCheckFn) -> Self {
+        self.with(
+            Check::new(
+                id,
+                CheckKind::Custom {
+                    function: CustomCheck(function),
+                },
+            )
+            .description(description),
+        )
+    }
+
+    /// The checks, in the order added, or the first misuse found.
+    pub fn finish(self) -> Result<Vec<Check>, Error> {
+        let mut seen = std::collections::BTreeSet::new();
+        for check in &self.items {
+            if let Some(reason) = check.problem() {
+                return Err(Error::InvalidCheck {
+                    id: check.id.clone(),
+                    reason,
+                });
+            }
+            if !seen.insert(check.id.as_str()) {
+                return Err(Error::InvalidCheck {
+                    id: check.id.clone(),
+                    reason: "is declared twice for the same version; give each check its own id".into(),
+                });
+            }
+        }
+        Ok(self.items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_derives_descriptions() {
+        let checks = Checks::new()
+            .command_succeeds("ffmpeg", ["ffmpeg", "-version"])
+            .user_cannot_write("cache-ro", "airbyte", "/custom_cache")
+            .finish()
+            .unwrap_or_default();
+        assert_eq!(checks[0].description, "`ffmpeg -version` succeeds");
+        assert_eq!(checks[1].description, "user airbyte cannot write /custom_cache");
+    }
+
+    #[test]
+    fn finish_reports_misuse() {
+        let cases = [
+            (Checks::new().command_succeeds("Bad Id", ["true"]), "invalid id"),
+            (
+                Checks::new().command_succeeds("a", Vec::<String>::new()),
+                "empty command",
+            ),
+            (
+                Checks::new().output_matches("a", ["x"], "("),
+                "invalid regular expression",
+            ),
+            (Checks::new().file_exists("a", "rel"), "absolute path"),
+            (
+                Checks::new().timezone("a", "UTC").timezone("a", "UTC"),
+                "declared twice",
+            ),
+            (
+                Checks::new().with(Check::new("a", CheckKind::EnvVarExists { name: "X".into() }).description(" ")),
+                "empty description",
+            ),
+        ];
+        for (checks, expected) in cases {
+            let err = checks.finish().err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains(expected), "{err:?} lacks {expected:?}");
+        }
+    }
+
+    #[test]
+    fn serializes_kinds_for_digests() {
+        let check = Check::new("tz", CheckKind::Timezone { timezone: "UTC".into() });
+        let json = serde_json::to_string(&check).unwrap_or_default();
+        assert_eq!(
+            json,
+            r#"{"id":"tz","description":"the time zone is UTC","kind":{"kind":"timezone","timezone":"UTC"}}"#
+        );
+    }
+}

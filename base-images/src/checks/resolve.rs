@@ -1,0 +1,125 @@
+//! Check inheritance: a version's resolved set is its parent's resolved set
+//! with its own checks applied on top — an own check whose id is inherited
+//! replaces that check in place, any other is appended. Pure functions.
+
+use serde::Serialize;
+
+use super::Check;
+
+/// A check in a version's resolved set, with where it was declared.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ResolvedCheck {
+    /// The check.
+    pub check: Check,
+    /// The key (`family:version`) of the version that declared it.
+    pub declared_in: String,
+    /// The key of the version whose check with the same id it replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+}
+
+/// How a resolved check relates to the version it is resolved for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Declared by this version, new.
+    Own,
+    /// Declared by this version, replacing an inherited check.
+    Overriding {
+        /// The version whose check it replaces.
+        replaces: String,
+    },
+    /// Declared by an ancestor.
+    Inherited {
+        /// The ancestor that declared it.
+        from: String,
+    },
+}
+
+impl ResolvedCheck {
+    /// The check's origin as seen from the version `key`.
+    pub fn origin(&self, key: &str) -> Origin {
+        match (&self.declared_in, &self.replaces) {
+            (d, _) if d != key => Origin::Inherited { from: d.clone() },
+            (_, Some(replaces)) => Origin::Overriding {
+                replaces: replaces.clone(),
+            },
+            (_, None) => Origin::Own,
+        }
+    }
+}
+
+/// Applies `own` (declared by `key`) on top of the parent's resolved set.
+pub fn resolve(inherited: Vec<ResolvedCheck>, own: Vec<Check>, key: &str) -> Vec<ResolvedCheck> {
+    let mut set = inherited;
+    for check in own {
+        match set.iter_mut().find(|r| r.check.id == check.id) {
+            Some(slot) => {
+                let replaces = std::mem::take(&mut slot.declared_in);
+                *slot = ResolvedCheck {
+                    check,
+                    declared_in: key.to_owned(),
+                    replaces: Some(replaces),
+                };
+            }
+            None => set.push(ResolvedCheck {
+                check,
+                declared_in: key.to_owned(),
+                replaces: None,
+            }),
+        }
+    }
+    set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Checks;
+
+    fn own(checks: Checks) -> Vec<Check> {
+        checks.finish().unwrap_or_default()
+    }
+
+    #[test]
+    fn child_inherits_overrides_in_place_and_appends() {
+        let root = resolve(
+            Vec::new(),
+            own(Checks::new()
+                .tool_version("python", ["python", "--version"], "3.9.18")
+                .timezone("tz", "UTC")),
+            "f:1.0.0",
+        );
+        let child = resolve(
+            root.clone(),
+            own(Checks::new().command_succeeds("socat", ["socat", "-V"])),
+            "f:1.1.0",
+        );
+        let grandchild = resolve(
+            child,
+            own(Checks::new().tool_version("python", ["python", "--version"], "3.9.19")),
+            "f:1.2.1",
+        );
+        let ids: Vec<_> = grandchild.iter().map(|r| r.check.id.as_str()).collect();
+        assert_eq!(ids, ["python", "tz", "socat"]);
+        assert_eq!(
+            grandchild[0].origin("f:1.2.1"),
+            Origin::Overriding {
+                replaces: "f:1.0.0".into()
+            }
+        );
+        assert_eq!(
+            grandchild[1].origin("f:1.2.1"),
+            Origin::Inherited { from: "f:1.0.0".into() }
+        );
+        assert_eq!(
+            grandchild[2].origin("f:1.2.1"),
+            Origin::Inherited { from: "f:1.1.0".into() }
+        );
+        assert_eq!(
+            grandchild[0].origin("f:1.3.0"),
+            Origin::Inherited { from: "f:1.2.1".into() }
+        );
+        assert_eq!(root[1].origin("f:1.0.0"), Origin::Own);
+        assert!(grandchild[0].check.description.contains("3.9.19"));
+    }
+}

@@ -1,0 +1,239 @@
+//! One declared image version: the `BaseImage` static a `#[base_image]`
+//! function becomes. It holds `const` data the compiler can reason about
+//! (family, version, parent, platforms) and the function that builds its
+//! recipe from its parent's; the recipe and check set of a version are the
+//! whole chain applied from the root.
+
+use std::fmt;
+
+use crate::checks::{resolve, Checks, ResolvedCheck};
+use crate::version::Version;
+use crate::{registry, Error, Recipe};
+
+/// How a version builds its recipe.
+#[derive(Clone, Copy)]
+pub enum Build {
+    /// A root version: `fn v1_0_0() -> Recipe`.
+    Root(fn() -> Recipe),
+    /// A child version: `fn v1_0_1(parent: Recipe) -> Recipe`.
+    Child(fn(Recipe) -> Recipe),
+}
+
+/// Where a declaration is in the source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// The source file, as `file!()` gives it.
+    pub file: &'static str,
+    /// The line of the declaration.
+    pub line: u32,
+    /// The module path, as `module_path!()` gives it.
+    pub module: &'static str,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{} ({})", self.file, self.line, self.module)
+    }
+}
+
+/// A declared base-image version. Made only by `#[base_image]`.
+pub struct BaseImage {
+    family: &'static str,
+    version: Version,
+    version_text: &'static str,
+    parent: Option<&'static BaseImage>,
+    changelog: &'static str,
+    platforms: &'static [&'static str],
+    build: Build,
+    location: Location,
+    poisoned: bool,
+}
+
+/// Everything `#[base_image]` knows about a declaration (macro use only).
+#[doc(hidden)]
+pub struct Declaration {
+    /// The family name.
+    pub family: &'static str,
+    /// The version.
+    pub version: Version,
+    /// The version as written in the attribute.
+    pub version_text: &'static str,
+    /// The parent version, for a child.
+    pub parent: Option<&'static BaseImage>,
+    /// The changelog line.
+    pub changelog: &'static str,
+    /// The platforms the family builds for.
+    pub platforms: &'static [&'static str],
+    /// The annotated function.
+    pub build: Build,
+    /// Where the declaration is.
+    pub location: Location,
+    /// Whether the declaration had a compile error (never registered).
+    pub poisoned: bool,
+}
+
+impl BaseImage {
+    /// Makes the static from the macro's declaration (macro use only).
+    #[doc(hidden)]
+    pub const fn __declare(d: Declaration) -> Self {
+        BaseImage {
+            family: d.family,
+            version: d.version,
+            version_text: d.version_text,
+            parent: d.parent,
+            changelog: d.changelog,
+            platforms: d.platforms,
+            build: d.build,
+            location: d.location,
+            poisoned: d.poisoned,
+        }
+    }
+
+    /// The family name (`airbyte-python-connector-base`).
+    pub const fn family(&self) -> &'static str {
+        self.family
+    }
+
+    /// The version.
+    pub const fn version(&self) -> &Version {
+        &self.version
+    }
+
+    /// The version as text (`1.0.1`, `2.0.0-rc.1`), also the image tag.
+    pub const fn version_str(&self) -> &'static str {
+        self.version_text
+    }
+
+    /// The platforms the family builds for (set on its root version).
+    pub const fn platforms(&self) -> &'static [&'static str] {
+        self.platforms
+    }
+
+    /// Whether the declaration failed to compile (macro use only).
+    #[doc(hidden)]
+    pub const fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// The version it derives from; `None` for a family's root.
+    pub const fn parent(&self) -> Option<&'static BaseImage> {
+        self.parent
+    }
+
+    /// The one-line changelog entry.
+    pub const fn changelog(&self) -> &'static str {
+        self.changelog
+    }
+
+    /// Where it is declared.
+    pub const fn location(&self) -> Location {
+        self.location
+    }
+
+    /// The lookup key, `family:version`.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.family, self.version_text)
+    }
+
+    /// This version and its ancestors, from the root down to this one.
+    pub fn lineage(&self) -> Vec<&BaseImage> {
+        let mut chain = vec![self];
+        let mut current = self;
+        while let Some(parent) = current.parent {
+            // A cycle cannot be declared through statics' const data without
+            // the compiler noticing, but guard anyway: registry::validate
+            // reports it.
+            if chain.iter().any(|seen| std::ptr::eq(*seen, parent)) || chain.len() > 10_000 {
+                break;
+            }
+            chain.push(parent);
+            current = parent;
+        }
+        chain.reverse();
+        chain
+    }
+
+    /// The recipe, with every step of every ancestor applied from the root,
+    /// validated.
+    pub fn recipe(&self) -> Result<Recipe, Error> {
+        let recipe = self.unvalidated_recipe();
+        recipe.validate().map_err(|e| self.in_image(e))?;
+        Ok(recipe)
+    }
+
+    /// The recipe without validation (for diagnostics of broken ones).
+    pub fn unvalidated_recipe(&self) -> Recipe {
+        let mut recipe = None;
+        for image in self.lineage() {
+            recipe = Some(match (image.build, recipe) {
+                (Build::Root(root), _) => root(),
+                (Build::Child(child), Some(parent)) => child(parent),
+                // A child whose chain has no root: validate() reports it;
+                // start from nothing so the rest still shows.
+                (Build::Child(child), None) => child(Recipe::from("")),
+            });
+        }
+        recipe.unwrap_or_else(|| Recipe::from(""))
+    }
+
+    /// This version's own checks, as its `#[sanity_checks]` function declares
+    /// them (empty when it has none).
+    pub fn own_checks(&self) -> Result<Vec<crate::Check>, Error> {
+        match registry::check_sets_of(self).first() {
+            Some(set) => (set.build)(Checks::new()).finish().map_err(|e| self.in_image(e)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The resolved check set: the parent's resolved set with this
+    /// version's own checks applied on top (same id replaces).
+    pub fn checks(&self) -> Result<Vec<ResolvedCheck>, Error> {
+        let mut set = Vec::new();
+        for image in self.lineage() {
+            set = resolve(set, image.own_checks()?, &image.key());
+        }
+        Ok(set)
+    }
+
+    /// How it builds its recipe.
+    pub(crate) fn build(&self) -> Build {
+        self.build
+    }
+
+    /// Wraps an error with this image's key and declaration site.
+    pub(crate) fn in_image(&self, source: Error) -> Error {
+        Error::InImage {
+            image: self.key(),
+            location: self.location.to_string(),
+            source: Box::new(source),
+        }
+    }
+}
+
+impl fmt::Debug for BaseImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BaseImage")
+            .field("key", &self.key())
+            .field("parent", &self.parent.map(BaseImage::key))
+            .field("changelog", &self.changelog)
+            .field("platforms", &self.platforms)
+            .field("location", &self.location)
+            .finish()
+    }
+}
+
+impl fmt::Display for BaseImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.family, self.version_text)
+    }
+}
+
+/// The checks a `#[sanity_checks(VERSION)]` function declares for one version.
+pub struct CheckSet {
+    /// The version the checks belong to.
+    pub image: &'static BaseImage,
+    /// The annotated function.
+    pub build: fn(Checks) -> Checks,
+    /// Where it is declared.
+    pub location: Location,
+}

@@ -1,0 +1,73 @@
+//! Container base images declared in Rust: each image version is a function
+//! annotated with [`base_image`], which the compiler checks against the
+//! version policy (valid semver, the function name spells the version, the
+//! parent exists, is of the same family and is lower, a one-line changelog).
+//! Every version inherits its parent's recipe steps and sanity checks.
+//!
+//! ```
+//! use base_images::{base_image, sanity_checks, Checks, Recipe};
+//!
+//! #[base_image(family = "doc-example", version = "1.0.0", changelog = "Initial release.")]
+//! fn v1_0_0() -> Recipe {
+//!     Recipe::from("debian:bookworm-slim")
+//! }
+//!
+//! #[base_image(version = "1.0.1", parent = V1_0_0, changelog = "Add ffmpeg to the base image.")]
+//! fn v1_0_1(parent: Recipe) -> Recipe {
+//!     parent.with_exec(["sh", "-c", "apt-get update && apt-get install -y ffmpeg"])
+//! }
+//!
+//! #[sanity_checks(V1_0_1)]
+//! fn v1_0_1_checks(checks: Checks) -> Checks {
+//!     checks.command_succeeds("ffmpeg-installed", ["ffmpeg", "-version"])
+//! }
+//!
+//! let image = base_images::get("doc-example:1.0.1")?;
+//! assert_eq!(image.parent().map(|p| p.key()), Some("doc-example:1.0.0".to_owned()));
+//! assert_eq!(image.recipe()?.steps.len(), 1);
+//! # Ok::<(), base_images::Error>(())
+//! ```
+
+extern crate self as base_images;
+
+mod address;
+mod canonical;
+pub mod catalog;
+pub mod changelog;
+pub mod checks;
+pub mod dockerfile;
+mod error;
+pub mod fsio;
+mod image;
+pub mod lock;
+pub mod platform;
+mod recipe;
+pub mod registry;
+mod version;
+
+pub use address::ImageAddress;
+pub use base_images_macros::{base_image, sanity_checks};
+pub use canonical::{RecipeDigest, ENCODING_VERSION};
+pub use checks::{Check, CheckKind, Checks, ResolvedCheck};
+pub use error::Error;
+pub use image::{BaseImage, Build, CheckSet, Location};
+pub use lock::{Lock, LockEntry};
+pub use recipe::{ExecOptions, Recipe, Root, Step};
+pub use registry::{all, families, get, latest, validate};
+pub use version::Version;
+
+/// What the macros' expansions refer to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::image::Declaration;
+    pub use crate::platform::check as check_platform;
+    pub use crate::platform::DEFAULT_PLATFORMS;
+    pub use crate::registry::{BASE_IMAGES, CHECK_SETS};
+    pub use crate::version::{str_eq, ConstMessage};
+    pub use linkme;
+
+    /// The recipe of a declaration that failed to compile (never built).
+    pub fn poisoned_recipe() -> crate::Recipe {
+        crate::Recipe::from("")
+    }
+}

@@ -1,0 +1,230 @@
+//! `versions.lock`: the recipe digest of every released version, so a
+//! released image can never silently change. TOML, one `[[image]]` entry
+//! per `family:version`, sorted by family then semver precedence. Only the
+//! build tool writes it (atomically), after every check passed; `verify`
+//! runs in `cargo test` and in the build tool's `check`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::canonical::RecipeDigest;
+use crate::image::BaseImage;
+use crate::{fsio, Error};
+
+/// The lock file format this library reads and writes.
+pub const LOCK_FORMAT: u32 = 1;
+
+const HEADER: &str = "# Recipe digests of released base-image versions.\n\
+# Written by base-images-build after every check passed; never edit by hand.\n\
+# A released version must never change: declare a new version instead.\n";
+
+/// One released version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockEntry {
+    /// `family:version`.
+    pub name: String,
+    /// The digest of its canonical recipe.
+    pub recipe: RecipeDigest,
+    /// Published image digests, per platform (empty until published).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub published: BTreeMap<String, String>,
+}
+
+/// The contents of a `versions.lock`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lock {
+    entries: Vec<LockEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockFile {
+    format: u32,
+    #[serde(default, rename = "image")]
+    images: Vec<LockEntry>,
+}
+
+impl Lock {
+    /// Reads a lock file; a missing file is an empty lock (nothing released).
+    pub fn read(path: &Path) -> Result<Lock, Error> {
+        match fsio::read_optional(path)? {
+            Some(text) => Lock::parse(&text, path),
+            None => Ok(Lock::default()),
+        }
+    }
+
+    /// Parses lock text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Lock, Error> {
+        let bad = |message: String| Error::FileFormat {
+            path: path.to_owned(),
+            message,
+        };
+        let file: LockFile = toml::from_str(text).map_err(|e| bad(format!("{e}")))?;
+        if file.format != LOCK_FORMAT {
+            return Err(bad(format!(
+                "format {} is not supported (this tool reads format {LOCK_FORMAT}); upgrade base-images",
+                file.format
+            )));
+        }
+        let mut seen = BTreeMap::new();
+        for entry in &file.images {
+            if seen.insert(entry.name.as_str(), ()).is_some() {
+                return Err(bad(format!("`{}` is listed twice; keep one entry", entry.name)));
+            }
+        }
+        Ok(Lock {
+            entries: sorted(file.images),
+        })
+    }
+
+    /// The released versions, sorted.
+    pub fn entries(&self) -> &[LockEntry] {
+        &self.entries
+    }
+
+    /// The entry for `family:version`.
+    pub fn get(&self, name: &str) -> Option<&LockEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    /// The lock as TOML text (deterministic).
+    pub fn render(&self) -> String {
+        let file = LockFile {
+            format: LOCK_FORMAT,
+            images: self.entries.clone(),
+        };
+        // Serializing plain strings and maps cannot fail.
+        let body = toml::to_string(&file).unwrap_or_default();
+        format!("{HEADER}\n{body}")
+    }
+
+    /// Replaces the file at `path` atomically.
+    pub fn write(&self, path: &Path) -> Result<(), Error> {
+        fsio::write_atomic(path, self.render().as_bytes())
+    }
+
+    /// Checks that no released version changed or disappeared; lists every
+    /// one that did. Versions not in the lock are new and fine.
+    pub fn verify(&self, images: &[&BaseImage]) -> Result<(), Error> {
+        let mut problems = Vec::new();
+        for entry in &self.entries {
+            match images.iter().find(|i| i.key() == entry.name) {
+                None => problems.push(format!(
+                    "{} is released (in versions.lock) but no longer declared; restore its #[base_image] function",
+                    entry.name
+                )),
+                Some(image) => match image.recipe() {
+                    Err(e) => problems.push(e.to_string()),
+                    Ok(recipe) if recipe.digest() != entry.recipe => problems.push(format!(
+                        "{} is released and must never change; declare a new version instead \
+                         (locked recipe {}, declared recipe now {}, at {})",
+                        entry.name,
+                        entry.recipe,
+                        recipe.digest(),
+                        image.location()
+                    )),
+                    Ok(_) => {}
+                },
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Released(problems))
+        }
+    }
+
+    /// This lock plus an entry for each of `images` not yet in it; existing
+    /// entries are never changed (run `verify` first).
+    pub fn with_released(&self, images: &[&BaseImage]) -> Result<Lock, Error> {
+        let mut entries = self.entries.clone();
+        for image in images {
+            if self.get(&image.key()).is_none() {
+                entries.push(LockEntry {
+                    name: image.key(),
+                    recipe: image.recipe()?.digest(),
+                    published: BTreeMap::new(),
+                });
+            }
+        }
+        Ok(Lock {
+            entries: sorted(entries),
+        })
+    }
+}
+
+/// Sorts by family, then semver precedence (names that do not parse last).
+fn sorted(mut entries: Vec<LockEntry>) -> Vec<LockEntry> {
+    entries.sort_by_cached_key(|e| {
+        let (family, version) = e.name.rsplit_once(':').unwrap_or((e.name.as_str(), ""));
+        (family.to_owned(), semver::Version::parse(version).ok(), e.name.clone())
+    });
+    entries
+}
+
+/// The lock file of a workspace: `versions.lock` in `root`.
+pub fn path_in(root: &Path) -> PathBuf {
+    root.join("versions.lock")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, hex: char) -> LockEntry {
+        LockEntry {
+            name: name.into(),
+            recipe: RecipeDigest::parse(&format!("sha256:{}", hex.to_string().repeat(64))).unwrap(),
+            published: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn renders_sorted_by_semver_and_parses_back() -> Result<(), Error> {
+        let lock = Lock {
+            entries: sorted(vec![
+                entry("b:1.10.0", 'a'),
+                entry("b:1.9.0", 'b'),
+                entry("a:2.0.0", 'c'),
+                entry("b:1.10.0-rc.1", 'd'),
+            ]),
+        };
+        let names: Vec<_> = lock.entries().iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["a:2.0.0", "b:1.9.0", "b:1.10.0-rc.1", "b:1.10.0"]);
+        let text = lock.render();
+        assert!(text.starts_with("# Recipe digests"));
+        assert!(text.contains("format = 1\n"));
+        assert_eq!(Lock::parse(&text, Path::new("versions.lock"))?, lock);
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_malformed_files_with_the_path() {
+        let path = Path::new("x/versions.lock");
+        let cases = [
+            ("format = 2\n", "format 2 is not supported"),
+            ("format = 1\n[[image]]\nname = \"a:1.0.0\"\nrecipe = \"md5:00\"\n", "versions.lock"),
+            ("format = 1\nsurprise = true\n", "unknown field"),
+            (
+                "format = 1\n[[image]]\nname = \"a:1.0.0\"\nrecipe = \"sha256:0000000000000000000000000000000000000000000000000000000000000000\"\n[[image]]\nname = \"a:1.0.0\"\nrecipe = \"sha256:0000000000000000000000000000000000000000000000000000000000000000\"\n",
+                "listed twice",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = Lock::parse(text, path).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                err.contains(expected) && err.contains("x/versions.lock"),
+                "{text:?} gave {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_file_is_an_empty_lock() -> Result<(), Error> {
+        assert_eq!(Lock::read(Path::new("/nonexistent/versions.lock"))?, Lock::default());
+        Ok(())
+    }
+}

@@ -1,0 +1,204 @@
+//! The registry of every declared version: the `linkme` slices the macros
+//! append to, the lookup API (`all`, `get`, `latest`, `families`) and
+//! `validate`, which checks what the compiler cannot see across modules
+//! (duplicate versions, one root per family, cycles, one check set per
+//! version, recipes and checks well-formed).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use linkme::distributed_slice;
+
+use crate::image::{BaseImage, Build, CheckSet};
+use crate::Error;
+
+/// Every `#[base_image]` static, in link order.
+#[doc(hidden)]
+#[distributed_slice]
+pub static BASE_IMAGES: [&'static BaseImage];
+
+/// Every `#[sanity_checks]` declaration, in link order.
+#[doc(hidden)]
+#[distributed_slice]
+pub static CHECK_SETS: [CheckSet];
+
+/// Every registered version, sorted by family then version.
+pub fn all() -> Vec<&'static BaseImage> {
+    let mut images: Vec<&'static BaseImage> = BASE_IMAGES.iter().copied().collect();
+    images.sort_by(|a, b| (a.family(), a.version()).cmp(&(b.family(), b.version())));
+    images
+}
+
+/// The family names, sorted.
+pub fn families() -> Vec<&'static str> {
+    let set: BTreeSet<&'static str> = BASE_IMAGES.iter().map(|i| i.family()).collect();
+    set.into_iter().collect()
+}
+
+/// The versions of one family, lowest first.
+pub fn versions_of(family: &str) -> Vec<&'static BaseImage> {
+    all().into_iter().filter(|i| i.family() == family).collect()
+}
+
+/// The version registered under `family:version`.
+pub fn get(key: &str) -> Result<&'static BaseImage, Error> {
+    let (family, version) = key
+        .rsplit_once(':')
+        .filter(|(f, v)| !f.is_empty() && !v.is_empty())
+        .ok_or_else(|| Error::BadKey { key: key.to_owned() })?;
+    if version == "latest" {
+        return latest(family);
+    }
+    let versions = versions_of(family);
+    if versions.is_empty() {
+        return Err(not_found_family(key));
+    }
+    versions
+        .iter()
+        .copied()
+        .find(|i| i.version_str() == version)
+        .ok_or_else(|| Error::NotFound {
+            key: key.to_owned(),
+            hint: format!(
+                "family `{family}` has versions {}",
+                versions.iter().map(|i| i.version_str()).collect::<Vec<_>>().join(", ")
+            ),
+        })
+}
+
+/// The highest released (non-pre-release) version of a family, or its
+/// highest pre-release when it has no release yet.
+pub fn latest(family: &str) -> Result<&'static BaseImage, Error> {
+    let versions = versions_of(family);
+    versions
+        .iter()
+        .rev()
+        .find(|i| !i.version().is_prerelease())
+        .or(versions.last())
+        .copied()
+        .ok_or_else(|| not_found_family(family))
+}
+
+fn not_found_family(key: &str) -> Error {
+    let families = families();
+    Error::NotFound {
+        key: key.to_owned(),
+        hint: if families.is_empty() {
+            "no base image is registered at all; is the crate that declares them linked?".to_owned()
+        } else {
+            format!("known families are {}", families.join(", "))
+        },
+    }
+}
+
+/// The check sets registered for `image`.
+pub(crate) fn check_sets_of(image: &BaseImage) -> Vec<&'static CheckSet> {
+    CHECK_SETS.iter().filter(|s| std::ptr::eq(s.image, image)).collect()
+}
+
+/// Checks the invariants the compiler cannot see; lists every problem.
+pub fn validate() -> Result<(), Error> {
+    validate_images(&all(), &CHECK_SETS.iter().collect::<Vec<_>>())
+}
+
+/// `validate` over explicit lists (what the registry holds, or a test's).
+pub fn validate_images(images: &[&BaseImage], check_sets: &[&CheckSet]) -> Result<(), Error> {
+    let mut problems = Vec::new();
+    let mut by_key: BTreeMap<String, Vec<&BaseImage>> = BTreeMap::new();
+    let mut roots: BTreeMap<&str, Vec<&BaseImage>> = BTreeMap::new();
+    for image in images {
+        by_key.entry(image.key()).or_default().push(image);
+        if matches!(image.build(), Build::Root(_)) {
+            roots.entry(image.family()).or_default().push(image);
+        }
+    }
+    for (key, same) in &by_key {
+        if same.len() > 1 {
+            problems.push(format!(
+                "{key} is declared {} times, at {}; give each declaration its own version",
+                same.len(),
+                same.iter()
+                    .map(|i| i.location().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ));
+        }
+    }
+    for (family, family_roots) in &roots {
+        if family_roots.len() > 1 {
+            problems.push(format!(
+                "family `{family}` has {} root versions ({}); only its first version may omit `parent`",
+                family_roots.len(),
+                family_roots
+                    .iter()
+                    .map(|i| format!("{i} at {}", i.location()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    for image in images {
+        problems.extend(lineage_problem(image, images));
+    }
+    for set in check_sets {
+        let count = check_sets.iter().filter(|s| std::ptr::eq(s.image, set.image)).count();
+        let first = check_sets.iter().find(|s| std::ptr::eq(s.image, set.image));
+        if count > 1 && first.is_some_and(|f| std::ptr::eq(*f, *set)) {
+            problems.push(format!(
+                "{} has {count} #[sanity_checks] functions; merge them into one",
+                set.image
+            ));
+        }
+        if !images.iter().any(|i| std::ptr::eq(*i, set.image)) {
+            problems.push(format!(
+                "the #[sanity_checks] at {} names {}, which is not registered",
+                set.location, set.image
+            ));
+        }
+    }
+    if problems.is_empty() {
+        // Only well-formed chains are worth building.
+        for image in images {
+            if let Err(e) = image.recipe() {
+                problems.push(e.to_string());
+            }
+            if let Err(e) = image.checks() {
+                problems.push(e.to_string());
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Registry(problems))
+    }
+}
+
+/// The problem with an image's chain of parents, if any: a cycle, or a
+/// parent that is unregistered, of another family, or not lower.
+fn lineage_problem(image: &BaseImage, images: &[&BaseImage]) -> Option<String> {
+    let mut seen: Vec<&BaseImage> = vec![image];
+    let mut current = image;
+    while let Some(parent) = current.parent() {
+        if seen.iter().any(|s| std::ptr::eq(*s, parent)) {
+            return Some(format!(
+                "{image} has a cycle in its parents: {}",
+                seen.iter()
+                    .chain([&parent])
+                    .map(|i| i.key())
+                    .collect::<Vec<_>>()
+                    .join(" -> ")
+            ));
+        }
+        if !images.iter().any(|i| std::ptr::eq(*i, parent)) {
+            return Some(format!("{current} has parent {parent}, which is not registered"));
+        }
+        if parent.family() != current.family() || parent.version() >= current.version() {
+            return Some(format!(
+                "{current} has parent {parent}: a parent must be a lower version of the same family"
+            ));
+        }
+        seen.push(parent);
+        current = parent;
+    }
+    None
+}

@@ -1,0 +1,7 @@
+//! Test families, declared exactly as a user declares theirs, until the
+//! Airbyte catalog lands in the library: `seed-example` reproduces the
+//! seed's 1.0.0 -> 1.0.1 (ffmpeg) example; `test-multi` exercises
+//! per-platform roots, pre-releases, a root change and check overrides.
+
+pub mod multi;
+pub mod seed;
