@@ -98,8 +98,11 @@ pub(crate) fn family(name: &str) -> Result<(), String> {
 
 /// Checks a changelog entry: one non-blank line.
 pub(crate) fn changelog(text: &str) -> Result<(), String> {
-    if text.trim().is_empty() {
+    if text.is_empty() {
         return Err("the changelog is empty; say in one line what this version changes, e.g. changelog = \"Add ffmpeg to the base image.\"".into());
+    }
+    if text.trim().is_empty() {
+        return Err("the changelog holds only whitespace; say in one line what this version changes, e.g. changelog = \"Add ffmpeg to the base image.\"".into());
     }
     if text.contains(['\n', '\r']) {
         return Err(
@@ -156,7 +159,7 @@ mod tests {
     fn changelog_lines() {
         assert_eq!(changelog("Add ffmpeg."), Ok(()));
         assert!(changelog("").unwrap_err().contains("empty"));
-        assert!(changelog(" \t").unwrap_err().contains("empty"));
+        assert!(changelog(" \t").unwrap_err().contains("only whitespace"));
         assert!(changelog("one\ntwo").unwrap_err().contains("several lines"));
         assert!(changelog(" padded").unwrap_err().contains("whitespace"));
     }

@@ -43,7 +43,7 @@ pub struct Lock {
 #[serde(deny_unknown_fields)]
 struct LockFile {
     format: u32,
-    #[serde(default, rename = "image")]
+    #[serde(default, rename = "image", skip_serializing_if = "Vec::is_empty")]
     images: Vec<LockEntry>,
 }
 

@@ -190,11 +190,15 @@ fn lineage_problem(image: &BaseImage, images: &[&BaseImage]) -> Option<String> {
             ));
         }
         if !images.iter().any(|i| std::ptr::eq(*i, parent)) {
-            return Some(format!("{current} has parent {parent}, which is not registered"));
+            return Some(format!(
+                "{current} (at {}) has parent {parent}, which is not registered; is the module declaring it compiled?",
+                current.location()
+            ));
         }
         if parent.family() != current.family() || parent.version() >= current.version() {
             return Some(format!(
-                "{current} has parent {parent}: a parent must be a lower version of the same family"
+                "{current} (at {}) has parent {parent}: a parent must be a lower version of the same family",
+                current.location()
             ));
         }
         seen.push(parent);

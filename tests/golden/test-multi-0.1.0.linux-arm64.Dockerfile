@@ -1,0 +1,3 @@
+FROM --platform=linux/arm64 debian:bookworm-slim@sha256:2222222222222222222222222222222222222222222222222222222222222222
+LABEL "org.opencontainers.image.title"="test-multi"
+RUN ["/bin/sh","-c","mkdir -p \"$(dirname \"$1\")\" && printf '%s' \"$2\" > \"$1\" && chmod 644 \"$1\"","sh","/etc/motd","hello\n"]

@@ -1,0 +1,8 @@
+FROM --platform=linux/arm64 debian:bookworm-slim@sha256:2222222222222222222222222222222222222222222222222222222222222222
+LABEL "org.opencontainers.image.title"="test-multi"
+RUN ["/bin/sh","-c","mkdir -p \"$(dirname \"$1\")\" && printf '%s' \"$2\" > \"$1\" && chmod 644 \"$1\"","sh","/etc/motd","hello\n"]
+RUN ["useradd","--uid","1000","--create-home","airbyte"]
+USER airbyte
+RUN ["mkdir","-p","/home/airbyte/work"]
+USER root
+USER airbyte
