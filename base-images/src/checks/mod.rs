@@ -355,14 +355,7 @@ impl Checks {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.with(Check::new(
-            id,
-            CheckKind::OutputContains {
-                args: argv(args),
-                stream: Stream::Stdout,
-                text: text.into(),
-            },
-        ))
+        self.contains_in(id, argv(args), Stream::Stdout, text)
     }
 
     /// The command exits 0 and its stderr contains `text`.
@@ -371,11 +364,15 @@ impl Checks {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        self.contains_in(id, argv(args), Stream::Stderr, text)
+    }
+
+    fn contains_in(self, id: &str, args: Vec<String>, stream: Stream, text: &str) -> Self {
         self.with(Check::new(
             id,
             CheckKind::OutputContains {
-                args: argv(args),
-                stream: Stream::Stderr,
+                args,
+                stream,
                 text: text.into(),
             },
         ))
