@@ -76,40 +76,22 @@ impl Renderer {
                 argv.extend(args.iter().cloned());
                 self.run_as(user.as_deref(), workdir.as_deref(), &argv)
             }
-            Step::Env { name, value } => {
-                let line = format!("ENV {name}={}", quoted(value)?);
-                self.line(line);
-                Ok(())
+            Step::Workdir { path } => {
+                self.workdir = Some(path.clone());
+                self.config(step)
+            }
+            Step::User { name } => {
+                self.user = Some(name.clone());
+                self.config(step)
             }
             Step::UnsetEnv { name } => {
                 self.line(format!(
                     "# without_env_variable({name}): a Dockerfile cannot remove a variable; it is set empty"
                 ));
-                self.line(format!("ENV {name}=\"\""));
-                Ok(())
+                self.config(step)
             }
-            Step::Workdir { path } => {
-                self.line(format!("WORKDIR {}", word(path)?));
-                self.workdir = Some(path.clone());
-                Ok(())
-            }
-            Step::User { name } => {
-                self.line(format!("USER {}", word(name)?));
-                self.user = Some(name.clone());
-                Ok(())
-            }
-            Step::Label { name, value } => {
-                let line = format!("LABEL {}={}", quoted(name)?, quoted(value)?);
-                self.line(line);
-                Ok(())
-            }
-            Step::Entrypoint { args } => {
-                self.line(format!("ENTRYPOINT {}", json(args)));
-                Ok(())
-            }
-            Step::DefaultArgs { args } => {
-                self.line(format!("CMD {}", json(args)));
-                Ok(())
+            Step::Env { .. } | Step::Label { .. } | Step::Entrypoint { .. } | Step::DefaultArgs { .. } => {
+                self.config(step)
             }
             Step::NewFile { path, contents, mode } => {
                 let script =
@@ -141,6 +123,13 @@ impl Renderer {
         }
     }
 
+    fn config(&mut self, step: &Step) -> Result<(), String> {
+        if let Some(line) = config_instruction(step)? {
+            self.line(line);
+        }
+        Ok(())
+    }
+
     /// Emits a `RUN`, switching user/workdir around it when asked.
     fn run_as(&mut self, user: Option<&str>, workdir: Option<&str>, argv: &[String]) -> Result<(), String> {
         if let Some(user) = user {
@@ -163,7 +152,24 @@ impl Renderer {
     }
 }
 
-fn json(args: &[String]) -> String {
+/// The Dockerfile instruction of a step that only changes the image
+/// configuration (`ENV`, `WORKDIR`, `USER`, `LABEL`, `ENTRYPOINT`, `CMD`);
+/// `None` for the others. Engines commit containers with these as changes.
+pub(crate) fn config_instruction(step: &Step) -> Result<Option<String>, String> {
+    Ok(Some(match step {
+        Step::Env { name, value } => format!("ENV {name}={}", quoted(value)?),
+        Step::UnsetEnv { name } => format!("ENV {name}=\"\""),
+        Step::Workdir { path } => format!("WORKDIR {}", word(path)?),
+        Step::User { name } => format!("USER {}", word(name)?),
+        Step::Label { name, value } => format!("LABEL {}={}", quoted(name)?, quoted(value)?),
+        Step::Entrypoint { args } => format!("ENTRYPOINT {}", json(args)),
+        Step::DefaultArgs { args } => format!("CMD {}", json(args)),
+        Step::Exec { .. } | Step::NewFile { .. } | Step::MountedCache { .. } => return Ok(None),
+    }))
+}
+
+/// A JSON array of strings, as exec-form instructions take.
+pub(crate) fn json(args: &[String]) -> String {
     serde_json::to_string(args).unwrap_or_default()
 }
 
@@ -192,7 +198,7 @@ fn quoted(text: &str) -> Result<String, String> {
 }
 
 /// An unquoted Dockerfile word (`USER`, `WORKDIR`): `\` and `$` escaped.
-fn word(text: &str) -> Result<String, String> {
+pub(crate) fn word(text: &str) -> Result<String, String> {
     single_line(text)?;
     Ok(text.replace('\\', "\\\\").replace('$', "\\$"))
 }

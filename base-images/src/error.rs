@@ -79,6 +79,59 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// No container engine answers.
+    #[error(
+        "no container engine answers at {endpoint}: {reason}. Start the project's private engine with \
+         `scripts/engine.sh start` and `eval \"$(scripts/engine.sh env)\"`, or set DOCKER_HOST to a running \
+         Docker-API daemon (dockerd, Docker Desktop, podman's socket)"
+    )]
+    EngineUnavailable {
+        /// Where the engine was looked for.
+        endpoint: String,
+        /// Why it did not answer.
+        reason: String,
+    },
+    /// The engine refused or failed an operation.
+    #[error("the container engine failed to {action}: {reason}")]
+    Engine {
+        /// What was being done.
+        action: String,
+        /// The engine's answer.
+        reason: String,
+    },
+    /// A root image could not be pulled.
+    #[error("cannot pull root image {address} from registry {registry}: {reason}")]
+    Pull {
+        /// The address.
+        address: String,
+        /// The registry host it names (or the default one).
+        registry: String,
+        /// The engine's answer.
+        reason: String,
+    },
+    /// A build step exited non-zero.
+    #[error(
+        "step {step} ({op}, declared by {declared_by}) failed with exit code {exit_code}: `{}`\n{}",
+        command.join(" "),
+        indent(output)
+    )]
+    StepFailed {
+        /// The 1-based step number.
+        step: usize,
+        /// The step's operation.
+        op: &'static str,
+        /// The version that added the step.
+        declared_by: String,
+        /// The command that ran.
+        command: Vec<String>,
+        /// Its exit code.
+        exit_code: i64,
+        /// The last lines of its output.
+        output: String,
+    },
+    /// The run was interrupted (Ctrl-C); containers it started were removed.
+    #[error("interrupted; the containers this run started were removed and no file was changed")]
+    Interrupted,
     /// A file the tool owns is malformed.
     #[error("{}: {message}", path.display())]
     FileFormat {
@@ -87,6 +140,13 @@ pub enum Error {
         /// What is wrong, and where in the file.
         message: String,
     },
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn bullet_list(items: &[String]) -> String {

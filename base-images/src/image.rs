@@ -176,6 +176,21 @@ impl BaseImage {
         recipe.unwrap_or_else(|| Recipe::from(""))
     }
 
+    /// For each step of the recipe, the `family:version` that declared it:
+    /// the oldest version in the lineage whose recipe has the same steps up
+    /// to and including that one.
+    pub fn step_origins(&self) -> Vec<String> {
+        let lineage = self.lineage();
+        let recipes: Vec<Recipe> = lineage.iter().map(|i| i.unvalidated_recipe()).collect();
+        let Some(own) = recipes.last() else { return Vec::new() };
+        (0..own.steps.len())
+            .map(|n| {
+                let first = recipes.iter().position(|r| r.steps.get(..=n) == own.steps.get(..=n));
+                first.map_or_else(|| self.key(), |i| lineage[i].key())
+            })
+            .collect()
+    }
+
     /// This version's own checks, as its `#[sanity_checks]` function declares
     /// them (empty when it has none).
     pub fn own_checks(&self) -> Result<Vec<crate::Check>, Error> {

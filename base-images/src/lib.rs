@@ -36,6 +36,7 @@ pub mod catalog;
 pub mod changelog;
 pub mod checks;
 pub mod dockerfile;
+pub mod engine;
 mod error;
 pub mod fsio;
 mod image;

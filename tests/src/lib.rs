@@ -1,7 +1,11 @@
 //! Test families, declared exactly as a user declares theirs, until the
 //! Airbyte catalog lands in the library: `seed-example` reproduces the
 //! seed's 1.0.0 -> 1.0.1 (ffmpeg) example; `test-multi` exercises
-//! per-platform roots, pre-releases, a root change and check overrides.
+//! per-platform roots, pre-releases, a root change and check overrides;
+//! `e2e-python` and `e2e-broken` are built and checked for real on the
+//! local engine.
 
+pub mod broken;
+pub mod e2e;
 pub mod multi;
 pub mod seed;

@@ -29,7 +29,7 @@ fn v0_1_0() -> Recipe {
 fn v0_1_0_checks(checks: Checks) -> Checks {
     checks
         .file_with("motd", "/etc/motd", Some(0o644), Some("root"))
-        .timezone("utc", "Etc/UTC")
+        .timezone("utc", "UTC")
         .output_contains("os-release", ["cat", "/etc/os-release"], "bookworm")
 }
 

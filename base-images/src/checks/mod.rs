@@ -4,7 +4,10 @@
 //! receives; it records misuse instead of panicking, and `finish` reports
 //! it. Inheritance lives in `resolve`; running checks is the engines' job.
 
+mod cache;
+mod eval;
 mod resolve;
+mod run;
 
 use std::fmt;
 use std::future::Future;
@@ -15,7 +18,10 @@ use serde::Serialize;
 
 use crate::Error;
 
+pub use cache::ResultCache;
+pub use eval::{evaluate, Failure};
 pub use resolve::{resolve, Origin, ResolvedCheck};
+pub use run::{run_checks, CheckReport, Status, DEFAULT_TIMEOUT};
 
 /// Which output stream of a command a check reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -143,10 +149,15 @@ pub struct ExecOutput {
 /// A boxed future, as custom checks and check targets return them.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A running container a custom check inspects; engines implement it.
+/// A running container a check inspects; engines implement it.
 pub trait CheckTarget: Send + Sync {
-    /// Runs a command (argv) in the container.
-    fn exec<'a>(&'a self, args: &'a [&'a str]) -> BoxFuture<'a, Result<ExecOutput, String>>;
+    /// Runs a command (argv) in the container as `user` (the image's user
+    /// when `None`).
+    fn exec_as<'a>(&'a self, user: Option<&'a str>, args: &'a [&'a str]) -> BoxFuture<'a, Result<ExecOutput, String>>;
+    /// Runs a command (argv) in the container as the image's user.
+    fn exec<'a>(&'a self, args: &'a [&'a str]) -> BoxFuture<'a, Result<ExecOutput, String>> {
+        self.exec_as(None, args)
+    }
     /// Reads a file of the container.
     fn read_file<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>>;
     /// Reads an environment variable of the image.

@@ -1,0 +1,510 @@
+//! Building a Recipe step by step on a Docker daemon. Each step's result is
+//! committed as an image tagged `base-images-cache:<key>`, where the key
+//! hashes the root image id, the platform and the recipe-prefix digest, so
+//! an unchanged prefix is never rebuilt and building 1.0.1 after 1.0.0 runs
+//! only 1.0.1's steps. A step is tagged only once it succeeded.
+//!
+//! Steps map to the daemon as follows: an exec runs in a container from the
+//! previous image (host network, cache volumes mounted) and is committed
+//! with the image's entrypoint/cmd/user/workdir restored; configuration
+//! steps are commits with Dockerfile changes (`ENV`, `USER` …); a new file is
+//! uploaded as a tar archive with its mode; a cache mount adds a named
+//! volume to later execs.
+
+use std::collections::HashMap;
+
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
+use bollard::query_parameters::{
+    CommitContainerOptions, CreateContainerOptions, CreateImageOptions, LogsOptions, TagImageOptions,
+    UploadToContainerOptions, WaitContainerOptions,
+};
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use sha2::{Digest as _, Sha256};
+
+use super::{engine_error, DockerEngine, RECIPE_LABEL, RUN_LABEL};
+use crate::dockerfile::{config_instruction, json, word};
+use crate::engine::{BuildRequest, BuiltImage};
+use crate::{Error, ImageAddress, RecipeDigest, Step};
+
+/// The repository cached steps are tagged in.
+pub const CACHE_REPOSITORY: &str = "base-images-cache";
+
+/// The image configuration later steps must preserve.
+#[derive(Clone, Debug, Default)]
+struct State {
+    user: String,
+    workdir: String,
+    entrypoint: Option<Vec<String>>,
+    cmd: Option<Vec<String>>,
+    caches: Vec<(String, String)>,
+}
+
+impl State {
+    /// Follows a step's effect on the configuration.
+    fn follow(&mut self, step: &Step) {
+        match step {
+            Step::User { name } => self.user = name.clone(),
+            Step::Workdir { path } => self.workdir = path.clone(),
+            Step::Entrypoint { args } => {
+                // As in a Dockerfile and in Dagger, a new entrypoint resets the default args.
+                self.entrypoint = Some(args.clone());
+                self.cmd = None;
+            }
+            Step::DefaultArgs { args } => self.cmd = Some(args.clone()),
+            Step::MountedCache { path, cache } => self.caches.push((path.clone(), cache.clone())),
+            _ => {}
+        }
+    }
+
+    /// Dockerfile changes that put entrypoint, cmd, user and workdir back
+    /// after a container that overrode them.
+    fn restore(&self) -> Vec<String> {
+        let mut changes = vec![format!(
+            "ENTRYPOINT {}",
+            json(self.entrypoint.as_deref().unwrap_or_default())
+        )];
+        if let Some(cmd) = &self.cmd {
+            changes.push(format!("CMD {}", json(cmd)));
+        }
+        let user = if self.user.is_empty() { "root" } else { &self.user };
+        let workdir = if self.workdir.is_empty() { "/" } else { &self.workdir };
+        changes.push(format!("USER {}", word(user).unwrap_or_else(|_| "root".into())));
+        changes.push(format!("WORKDIR {}", word(workdir).unwrap_or_else(|_| "/".into())));
+        changes
+    }
+
+    fn mounts(&self) -> Vec<Mount> {
+        self.caches
+            .iter()
+            .map(|(path, cache)| Mount {
+                target: Some(path.clone()),
+                source: Some(cache_volume(cache)),
+                typ: Some(MountType::VOLUME),
+                ..Default::default()
+            })
+            .collect()
+    }
+}
+
+/// The named volume behind a cache id.
+fn cache_volume(cache: &str) -> String {
+    let safe: String = cache
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("base-images-cache-{safe}")
+}
+
+/// The tag of the cached image holding a recipe prefix.
+fn cache_tag(root_id: &str, platform: &str, prefix: &RecipeDigest) -> String {
+    format!("{:x}", Sha256::digest(format!("{root_id}\n{platform}\n{prefix}")))
+}
+
+pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> Result<BuiltImage, Error> {
+    let recipe = request.recipe;
+    let root = recipe.root_for(request.platform).ok_or_else(|| Error::InvalidRoot {
+        reason: format!("has no address for platform {}", request.platform),
+    })?;
+    let root_image = ensure_root(engine, root, request.platform).await?;
+    let root_id = root_image.id.clone().unwrap_or_default();
+    let config = root_image.config.unwrap_or_default();
+    let mut state = State {
+        user: config.user.unwrap_or_default(),
+        workdir: config.working_dir.unwrap_or_default(),
+        entrypoint: config.entrypoint.filter(|e| !e.is_empty()),
+        cmd: config.cmd.filter(|c| !c.is_empty()),
+        caches: Vec::new(),
+    };
+    let prefixes = recipe.prefix_digests();
+    let tags: Vec<String> = prefixes
+        .iter()
+        .map(|p| cache_tag(&root_id, request.platform, p))
+        .collect();
+
+    // The longest prefix already built.
+    let mut done = 0;
+    let mut current = root_id.clone();
+    for n in (1..=recipe.steps.len()).rev() {
+        if let Ok(image) = engine
+            .docker
+            .inspect_image(&format!("{CACHE_REPOSITORY}:{}", tags[n]))
+            .await
+        {
+            current = image.id.unwrap_or_default();
+            done = n;
+            break;
+        }
+    }
+    for step in &recipe.steps[..done] {
+        state.follow(step);
+    }
+    for (index, step) in recipe.steps.iter().enumerate().skip(done) {
+        let tag = &tags[index + 1];
+        let label = format!("LABEL {RECIPE_LABEL}=\"{}\"", prefixes[index + 1]);
+        let declared_by = request.declared_by.get(index).cloned().unwrap_or_default();
+        tracing::info!(step = index + 1, op = step.op(), %declared_by, "building step");
+        current = match step {
+            Step::MountedCache { .. } => {
+                let options = TagImageOptions {
+                    repo: Some(CACHE_REPOSITORY.into()),
+                    tag: Some(tag.clone()),
+                };
+                engine
+                    .docker
+                    .tag_image(&current, Some(options))
+                    .await
+                    .map_err(engine_error("tag a cached step"))?;
+                current
+            }
+            Step::Exec {
+                args,
+                env,
+                user,
+                workdir,
+            } => {
+                let mut argv: Vec<String> = Vec::new();
+                if !env.is_empty() {
+                    argv.push("env".into());
+                    argv.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+                }
+                argv.extend(args.iter().cloned());
+                let body = ContainerCreateBody {
+                    entrypoint: Some(argv.clone()),
+                    user: user.clone(),
+                    working_dir: workdir.clone(),
+                    host_config: Some(HostConfig {
+                        network_mode: Some("host".into()),
+                        mounts: Some(state.mounts()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                };
+                let container = create(engine, &current, request.platform, body).await?;
+                let outcome = run_to_end(engine, &container).await;
+                let result = match outcome {
+                    Ok(0) => commit(engine, &container, tag, &[state.restore(), vec![label]].concat()).await,
+                    Ok(code) => Err(Error::StepFailed {
+                        step: index + 1,
+                        op: step.op(),
+                        declared_by,
+                        command: argv,
+                        exit_code: code,
+                        output: tail(engine, &container).await,
+                    }),
+                    Err(e) => Err(e),
+                };
+                engine.remove(&container).await;
+                result?
+            }
+            Step::NewFile { path, contents, mode } => {
+                let container = create(engine, &current, request.platform, idle_body(&state)).await?;
+                let result = async {
+                    upload_file(engine, &container, path, contents.as_bytes(), *mode).await?;
+                    commit(engine, &container, tag, &[label]).await
+                }
+                .await;
+                engine.remove(&container).await;
+                result?
+            }
+            _ => {
+                let instruction = config_instruction(step)
+                    .map_err(|reason| Error::InvalidStep {
+                        step: index + 1,
+                        op: step.op(),
+                        reason,
+                    })?
+                    .unwrap_or_default();
+                let container = create(engine, &current, request.platform, idle_body(&state)).await?;
+                let result = commit(engine, &container, tag, &[instruction, label]).await;
+                engine.remove(&container).await;
+                result?
+            }
+        };
+        state.follow(step);
+    }
+    Ok(BuiltImage {
+        id: current,
+        steps_built: recipe.steps.len() - done,
+        steps_cached: done,
+    })
+}
+
+/// The body of a container that is created, never started, and committed.
+fn idle_body(state: &State) -> ContainerCreateBody {
+    // The daemon refuses to create a container with no command at all.
+    let needs_cmd = state.cmd.is_none() && state.entrypoint.is_none();
+    ContainerCreateBody {
+        cmd: needs_cmd.then(|| vec!["true".to_owned()]),
+        ..Default::default()
+    }
+}
+
+/// The root image, pulled only when it is not present.
+async fn ensure_root(
+    engine: &DockerEngine,
+    address: &str,
+    platform: &str,
+) -> Result<bollard::models::ImageInspect, Error> {
+    if let Ok(image) = engine.docker.inspect_image(address).await {
+        return Ok(image);
+    }
+    let parsed = ImageAddress::parse(address)?;
+    let registry = registry_of(parsed.name());
+    tracing::info!(address, "pulling root image");
+    let options = CreateImageOptions {
+        from_image: Some(address.to_owned()),
+        platform: platform.to_owned(),
+        ..Default::default()
+    };
+    let pulled: Result<Vec<_>, _> = engine
+        .docker
+        .create_image(Some(options), None, None)
+        .try_collect()
+        .await;
+    let pull_error = |reason: String| Error::Pull {
+        address: address.to_owned(),
+        registry: registry.clone(),
+        reason,
+    };
+    if let Err(e) = pulled {
+        return Err(pull_error(e.to_string()));
+    }
+    engine
+        .docker
+        .inspect_image(address)
+        .await
+        .map_err(|e| pull_error(format!("pulled, but not found afterwards: {e}")))
+}
+
+/// The registry host an image name refers to (Docker's default when none).
+fn registry_of(name: &str) -> String {
+    match name.split_once('/') {
+        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first.to_owned(),
+        _ => "docker.io (the default registry)".to_owned(),
+    }
+}
+
+async fn create(
+    engine: &DockerEngine,
+    image: &str,
+    platform: &str,
+    body: ContainerCreateBody,
+) -> Result<String, Error> {
+    let body = ContainerCreateBody {
+        image: Some(image.to_owned()),
+        labels: Some(HashMap::from([(RUN_LABEL.to_owned(), engine.run_id.clone())])),
+        ..body
+    };
+    let options = CreateContainerOptions {
+        platform: platform.to_owned(),
+        ..Default::default()
+    };
+    let created = engine
+        .docker
+        .create_container(Some(options), body)
+        .await
+        .map_err(engine_error(format!("create a container from {image}")))?;
+    engine.track(&created.id);
+    Ok(created.id)
+}
+
+/// Starts a container and waits for it to exit; returns its exit code.
+async fn run_to_end(engine: &DockerEngine, container: &str) -> Result<i64, Error> {
+    engine
+        .docker
+        .start_container(container, None)
+        .await
+        .map_err(engine_error("start a build step"))?;
+    let options = WaitContainerOptions {
+        condition: "not-running".into(),
+    };
+    let mut waits = engine.docker.wait_container(container, Some(options));
+    match waits.next().await {
+        Some(Ok(response)) => Ok(response.status_code),
+        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+        Some(Err(e)) => Err(engine_error("wait for a build step")(e)),
+        None => Err(Error::Engine {
+            action: "wait for a build step".into(),
+            reason: "no answer".into(),
+        }),
+    }
+}
+
+/// The last lines a container printed.
+async fn tail(engine: &DockerEngine, container: &str) -> String {
+    let options = LogsOptions {
+        stdout: true,
+        stderr: true,
+        tail: "30".into(),
+        ..Default::default()
+    };
+    let chunks: Vec<_> = engine.docker.logs(container, Some(options)).collect().await;
+    let text: String = chunks
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|c| c.to_string())
+        .collect();
+    text.trim_end().to_owned()
+}
+
+async fn commit(engine: &DockerEngine, container: &str, tag: &str, changes: &[String]) -> Result<String, Error> {
+    let options = CommitContainerOptions {
+        container: Some(container.to_owned()),
+        repo: Some(CACHE_REPOSITORY.to_owned()),
+        tag: Some(tag.to_owned()),
+        changes: Some(changes.join("\n")),
+        pause: false,
+        ..Default::default()
+    };
+    let committed = engine
+        .docker
+        .commit_container(options, bollard::models::ContainerConfig::default())
+        .await
+        .map_err(engine_error("commit a build step"))?;
+    Ok(committed.id)
+}
+
+/// Uploads one file (owned by root, with `mode`), creating missing parent
+/// directories (0755) without touching existing ones.
+async fn upload_file(
+    engine: &DockerEngine,
+    container: &str,
+    path: &str,
+    contents: &[u8],
+    mode: u32,
+) -> Result<(), Error> {
+    let parts: Vec<&str> = path
+        .trim_start_matches('/')
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
+    let Some((file, dirs)) = parts.split_last() else {
+        return Err(Error::Engine {
+            action: format!("write {path}"),
+            reason: "the path names no file".into(),
+        });
+    };
+    // The deepest existing ancestor directory.
+    let mut existing = dirs.len();
+    while existing > 0 {
+        let dir = format!("/{}", dirs[..existing].join("/"));
+        let options = bollard::query_parameters::ContainerArchiveInfoOptions { path: dir };
+        if engine
+            .docker
+            .get_container_archive_info(container, Some(options))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        existing -= 1;
+    }
+    let archive = tar_of(&dirs[existing..], file, contents, mode).map_err(|e| Error::Engine {
+        action: format!("pack {path}"),
+        reason: e.to_string(),
+    })?;
+    let options = UploadToContainerOptions {
+        path: format!("/{}", dirs[..existing].join("/")),
+        ..Default::default()
+    };
+    engine
+        .docker
+        .upload_to_container(container, Some(options), bollard::body_full(archive.into()))
+        .await
+        .map_err(engine_error(format!("write {path}")))
+}
+
+/// A tar archive with `dirs` (created, 0755) and then the file inside them.
+fn tar_of(dirs: &[&str], file: &str, contents: &[u8], mode: u32) -> std::io::Result<Vec<u8>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut prefix = String::new();
+    for dir in dirs {
+        prefix.push_str(dir);
+        prefix.push('/');
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_mode(0o755);
+        header.set_size(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        builder.append_data(&mut header, &prefix, std::io::empty())?;
+    }
+    let mut header = tar::Header::new_gnu();
+    header.set_mode(mode);
+    header.set_size(contents.len() as u64);
+    header.set_uid(0);
+    header.set_gid(0);
+    builder.append_data(&mut header, format!("{prefix}{file}"), contents)?;
+    builder.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_tags_depend_on_root_platform_and_prefix() {
+        let a = crate::Recipe::from("x:1").digest();
+        let b = crate::Recipe::from("x:2").digest();
+        let tag = cache_tag("sha256:r", "linux/amd64", &a);
+        assert_eq!(tag.len(), 64);
+        assert_ne!(tag, cache_tag("sha256:other", "linux/amd64", &a));
+        assert_ne!(tag, cache_tag("sha256:r", "linux/arm64", &a));
+        assert_ne!(tag, cache_tag("sha256:r", "linux/amd64", &b));
+    }
+
+    #[test]
+    fn restore_puts_back_entrypoint_cmd_user_and_workdir() {
+        let mut state = State::default();
+        state.follow(&Step::DefaultArgs {
+            args: vec!["bash".into()],
+        });
+        state.follow(&Step::User { name: "airbyte".into() });
+        assert_eq!(
+            state.restore(),
+            ["ENTRYPOINT []", "CMD [\"bash\"]", "USER airbyte", "WORKDIR /"]
+        );
+        state.follow(&Step::Entrypoint {
+            args: vec!["/run".into()],
+        });
+        assert_eq!(
+            state.restore()[..2],
+            ["ENTRYPOINT [\"/run\"]".to_owned(), "USER airbyte".to_owned()]
+        );
+    }
+
+    #[test]
+    fn archives_hold_new_dirs_then_the_file() {
+        let bytes = tar_of(&["a", "b"], "f.txt", b"hi", 0o600).unwrap();
+        let mut archive = tar::Archive::new(&bytes[..]);
+        let entries: Vec<(String, u32)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.path().unwrap().display().to_string(), e.header().mode().unwrap())
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("a/".into(), 0o755),
+                ("a/b/".into(), 0o755),
+                ("a/b/f.txt".into(), 0o600)
+            ]
+        );
+    }
+
+    #[test]
+    fn registries_are_named_for_pull_errors() {
+        assert_eq!(registry_of("localhost:5000/x"), "localhost:5000");
+        assert_eq!(registry_of("quay.io/a/b"), "quay.io");
+        assert!(registry_of("python").starts_with("docker.io"));
+    }
+}

@@ -1,0 +1,180 @@
+//! The Docker engine: any Docker-API daemon (dockerd, Docker Desktop,
+//! podman's socket) through `bollard`, with the API version pinned to 1.41
+//! (Debian's dockerd 20.10) so older daemons answer. It finds the daemon
+//! from `DOCKER_HOST` or the default socket and fails within seconds, naming
+//! the socket, when none answers. Every container it creates carries a run
+//! label and is tracked, so an interrupted run removes what it started.
+
+mod build;
+mod target;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bollard::query_parameters::RemoveContainerOptions;
+use bollard::{ClientVersion, Docker};
+
+pub use build::CACHE_REPOSITORY;
+pub use target::DockerTarget;
+
+use super::{BuildRequest, BuiltImage, Engine};
+use crate::Error;
+
+/// The Docker API version requested from the daemon.
+pub const API_VERSION: ClientVersion = ClientVersion {
+    major_version: 1,
+    minor_version: 41,
+};
+
+/// How long connecting may take before the daemon counts as not answering.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The label every container of a run carries (`<pid>-<start time>`).
+pub const RUN_LABEL: &str = "org.base-images.run";
+
+/// The label of a built image: the digest of the recipe prefix it holds.
+pub const RECIPE_LABEL: &str = "org.base-images.recipe";
+
+/// A connection to a Docker-API daemon.
+#[derive(Clone)]
+pub struct DockerEngine {
+    docker: Docker,
+    endpoint: String,
+    run_id: String,
+    containers: Arc<Mutex<HashSet<String>>>,
+}
+
+impl std::fmt::Debug for DockerEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerEngine")
+            .field("endpoint", &self.endpoint)
+            .field("run_id", &self.run_id)
+            .finish()
+    }
+}
+
+impl DockerEngine {
+    /// Connects to `DOCKER_HOST`, or to `/var/run/docker.sock`, and checks
+    /// that the daemon answers within [`CONNECT_TIMEOUT`].
+    pub async fn connect() -> Result<Self, Error> {
+        let endpoint = std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned());
+        Self::connect_to(&endpoint).await
+    }
+
+    /// Connects to `endpoint` (`unix:///path` or `tcp://host:port`).
+    pub async fn connect_to(endpoint: &str) -> Result<Self, Error> {
+        let unavailable = |reason: String| Error::EngineUnavailable {
+            endpoint: endpoint.to_owned(),
+            reason,
+        };
+        // Requests such as a long build step's wait are bounded by our own
+        // timeouts, not the client's.
+        let request_timeout = 3600;
+        let docker = if let Some(path) = endpoint.strip_prefix("unix://") {
+            if !std::path::Path::new(path).exists() {
+                return Err(unavailable("the socket does not exist".into()));
+            }
+            Docker::connect_with_unix(path, request_timeout, &API_VERSION)
+        } else if let Some(address) = endpoint
+            .strip_prefix("tcp://")
+            .or_else(|| endpoint.strip_prefix("http://"))
+        {
+            Docker::connect_with_http(&format!("http://{address}"), request_timeout, &API_VERSION)
+        } else {
+            return Err(unavailable(
+                "DOCKER_HOST must be unix:///path or tcp://host:port".into(),
+            ));
+        }
+        .map_err(|e| unavailable(e.to_string()))?;
+        match tokio::time::timeout(CONNECT_TIMEOUT, docker.ping()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(unavailable(e.to_string())),
+            Err(_) => return Err(unavailable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
+        }
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Ok(DockerEngine {
+            docker,
+            endpoint: endpoint.to_owned(),
+            run_id: format!("{}-{}", std::process::id(), started.as_millis()),
+            containers: Arc::default(),
+        })
+    }
+
+    /// The daemon's address.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The bollard client (for tests and tools that need more).
+    pub fn client(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The value of [`RUN_LABEL`] on this run's containers.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    fn track(&self, id: &str) {
+        if let Ok(mut set) = self.containers.lock() {
+            set.insert(id.to_owned());
+        }
+    }
+
+    /// Force-removes a container (and its anonymous volumes) and forgets it.
+    async fn remove(&self, id: &str) {
+        let options = RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
+        if let Err(e) = self.docker.remove_container(id, Some(options)).await {
+            tracing::warn!(container = id, error = %e, "could not remove container");
+        }
+        if let Ok(mut set) = self.containers.lock() {
+            set.remove(id);
+        }
+    }
+}
+
+impl Engine for DockerEngine {
+    type Target = DockerTarget;
+
+    async fn build(&self, request: BuildRequest<'_>) -> Result<BuiltImage, Error> {
+        build::build(self, request).await
+    }
+
+    async fn start(&self, image: &BuiltImage, network: bool) -> Result<DockerTarget, Error> {
+        target::start(self, image, network).await
+    }
+
+    async fn stop(&self, target: DockerTarget) {
+        self.remove(target.id()).await;
+    }
+
+    async fn cleanup(&self) {
+        let ids: Vec<String> = self
+            .containers
+            .lock()
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        for id in ids {
+            self.remove(&id).await;
+        }
+    }
+}
+
+/// Maps a bollard error to the library's, saying what was being done.
+fn engine_error(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Error {
+    let action = action.into();
+    move |e| Error::Engine {
+        action,
+        reason: e.to_string(),
+    }
+}

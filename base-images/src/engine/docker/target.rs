@@ -1,0 +1,140 @@
+//! The container checks run in: one per built image, started with its
+//! entrypoint replaced by `sleep infinity` under an init process, without
+//! network unless asked, as the image's user. Commands run through the exec
+//! API with stdout and stderr kept apart.
+
+use std::collections::HashMap;
+
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{CreateContainerOptions, DownloadFromContainerOptions};
+use futures_util::{StreamExt as _, TryStreamExt as _};
+
+use super::{engine_error, DockerEngine, RUN_LABEL};
+use crate::checks::{BoxFuture, CheckTarget, ExecOutput};
+use crate::engine::BuiltImage;
+use crate::Error;
+
+/// A running check container.
+#[derive(Debug)]
+pub struct DockerTarget {
+    engine: DockerEngine,
+    id: String,
+    env: Vec<String>,
+}
+
+impl DockerTarget {
+    /// The container id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+pub(super) async fn start(engine: &DockerEngine, image: &BuiltImage, network: bool) -> Result<DockerTarget, Error> {
+    let body = ContainerCreateBody {
+        image: Some(image.id.clone()),
+        entrypoint: Some(vec!["sleep".into(), "infinity".into()]),
+        cmd: None,
+        labels: Some(HashMap::from([(RUN_LABEL.to_owned(), engine.run_id.clone())])),
+        host_config: Some(HostConfig {
+            init: Some(true),
+            network_mode: Some(if network { "host" } else { "none" }.into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let created = engine
+        .docker
+        .create_container(None::<CreateContainerOptions>, body)
+        .await
+        .map_err(engine_error("create the check container"))?;
+    engine.track(&created.id);
+    if let Err(e) = engine.docker.start_container(&created.id, None).await {
+        engine.remove(&created.id).await;
+        return Err(engine_error("start the check container")(e));
+    }
+    let env = match engine.docker.inspect_container(&created.id, None).await {
+        Ok(inspect) => inspect.config.and_then(|c| c.env).unwrap_or_default(),
+        Err(e) => {
+            engine.remove(&created.id).await;
+            return Err(engine_error("inspect the check container")(e));
+        }
+    };
+    Ok(DockerTarget {
+        engine: engine.clone(),
+        id: created.id,
+        env,
+    })
+}
+
+impl DockerTarget {
+    async fn run(&self, user: Option<&str>, args: &[&str]) -> Result<ExecOutput, String> {
+        let docker = &self.engine.docker;
+        let options = CreateExecOptions {
+            cmd: Some(args.to_vec()),
+            user,
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let exec = docker.create_exec(&self.id, options).await.map_err(|e| e.to_string())?;
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        if let StartExecResults::Attached { mut output, .. } =
+            docker.start_exec(&exec.id, None).await.map_err(|e| e.to_string())?
+        {
+            while let Some(chunk) = output.next().await {
+                match chunk.map_err(|e| e.to_string())? {
+                    bollard::container::LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
+                    other => stdout.extend_from_slice(&other.into_bytes()),
+                }
+            }
+        }
+        let inspect = docker.inspect_exec(&exec.id).await.map_err(|e| e.to_string())?;
+        Ok(ExecOutput {
+            exit_code: inspect.exit_code.unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        })
+    }
+
+    async fn file(&self, path: &str) -> Result<Vec<u8>, String> {
+        let options = DownloadFromContainerOptions { path: path.to_owned() };
+        let chunks: Vec<bytes::Bytes> = self
+            .engine
+            .docker
+            .download_from_container(&self.id, Some(options))
+            .try_collect()
+            .await
+            .map_err(|e| e.to_string())?;
+        let archive = chunks.concat();
+        let mut archive = tar::Archive::new(&archive[..]);
+        let mut entries = archive.entries().map_err(|e| e.to_string())?;
+        let mut entry = entries
+            .next()
+            .ok_or_else(|| format!("{path}: empty archive"))?
+            .map_err(|e| e.to_string())?;
+        if entry.header().entry_type().is_dir() {
+            return Err(format!("{path} is a directory"));
+        }
+        let mut contents = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut contents).map_err(|e| e.to_string())?;
+        Ok(contents)
+    }
+}
+
+impl CheckTarget for DockerTarget {
+    fn exec_as<'a>(&'a self, user: Option<&'a str>, args: &'a [&'a str]) -> BoxFuture<'a, Result<ExecOutput, String>> {
+        Box::pin(self.run(user, args))
+    }
+
+    fn read_file<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>> {
+        Box::pin(self.file(path))
+    }
+
+    fn env_var<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, String>> {
+        let prefix = format!("{name}=");
+        let value = self.env.iter().find_map(|e| e.strip_prefix(&prefix)).map(str::to_owned);
+        Box::pin(async move { Ok(value) })
+    }
+}

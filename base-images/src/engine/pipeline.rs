@@ -1,0 +1,138 @@
+//! Build versions and run their resolved checks: the one code path the build
+//! tool, the demo and the end-to-end tests share. Each version is built for
+//! each selected platform; its checks run concurrently in one container
+//! (plus one with network for the checks that ask for it); results are
+//! cached by (image id, check digest).
+
+use std::time::{Duration, Instant};
+
+use super::{BuildRequest, BuiltImage, Engine};
+use crate::checks::{run_checks, CheckReport, ResolvedCheck, ResultCache};
+use crate::{BaseImage, Error};
+
+/// The outcome of one version on one platform.
+#[derive(Debug)]
+pub struct ImageReport {
+    /// `family:version`.
+    pub key: String,
+    /// The platform built.
+    pub platform: String,
+    /// The built image, unless the build failed.
+    pub image: Option<BuiltImage>,
+    /// The check results (empty when the build failed).
+    pub checks: Vec<CheckReport>,
+    /// What stopped the build or the checks, if anything.
+    pub error: Option<Error>,
+    /// Time spent.
+    pub duration: Duration,
+}
+
+impl ImageReport {
+    /// Whether it built and every check passed.
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.checks.iter().all(|c| c.status.is_pass())
+    }
+}
+
+/// Builds `image` for `platform` on `engine` and runs its resolved checks.
+pub async fn build_and_check<E: Engine>(
+    engine: &E,
+    image: &BaseImage,
+    platform: &str,
+    cache: &mut ResultCache,
+) -> ImageReport {
+    let start = Instant::now();
+    let mut report = ImageReport {
+        key: image.key(),
+        platform: platform.to_owned(),
+        image: None,
+        checks: Vec::new(),
+        error: None,
+        duration: Duration::ZERO,
+    };
+    match build_and_check_inner(engine, image, platform, cache, &mut report).await {
+        Ok(()) => {}
+        Err(e) => report.error = Some(image.in_image(e)),
+    }
+    report.duration = start.elapsed();
+    report
+}
+
+async fn build_and_check_inner<E: Engine>(
+    engine: &E,
+    image: &BaseImage,
+    platform: &str,
+    cache: &mut ResultCache,
+    report: &mut ImageReport,
+) -> Result<(), Error> {
+    let recipe = image.recipe()?;
+    let checks = image.checks()?;
+    let declared_by = image.step_origins();
+    let built = engine
+        .build(BuildRequest {
+            recipe: &recipe,
+            platform,
+            declared_by: &declared_by,
+        })
+        .await?;
+    report.image = Some(built.clone());
+    let order: Vec<String> = checks.iter().map(|c| c.check.id.clone()).collect();
+    let (with_network, without): (Vec<ResolvedCheck>, Vec<ResolvedCheck>) =
+        checks.into_iter().partition(|c| c.check.network);
+    let mut reports = Vec::new();
+    for (group, network) in [(without, false), (with_network, true)] {
+        if group.is_empty() {
+            continue;
+        }
+        if group.iter().all(|c| cache.passed(&built.id, &c.check)) {
+            // Everything is cached: no container needed.
+            reports.extend(run_checks(&NoTarget, &built.id, &group, cache).await);
+            continue;
+        }
+        let target = engine.start(&built, network).await?;
+        reports.extend(run_checks(&target, &built.id, &group, cache).await);
+        engine.stop(target).await;
+    }
+    // Report in the resolved set's order.
+    reports.sort_by_key(|r| order.iter().position(|id| *id == r.check.check.id));
+    report.checks = reports;
+    Ok(())
+}
+
+/// A target for check sets that are entirely cached; never called.
+struct NoTarget;
+
+impl crate::checks::CheckTarget for NoTarget {
+    fn exec_as<'a>(
+        &'a self,
+        _user: Option<&'a str>,
+        _args: &'a [&'a str],
+    ) -> crate::checks::BoxFuture<'a, Result<crate::checks::ExecOutput, String>> {
+        Box::pin(async { Err("no container (all checks cached)".to_owned()) })
+    }
+
+    fn read_file<'a>(&'a self, _path: &'a str) -> crate::checks::BoxFuture<'a, Result<Vec<u8>, String>> {
+        Box::pin(async { Err("no container (all checks cached)".to_owned()) })
+    }
+
+    fn env_var<'a>(&'a self, _name: &'a str) -> crate::checks::BoxFuture<'a, Result<Option<String>, String>> {
+        Box::pin(async { Err("no container (all checks cached)".to_owned()) })
+    }
+}
+
+/// Runs `work` until `interrupt` completes (Ctrl-C, in the tools); then
+/// drops the work, removes every container the engine started and returns
+/// [`Error::Interrupted`].
+pub async fn interruptible<E: Engine, T>(
+    engine: &E,
+    work: impl std::future::Future<Output = T>,
+    interrupt: impl std::future::Future<Output = ()>,
+) -> Result<T, Error> {
+    tokio::select! {
+        done = work => Ok(done),
+        () = interrupt => {
+            engine.cleanup().await;
+            Err(Error::Interrupted)
+        }
+    }
+}

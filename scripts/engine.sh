@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The project's private Docker engine (Debian's docker.io), for tests and
+# the demo on a machine without a running daemon.
+#
+#   scripts/engine.sh run CMD...   reuse a running daemon, or start a private
+#                                  one; build the local root image; run CMD
+#                                  with DOCKER_HOST and BASE_IMAGES_E2E=1;
+#                                  stop what was started, by PID, on exit
+#   scripts/engine.sh start        start the private engine and leave it running
+#   scripts/engine.sh stop         stop the private engine started by `start`
+#   scripts/engine.sh env          print the DOCKER_HOST to export
+#
+# The engine has its own data root, exec root, pidfiles and sockets under
+# $BASE_IMAGES_ENGINE_DIR (default /var/tmp/base-images-engine) and does not
+# touch host networking: --bridge=none --iptables=false --ip6tables=false
+# --ip-forward=false --ip-masq=false --userland-proxy=false. It runs its own
+# containerd, because dockerd 20.10 silently uses the system containerd
+# socket whenever one exists.
+set -euo pipefail
+
+DIR="${BASE_IMAGES_ENGINE_DIR:-/var/tmp/base-images-engine}"
+SOCK="$DIR/docker.sock"
+CTR_SOCK="$DIR/containerd/containerd.sock"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+
+log() { echo "engine: $*" >&2; }
+
+answers() { # socket
+    [ -S "$1" ] && curl -fsS --max-time 2 --unix-socket "$1" http://docker/_ping >/dev/null 2>&1
+}
+
+running_daemon() { # prints the DOCKER_HOST of a daemon that answers, if any
+    if [ -n "${DOCKER_HOST:-}" ]; then
+        case "$DOCKER_HOST" in
+            unix://*) answers "${DOCKER_HOST#unix://}" && { echo "$DOCKER_HOST"; return 0; } ;;
+            *) curl -fsS --max-time 2 "http://${DOCKER_HOST#tcp://}/_ping" >/dev/null 2>&1 && { echo "$DOCKER_HOST"; return 0; } ;;
+        esac
+        log "DOCKER_HOST=$DOCKER_HOST does not answer; starting the private engine instead"
+    fi
+    for sock in /var/run/docker.sock "$SOCK"; do
+        answers "$sock" && { echo "unix://$sock"; return 0; }
+    done
+    return 1
+}
+
+install_engine() {
+    command -v dockerd >/dev/null && command -v containerd >/dev/null && return 0
+    if [ "$(id -u)" != 0 ]; then
+        log "dockerd and containerd are missing; install Debian's docker.io package (apt-get install docker.io) or start a Docker daemon"
+        exit 2
+    fi
+    log "installing Debian's docker.io"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io curl >/dev/null
+}
+
+start() {
+    install_engine
+    mkdir -p "$DIR/containerd" "$DIR/data" "$DIR/exec"
+    cat > "$DIR/containerd.toml" <<TOML
+version = 2
+root = "$DIR/containerd/root"
+state = "$DIR/containerd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$CTR_SOCK"
+[debug]
+  address = "$DIR/containerd/debug.sock"
+[ttrpc]
+  address = "$DIR/containerd/ttrpc.sock"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$DIR/containerd/opt"
+TOML
+    cat > "$DIR/daemon.json" <<JSON
+{"deprecated-key-path": "$DIR/key.json"}
+JSON
+    containerd --config "$DIR/containerd.toml" >"$DIR/containerd.log" 2>&1 &
+    echo $! > "$DIR/containerd.pid"
+    for _ in $(seq 100); do [ -S "$CTR_SOCK" ] && break; sleep 0.1; done
+    dockerd --config-file "$DIR/daemon.json" --containerd "$CTR_SOCK" \
+        --data-root "$DIR/data" --exec-root "$DIR/exec" --pidfile "$DIR/dockerd.pid" \
+        -H "unix://$SOCK" --bridge=none --iptables=false --ip6tables=false --ip-forward=false \
+        --ip-masq=false --userland-proxy=false >"$DIR/dockerd.log" 2>&1 &
+    echo $! > "$DIR/dockerd.launcher.pid"
+    for _ in $(seq 300); do
+        answers "$SOCK" && { log "private engine answers on unix://$SOCK"; return 0; }
+        sleep 0.1
+    done
+    log "the private engine did not answer within 30 s; see $DIR/dockerd.log:"
+    tail -20 "$DIR/dockerd.log" >&2
+    stop
+    exit 2
+}
+
+stop_pid() { # pidfile
+    [ -f "$1" ] || return 0
+    local pid; pid="$(cat "$1")"
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$1"
+}
+
+stop() {
+    stop_pid "$DIR/dockerd.launcher.pid"
+    stop_pid "$DIR/containerd.pid"
+    # dockerd leaves an nsfs bind mount behind.
+    if mountpoint -q "$DIR/exec/netns/default" 2>/dev/null; then umount "$DIR/exec/netns/default" || true; fi
+    log "private engine stopped"
+}
+
+case "${1:-}" in
+    start)
+        if running_daemon >/dev/null; then log "a daemon already answers: $(running_daemon)"; else start; fi ;;
+    stop) stop ;;
+    env)
+        host="$(running_daemon)" || { log "no daemon answers; run: scripts/engine.sh start"; exit 2; }
+        echo "export DOCKER_HOST=$host" ;;
+    run)
+        shift
+        [ $# -gt 0 ] || { log "usage: scripts/engine.sh run CMD..."; exit 2; }
+        if host="$(running_daemon)"; then
+            log "reusing the daemon at $host"
+        else
+            start
+            trap stop EXIT
+            host="unix://$SOCK"
+        fi
+        export DOCKER_HOST="$host" BASE_IMAGES_E2E=1
+        "$HERE/root-image.sh"
+        "$@" ;;
+    *)
+        echo "usage: scripts/engine.sh run CMD... | start | stop | env" >&2
+        exit 2 ;;
+esac

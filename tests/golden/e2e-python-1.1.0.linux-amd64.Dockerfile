@@ -1,0 +1,13 @@
+FROM --platform=linux/amd64 base-images-e2e/bookworm-python:1
+ENV AIRBYTE_BASE_IMAGE="e2e-python:1.0.0"
+ENV PIP_BREAK_SYSTEM_PACKAGES="1"
+LABEL "io.airbyte.base_image"="e2e-python:1.0.0"
+RUN ["sh","-c","apt-get update && apt-get install -y --no-install-recommends tzdata && rm -rf /var/lib/apt/lists/*"]
+RUN ["ln","-snf","/usr/share/zoneinfo/Etc/UTC","/etc/localtime"]
+RUN --mount=type=cache,id=e2e-pip,target=/root/.cache/pip ["pip","install","six==1.16.0"]
+RUN --mount=type=cache,id=e2e-pip,target=/root/.cache/pip ["groupadd","--gid","1000","airbyte"]
+RUN --mount=type=cache,id=e2e-pip,target=/root/.cache/pip ["useradd","--uid","1000","--gid","1000","--create-home","airbyte"]
+RUN --mount=type=cache,id=e2e-pip,target=/root/.cache/pip ["mkdir","--mode","755","/airbyte","/custom_cache"]
+RUN --mount=type=cache,id=e2e-pip,target=/root/.cache/pip ["chown","airbyte:airbyte","/airbyte"]
+RUN --mount=type=cache,id=e2e-pip,target=/root/.cache/pip ["/bin/sh","-c","mkdir -p \"$(dirname \"$1\")\" && printf '%s' \"$2\" > \"$1\" && chmod 755 \"$1\"","sh","/airbyte/base.sh","#!/bin/sh\nexec \"$@\"\n"]
+ENV PIP_CACHE_DIR="/custom_cache/pip"
