@@ -1,7 +1,9 @@
 //! What each built-in check kind runs in the image and how its result is
-//! judged: engine-independent, over the `CheckTarget` handle. A failure
-//! carries the command, exit code and both streams, so a report can show
-//! exactly what happened.
+//! judged, engine-independent. Most kinds are one command (`plan`) whose
+//! output is judged by `judge`; this split lets the runner batch many
+//! commands into one exec. Environment checks read the image configuration;
+//! custom checks get the `CheckTarget` handle. A failure carries the
+//! command, exit code and both streams.
 
 use std::sync::LazyLock;
 
@@ -35,10 +37,15 @@ impl Failure {
         }
     }
 
-    fn of(reason: impl Into<String>, command: &[&str], out: &ExecOutput) -> Self {
+    /// A check the runner never reached (a defect if it ever shows).
+    pub(crate) fn not_run() -> Self {
+        Failure::plain("the check was not run")
+    }
+
+    fn of(reason: impl Into<String>, command: &[String], out: &ExecOutput) -> Self {
         Failure {
             reason: reason.into(),
-            command: Some(command.iter().map(|s| (*s).to_owned()).collect()),
+            command: Some(command.to_vec()),
             exit_code: Some(out.exit_code),
             stdout: out.stdout.clone(),
             stderr: out.stderr.clone(),
@@ -46,60 +53,174 @@ impl Failure {
     }
 }
 
+/// How a check is carried out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Run one command as `user` (the image's user when `None`), then `judge`.
+    Command {
+        /// The user.
+        user: Option<String>,
+        /// The command.
+        argv: Vec<String>,
+    },
+    /// Read the image configuration or call custom code: `evaluate` does it.
+    Direct,
+}
+
 static VERSION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\d+(?:\.\d+)+").unwrap_or_else(|e| unreachable!("static regex: {e}")));
 
-/// Runs `check` against `target`; `Ok` when it holds.
-pub async fn evaluate(check: &Check, target: &dyn CheckTarget) -> Result<(), Failure> {
-    let user = check.user.as_deref();
+const READ_SCRIPT: &str = r#"test -r "$1" && ls "$1" >/dev/null"#;
+const WRITE_SCRIPT: &str = r#"f="$1/.base-images-write-test.$$" && : > "$f" && rm -f "$f""#;
+
+/// The command a check runs, if it is a one-command check.
+pub fn plan(check: &Check) -> Plan {
+    let user = check.user.clone();
+    let argv: Vec<String> = match &check.kind {
+        CheckKind::CommandSucceeds { args }
+        | CheckKind::OutputContains { args, .. }
+        | CheckKind::OutputMatches { args, .. }
+        | CheckKind::ToolVersion { args, .. } => args.clone(),
+        CheckKind::FileExists { path, .. } => owned(&["stat", "-c", "%a %U:%G", path]),
+        CheckKind::UserExists { name, .. } => owned(&["id", name]),
+        CheckKind::UserAccess {
+            user: who,
+            path,
+            access,
+            ..
+        } => {
+            let script = if *access == Access::Read {
+                READ_SCRIPT
+            } else {
+                WRITE_SCRIPT
+            };
+            return Plan::Command {
+                user: Some(who.clone()),
+                argv: owned(&["sh", "-c", script, "sh", path]),
+            };
+        }
+        CheckKind::Timezone { .. } => owned(&["date", "+%Z"]),
+        CheckKind::EnvVarExists { .. } | CheckKind::EnvVarEquals { .. } | CheckKind::Custom { .. } => {
+            return Plan::Direct
+        }
+    };
+    Plan::Command { user, argv }
+}
+
+fn owned(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Judges the output of a one-command check's command.
+pub fn judge(check: &Check, argv: &[String], out: &ExecOutput) -> Result<(), Failure> {
+    let fail = |reason: String| Err(Failure::of(reason, argv, out));
+    let succeeded = || {
+        if out.exit_code == 0 {
+            Ok(())
+        } else {
+            fail(format!("exited with code {}", out.exit_code))
+        }
+    };
     match &check.kind {
-        CheckKind::CommandSucceeds { args } => succeed(target, user, &strs(args)).await.map(drop),
-        CheckKind::OutputContains { args, stream, text } => {
-            let argv = strs(args);
-            let out = succeed(target, user, &argv).await?;
-            let seen = pick(&out, *stream);
-            if seen.contains(text.as_str()) {
+        CheckKind::CommandSucceeds { .. } => succeeded(),
+        CheckKind::OutputContains { stream, text, .. } => {
+            succeeded()?;
+            if pick(out, *stream).contains(text.as_str()) {
                 Ok(())
             } else {
-                Err(Failure::of(
-                    format!("{} does not contain {text:?}", stream_name(*stream)),
-                    &argv,
-                    &out,
-                ))
+                fail(format!("{} does not contain {text:?}", stream_name(*stream)))
             }
         }
-        CheckKind::OutputMatches { args, stream, pattern } => {
-            let argv = strs(args);
-            let out = succeed(target, user, &argv).await?;
+        CheckKind::OutputMatches { stream, pattern, .. } => {
+            succeeded()?;
             let re = Regex::new(pattern).map_err(|e| Failure::plain(format!("invalid pattern: {e}")))?;
-            if re.is_match(&pick(&out, *stream)) {
+            if re.is_match(&pick(out, *stream)) {
                 Ok(())
             } else {
-                Err(Failure::of(
-                    format!("{} does not match /{pattern}/", stream_name(*stream)),
-                    &argv,
-                    &out,
-                ))
+                fail(format!("{} does not match /{pattern}/", stream_name(*stream)))
             }
         }
-        CheckKind::ToolVersion { args, version } => {
-            let argv = strs(args);
-            let out = succeed(target, user, &argv).await?;
-            let text = pick(&out, Stream::Both);
-            match VERSION.find(&text).map(|m| m.as_str()) {
+        CheckKind::ToolVersion { version, .. } => {
+            succeeded()?;
+            match VERSION.find(&pick(out, Stream::Both)).map(|m| m.as_str()) {
                 Some(found) if found == version => Ok(()),
-                Some(found) => Err(Failure::of(
-                    format!("reports version {found}, expected {version}"),
-                    &argv,
-                    &out,
-                )),
-                None => Err(Failure::of(
-                    format!("prints no version number, expected {version}"),
-                    &argv,
-                    &out,
-                )),
+                Some(found) => fail(format!("reports version {found}, expected {version}")),
+                None => fail(format!("prints no version number, expected {version}")),
             }
         }
+        CheckKind::FileExists { path, mode, owner } => {
+            if out.exit_code != 0 {
+                return fail(format!("{path} does not exist"));
+            }
+            let mut fields = out.stdout.split_whitespace();
+            let (found_mode, found_owner) = (fields.next().unwrap_or(""), fields.next().unwrap_or(""));
+            if mode.is_some_and(|mode| u32::from_str_radix(found_mode, 8).ok() != Some(mode)) {
+                return fail(format!(
+                    "{path} has mode {found_mode}, expected {:o}",
+                    mode.unwrap_or_default()
+                ));
+            }
+            if let Some(owner) = owner {
+                let same = if owner.contains(':') {
+                    found_owner == owner
+                } else {
+                    found_owner.split(':').next() == Some(owner)
+                };
+                if !same {
+                    return fail(format!("{path} is owned by {found_owner}, expected {owner}"));
+                }
+            }
+            Ok(())
+        }
+        CheckKind::UserExists { name, uid, gid } => {
+            if out.exit_code != 0 {
+                return fail(format!("user {name} does not exist"));
+            }
+            if out.stdout.contains(&format!("uid={uid}(")) && out.stdout.contains(&format!("gid={gid}(")) {
+                Ok(())
+            } else {
+                fail(format!("user {name} is not uid {uid} / gid {gid}"))
+            }
+        }
+        CheckKind::UserAccess {
+            user,
+            path,
+            access,
+            allowed,
+        } => {
+            let verb = if *access == Access::Read { "read" } else { "write" };
+            match (out.exit_code == 0, *allowed) {
+                (true, true) | (false, false) => Ok(()),
+                (false, true) => fail(format!("user {user} cannot {verb} {path}")),
+                (true, false) => fail(format!("user {user} can {verb} {path}, but must not")),
+            }
+        }
+        CheckKind::Timezone { timezone } => {
+            succeeded()?;
+            let found = out.stdout.trim();
+            if found == timezone {
+                Ok(())
+            } else {
+                fail(format!("the time zone is {found:?}, expected {timezone:?}"))
+            }
+        }
+        CheckKind::EnvVarExists { .. } | CheckKind::EnvVarEquals { .. } | CheckKind::Custom { .. } => {
+            Err(Failure::plain("this check kind runs no command"))
+        }
+    }
+}
+
+/// Runs `check` against `target` on its own; `Ok` when it holds.
+pub async fn evaluate(check: &Check, target: &dyn CheckTarget) -> Result<(), Failure> {
+    if let Plan::Command { user, argv } = plan(check) {
+        let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let out = target.exec_as(user.as_deref(), &args).await.map_err(|e| Failure {
+            command: Some(argv.clone()),
+            ..Failure::plain(format!("could not run the command: {e}"))
+        })?;
+        return judge(check, &argv, &out);
+    }
+    match &check.kind {
         CheckKind::EnvVarExists { name } => match target.env_var(name).await.map_err(Failure::plain)? {
             Some(_) => Ok(()),
             None => Err(Failure::plain(format!(
@@ -113,117 +234,8 @@ pub async fn evaluate(check: &Check, target: &dyn CheckTarget) -> Result<(), Fai
                 "environment variable {name} is not set, expected {value:?}"
             ))),
         },
-        CheckKind::FileExists { path, mode, owner } => {
-            let argv = ["stat", "-c", "%a %U:%G", path.as_str()];
-            let out = run(target, user, &argv).await?;
-            if out.exit_code != 0 {
-                return Err(Failure::of(format!("{path} does not exist"), &argv, &out));
-            }
-            let mut fields = out.stdout.split_whitespace();
-            let (found_mode, found_owner) = (fields.next().unwrap_or(""), fields.next().unwrap_or(""));
-            if let Some(mode) = mode {
-                if u32::from_str_radix(found_mode, 8).ok() != Some(*mode) {
-                    return Err(Failure::of(
-                        format!("{path} has mode {found_mode}, expected {mode:o}"),
-                        &argv,
-                        &out,
-                    ));
-                }
-            }
-            if let Some(owner) = owner {
-                let matches = if owner.contains(':') {
-                    found_owner == owner
-                } else {
-                    found_owner.split(':').next() == Some(owner)
-                };
-                if !matches {
-                    return Err(Failure::of(
-                        format!("{path} is owned by {found_owner}, expected {owner}"),
-                        &argv,
-                        &out,
-                    ));
-                }
-            }
-            Ok(())
-        }
-        CheckKind::UserExists { name, uid, gid } => {
-            let argv = ["id", name.as_str()];
-            let out = run(target, None, &argv).await?;
-            if out.exit_code != 0 {
-                return Err(Failure::of(format!("user {name} does not exist"), &argv, &out));
-            }
-            let expected_uid = format!("uid={uid}(");
-            let expected_gid = format!("gid={gid}(");
-            if out.stdout.contains(&expected_uid) && out.stdout.contains(&expected_gid) {
-                Ok(())
-            } else {
-                Err(Failure::of(
-                    format!("user {name} is not uid {uid} / gid {gid}"),
-                    &argv,
-                    &out,
-                ))
-            }
-        }
-        CheckKind::UserAccess {
-            user: who,
-            path,
-            access,
-            allowed,
-        } => {
-            let script = match access {
-                Access::Read => r#"test -r "$1" && ls "$1" >/dev/null"#,
-                Access::Write => r#"f="$1/.base-images-write-test.$$" && : > "$f" && rm -f "$f""#,
-            };
-            let argv = ["sh", "-c", script, "sh", path.as_str()];
-            let out = run(target, Some(who), &argv).await?;
-            let verb = match access {
-                Access::Read => "read",
-                Access::Write => "write",
-            };
-            match (out.exit_code == 0, *allowed) {
-                (true, true) | (false, false) => Ok(()),
-                (false, true) => Err(Failure::of(format!("user {who} cannot {verb} {path}"), &argv, &out)),
-                (true, false) => Err(Failure::of(
-                    format!("user {who} can {verb} {path}, but must not"),
-                    &argv,
-                    &out,
-                )),
-            }
-        }
-        CheckKind::Timezone { timezone } => {
-            let argv = ["date", "+%Z"];
-            let out = succeed(target, user, &argv).await?;
-            if out.stdout.trim() == timezone {
-                Ok(())
-            } else {
-                Err(Failure::of(
-                    format!("the time zone is {:?}, expected {timezone:?}", out.stdout.trim()),
-                    &argv,
-                    &out,
-                ))
-            }
-        }
         CheckKind::Custom { function } => (function.0)(target).await.map_err(Failure::plain),
-    }
-}
-
-fn strs(args: &[String]) -> Vec<&str> {
-    args.iter().map(String::as_str).collect()
-}
-
-async fn run(target: &dyn CheckTarget, user: Option<&str>, argv: &[&str]) -> Result<ExecOutput, Failure> {
-    target.exec_as(user, argv).await.map_err(|e| Failure {
-        command: Some(argv.iter().map(|s| (*s).to_owned()).collect()),
-        ..Failure::plain(format!("could not run the command: {e}"))
-    })
-}
-
-async fn succeed(target: &dyn CheckTarget, user: Option<&str>, argv: &[&str]) -> Result<ExecOutput, Failure> {
-    let out = run(target, user, argv).await?;
-    if out.exit_code == 0 {
-        Ok(out)
-    } else {
-        Err(Failure::of(format!("exited with code {}", out.exit_code), argv, &out))
+        _ => Err(Failure::plain("unplanned check kind")),
     }
 }
 

@@ -4,6 +4,7 @@
 //! receives; it records misuse instead of panicking, and `finish` reports
 //! it. Inheritance lives in `resolve`; running checks is the engines' job.
 
+mod batch;
 mod cache;
 mod eval;
 mod resolve;
@@ -19,7 +20,7 @@ use serde::Serialize;
 use crate::Error;
 
 pub use cache::ResultCache;
-pub use eval::{evaluate, Failure};
+pub use eval::{evaluate, judge, plan, Failure, Plan};
 pub use resolve::{resolve, Origin, ResolvedCheck};
 pub use run::{run_checks, CheckReport, Status, DEFAULT_TIMEOUT};
 
