@@ -80,7 +80,7 @@ fn print_report(report: &ImageReport) {
         let (mark, detail) = match &check.status {
             Status::Passed => ("pass", String::new()),
             Status::Cached => ("pass", " (cached)".to_owned()),
-            Status::Failed(f) => ("FAIL", format!(": {}", f.reason)),
+            Status::Failed(f) => ("FAIL", format!(":\n    {f}")),
             Status::TimedOut(limit) => ("FAIL", format!(": timed out after {} s", limit.as_secs())),
         };
         println!(

@@ -211,6 +211,27 @@ async fn assert_no_containers_left(engine: &DockerEngine) {
     assert!(left.is_empty(), "containers left behind: {left:?}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_root_that_cannot_be_pulled_names_its_address_and_registry() {
+    let Some(engine) = engine().await else { return };
+    // Nothing listens on the discard port of the loopback address.
+    let recipe = Recipe::from("127.0.0.1:9/no/such-image:1").with_exec(["true"]);
+    let declared_by = vec!["test".to_owned()];
+    let err = engine
+        .build(BuildRequest {
+            recipe: &recipe,
+            platform: "linux/amd64",
+            declared_by: &declared_by,
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("cannot pull root image 127.0.0.1:9/no/such-image:1 from registry 127.0.0.1:9: "),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn a_missing_engine_is_named_with_the_command_that_starts_one() {
     let started = Instant::now();

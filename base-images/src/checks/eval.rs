@@ -53,6 +53,34 @@ impl Failure {
     }
 }
 
+impl std::fmt::Display for Failure {
+    /// The reason, then the command, exit code and the last lines of each
+    /// stream, indented.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.reason)?;
+        if let Some(command) = &self.command {
+            write!(f, "\n    command: {}", command.join(" "))?;
+        }
+        if let Some(code) = self.exit_code {
+            write!(f, "\n    exit code: {code}")?;
+        }
+        for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let lines: Vec<&str> = text.trim_end().lines().collect();
+            if lines.is_empty() {
+                continue;
+            }
+            write!(f, "\n    {name}:")?;
+            if lines.len() > 20 {
+                write!(f, "\n      ... ({} earlier lines)", lines.len() - 20)?;
+            }
+            for line in &lines[lines.len().saturating_sub(20)..] {
+                write!(f, "\n      {line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How a check is carried out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Plan {
