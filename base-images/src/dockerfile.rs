@@ -68,12 +68,7 @@ impl Renderer {
                 user,
                 workdir,
             } => {
-                let mut argv: Vec<String> = Vec::new();
-                if !env.is_empty() {
-                    argv.push("env".into());
-                    argv.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
-                }
-                argv.extend(args.iter().cloned());
+                let argv = crate::recipe::command_line(args, env);
                 self.run_as(user.as_deref(), workdir.as_deref(), &argv)
             }
             Step::Workdir { path } => {

@@ -349,6 +349,18 @@ impl Recipe {
     }
 }
 
+/// The argv an exec step runs: its own, behind `env NAME=value …` when it
+/// sets step-scoped variables (so they do not persist in the image).
+pub(crate) fn command_line(args: &[String], env: &BTreeMap<String, String>) -> Vec<String> {
+    let mut argv: Vec<String> = Vec::new();
+    if !env.is_empty() {
+        argv.push("env".into());
+        argv.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+    }
+    argv.extend(args.iter().cloned());
+    argv
+}
+
 fn validate_step(step: &Step) -> Result<(), String> {
     match step {
         Step::Exec {

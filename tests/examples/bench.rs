@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use base_images::checks::{run_checks, Check, CheckKind, ResolvedCheck, ResultCache};
+use base_images::checks::{all_cached, run_checks, Check, CheckKind, ResolvedCheck, ResultCache};
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::{BuildRequest, BuiltImage, Engine};
 use base_images::{get, Recipe};
@@ -79,8 +79,7 @@ async fn check_chain(
     let start = Instant::now();
     for (image, key) in built.iter().zip(keys) {
         let resolved = get(key).unwrap().checks().unwrap();
-        if resolved.iter().all(|c| cache.passed(&image.id, &c.check)) {
-            let _ = run_checks(&NoContainer, &image.id, &resolved, cache).await;
+        if all_cached(&image.id, &resolved, cache).is_some() {
             continue;
         }
         let target = engine.start(image, false).await.unwrap();
@@ -89,24 +88,6 @@ async fn check_chain(
         engine.stop(target).await;
     }
     start.elapsed()
-}
-
-struct NoContainer;
-
-impl base_images::checks::CheckTarget for NoContainer {
-    fn exec_as<'a>(
-        &'a self,
-        _: Option<&'a str>,
-        _: &'a [&'a str],
-    ) -> base_images::checks::BoxFuture<'a, Result<base_images::checks::ExecOutput, String>> {
-        Box::pin(async { Err("not started".into()) })
-    }
-    fn read_file<'a>(&'a self, _: &'a str) -> base_images::checks::BoxFuture<'a, Result<Vec<u8>, String>> {
-        Box::pin(async { Err("not started".into()) })
-    }
-    fn env_var<'a>(&'a self, _: &'a str) -> base_images::checks::BoxFuture<'a, Result<Option<String>, String>> {
-        Box::pin(async { Err("not started".into()) })
-    }
 }
 
 #[tokio::main]

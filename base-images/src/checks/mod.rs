@@ -22,7 +22,7 @@ use crate::Error;
 pub use cache::ResultCache;
 pub use eval::{evaluate, judge, plan, Failure, Plan};
 pub use resolve::{resolve, Origin, ResolvedCheck};
-pub use run::{run_checks, CheckReport, Status, DEFAULT_TIMEOUT};
+pub use run::{all_cached, run_checks, CheckReport, Status, DEFAULT_TIMEOUT};
 
 /// Which output stream of a command a check reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

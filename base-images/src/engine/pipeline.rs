@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use super::{BuildRequest, BuiltImage, Engine};
-use crate::checks::{run_checks, CheckReport, ResolvedCheck, ResultCache};
+use crate::checks::{all_cached, run_checks, CheckReport, ResolvedCheck, ResultCache};
 use crate::{BaseImage, Error};
 
 /// The outcome of one version on one platform.
@@ -84,9 +84,8 @@ async fn build_and_check_inner<E: Engine>(
         if group.is_empty() {
             continue;
         }
-        if group.iter().all(|c| cache.passed(&built.id, &c.check)) {
-            // Everything is cached: no container needed.
-            reports.extend(run_checks(&NoTarget, &built.id, &group, cache).await);
+        if let Some(cached) = all_cached(&built.id, &group, cache) {
+            reports.extend(cached);
             continue;
         }
         let target = engine.start(&built, network).await?;
@@ -97,27 +96,6 @@ async fn build_and_check_inner<E: Engine>(
     reports.sort_by_key(|r| order.iter().position(|id| *id == r.check.check.id));
     report.checks = reports;
     Ok(())
-}
-
-/// A target for check sets that are entirely cached; never called.
-struct NoTarget;
-
-impl crate::checks::CheckTarget for NoTarget {
-    fn exec_as<'a>(
-        &'a self,
-        _user: Option<&'a str>,
-        _args: &'a [&'a str],
-    ) -> crate::checks::BoxFuture<'a, Result<crate::checks::ExecOutput, String>> {
-        Box::pin(async { Err("no container (all checks cached)".to_owned()) })
-    }
-
-    fn read_file<'a>(&'a self, _path: &'a str) -> crate::checks::BoxFuture<'a, Result<Vec<u8>, String>> {
-        Box::pin(async { Err("no container (all checks cached)".to_owned()) })
-    }
-
-    fn env_var<'a>(&'a self, _name: &'a str) -> crate::checks::BoxFuture<'a, Result<Option<String>, String>> {
-        Box::pin(async { Err("no container (all checks cached)".to_owned()) })
-    }
 }
 
 /// Runs `work` until `interrupt` completes (Ctrl-C, in the tools); then

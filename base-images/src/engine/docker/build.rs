@@ -168,12 +168,7 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
                 user,
                 workdir,
             } => {
-                let mut argv: Vec<String> = Vec::new();
-                if !env.is_empty() {
-                    argv.push("env".into());
-                    argv.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
-                }
-                argv.extend(args.iter().cloned());
+                let argv = crate::recipe::command_line(args, env);
                 let body = ContainerCreateBody {
                     entrypoint: Some(argv.clone()),
                     user: user.clone(),
