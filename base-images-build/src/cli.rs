@@ -1,8 +1,9 @@
-//! The command line, declared with `clap`'s derive API.
+//! The command line, declared with `clap`'s derive API. With no sub-command
+//! the tool runs `build`.
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Builds, checks and locks the base images declared in Rust.
 #[derive(Debug, Parser)]
@@ -12,7 +13,13 @@ pub struct Cli {
     /// nearest directory upwards from the current one that has versions.lock).
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// What to do (default: changelog).
+    /// Print only errors and the final summary.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Log more (-v: debug, -vv: trace).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do (default: `build` of every version, with default options).
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -20,8 +27,108 @@ pub struct Cli {
 /// The sub-commands.
 #[derive(Clone, Debug, Subcommand)]
 pub enum Command {
-    /// Validate the registry and the lock, then rewrite CHANGELOG.md.
-    Changelog,
-    /// CI mode: validate the registry and the lock, and fail if CHANGELOG.md is out of date.
+    /// Build the selected versions, run all their checks (own and inherited);
+    /// only if every check passed, rewrite CHANGELOG.md and lock new versions.
+    Build(BuildArgs),
+    /// CI mode, no engine: validate the registry and the lock, and fail with
+    /// a diff if CHANGELOG.md is out of date.
     Check,
+    /// List families and versions: parent, released or new, recipe digest.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one version's resolved recipe and checks, each labelled with
+    /// the version that declared it.
+    Show {
+        /// `family:version` (or `family:latest`).
+        image: String,
+    },
+    /// Print the equivalent Dockerfile of one version.
+    Dockerfile {
+        /// `family:version` (or `family:latest`).
+        image: String,
+        /// The platform to render for (default: the family's first).
+        #[arg(long)]
+        platform: Option<String>,
+    },
+    /// Append the skeleton of the next version of a family to its source file.
+    New {
+        /// The family.
+        family: String,
+        /// Which part of the version to bump.
+        bump: Bump,
+        /// The changelog line of the new version.
+        #[arg(long)]
+        changelog: Option<String>,
+    },
+    /// Only rewrite CHANGELOG.md.
+    Changelog,
+}
+
+/// `build`'s options.
+#[derive(Clone, Debug, Args)]
+pub struct BuildArgs {
+    /// What to build: `family`, `family:version` or `family:latest` (default: everything).
+    #[arg(value_name = "SELECTOR")]
+    pub selectors: Vec<String>,
+    /// Versions built in parallel (default: the number of cores).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// Run every check again, ignoring cached results.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// The engine to build with.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    pub engine: EngineChoice,
+    /// Write a report: `json=PATH` or `junit=PATH` (repeatable).
+    #[arg(long, value_name = "KIND=PATH")]
+    pub report: Vec<String>,
+    /// The platform to build for.
+    #[arg(long, default_value = DEFAULT_PLATFORM)]
+    pub platform: String,
+}
+
+impl Default for BuildArgs {
+    fn default() -> Self {
+        BuildArgs {
+            selectors: Vec::new(),
+            jobs: None,
+            no_cache: false,
+            engine: EngineChoice::Auto,
+            report: Vec::new(),
+            platform: DEFAULT_PLATFORM.to_owned(),
+        }
+    }
+}
+
+/// The platform `build` builds for unless told otherwise.
+pub const DEFAULT_PLATFORM: &str = "linux/amd64";
+
+/// Which container engine to use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum EngineChoice {
+    /// Dagger when a Dagger session is present, else Docker.
+    #[default]
+    Auto,
+    /// A Docker-API daemon (DOCKER_HOST or the default socket).
+    Docker,
+    /// The Dagger engine of the current `dagger run` session.
+    Dagger,
+}
+
+/// A version bump.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Bump {
+    /// 1.2.3 -> 1.2.4
+    Patch,
+    /// 1.2.3 -> 1.3.0
+    Minor,
+    /// 1.2.3 -> 2.0.0
+    Major,
+    /// 1.2.3 -> 1.2.4-rc.1; 2.0.0-rc.1 -> 2.0.0-rc.2
+    Prerelease,
+    /// 2.0.0-rc.2 -> 2.0.0
+    Release,
 }

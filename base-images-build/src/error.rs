@@ -1,4 +1,6 @@
-//! The build tool's error type and the exit status each error maps to.
+//! The build tool's error type and the exit status each error maps to:
+//! 1 for problems in the declarations, checks or generated files, 2 for
+//! usage and configuration problems, 130 for an interruption.
 
 use std::path::PathBuf;
 
@@ -6,26 +8,41 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A problem reported by the library (registry, lock, files).
+    /// A problem reported by the library (registry, lock, files, engine).
     #[error(transparent)]
     Library(#[from] base_images::Error),
     /// CHANGELOG.md does not match the declarations.
-    #[error("{} is out of date; run `cargo run -p base-images-build -- changelog` and commit the result", path.display())]
+    #[error("{} is out of date; run `cargo run -p base-images-build -- changelog` and commit the result:\n{diff}", path.display())]
     ChangelogOutdated {
         /// The file.
         path: PathBuf,
+        /// What differs.
+        diff: String,
     },
-    /// The workspace could not be found.
+    /// Some checks or builds failed (listed above the error).
+    #[error("{0} version(s) failed; nothing was written")]
+    Failed(usize),
+    /// Bad command-line input.
+    #[error("{0}")]
+    Usage(String),
+    /// The workspace could not be found or is in use.
     #[error("{0}")]
     Workspace(String),
 }
 
 impl Error {
-    /// 1 for problems in the declarations or generated files, 2 for usage
-    /// and configuration problems.
+    /// The process exit status for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Library(base_images::Error::Io { .. }) | Error::Workspace(_) => 2,
+            Error::Library(base_images::Error::Interrupted) => 130,
+            Error::Library(
+                base_images::Error::Io { .. }
+                | base_images::Error::EngineUnavailable { .. }
+                | base_images::Error::BadKey { .. }
+                | base_images::Error::NotFound { .. },
+            )
+            | Error::Usage(_)
+            | Error::Workspace(_) => 2,
             _ => 1,
         }
     }

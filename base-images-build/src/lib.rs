@@ -7,65 +7,125 @@
 //! # mod my_images {}
 //! ```
 //!
-//! Every command starts by validating the registry; files are written
-//! atomically, and only after everything they depend on passed.
+//! Every command starts by validating the registry and the lock; files are
+//! written atomically, and only after everything they depend on passed.
 
+mod build;
 mod cli;
 mod error;
+mod inspect;
+mod new;
+mod report;
+mod select;
+mod ui;
 mod workspace;
 
-pub use cli::{Cli, Command};
+pub use cli::{BuildArgs, Bump, Cli, Command, EngineChoice, DEFAULT_PLATFORM};
 pub use error::Error;
-pub use workspace::Workspace;
+pub use new::next_version;
+pub use ui::Ui;
+pub use workspace::{Claim, Workspace};
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
 
 /// Parses the command line, runs it, prints any error and returns the exit
-/// status (0 success, 1 a problem in the declarations, 2 a usage or
-/// configuration problem).
+/// status (0 success, 1 a problem in the declarations or a failed check,
+/// 2 a usage or configuration problem, 130 interrupted).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            anstream::eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(&cli)) {
         Ok(message) => {
-            println!("{message}");
+            if !message.is_empty() {
+                anstream::println!("{message}");
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            let red = anstyle::AnsiColor::Red.on_default().bold();
+            anstream::eprintln!("{red}error:{red:#} {error}");
             ExitCode::from(error.exit_code())
         }
     }
 }
 
 /// Runs one parsed command line; returns what to tell the user.
-pub fn run(cli: &Cli) -> Result<String, Error> {
+pub async fn run(cli: &Cli) -> Result<String, Error> {
+    let ui = Ui::new(cli.quiet);
     let workspace = Workspace::locate(cli.root.as_deref())?;
-    let images = base_images::all();
     base_images::validate()?;
+    let images = base_images::all();
     let lock = workspace.lock()?;
     lock.verify(&images)?;
-    match cli.command.clone().unwrap_or(Command::Changelog) {
+    let command = cli
+        .command
+        .clone()
+        .unwrap_or_else(|| Command::Build(BuildArgs::default()));
+    match command {
+        Command::Build(args) => build::build(&workspace, &args, &ui).await,
+        Command::Check => check(&workspace, &images, &lock),
         Command::Changelog => {
+            let _claim = workspace.claim()?;
             base_images::changelog::write(&workspace.changelog_path(), &images, &lock)?;
             Ok(format!(
-                "{} version(s) in {} family(ies) valid; released versions unchanged; wrote {}",
+                "{} version(s) valid; wrote {}",
                 images.len(),
-                base_images::families().len(),
                 workspace.changelog_path().display()
             ))
         }
-        Command::Check => {
-            if !base_images::changelog::is_up_to_date(&workspace.changelog_path(), &images, &lock)? {
-                return Err(Error::ChangelogOutdated {
-                    path: workspace.changelog_path(),
-                });
-            }
-            Ok(format!(
-                "{} version(s) valid; released versions unchanged; CHANGELOG.md up to date",
-                images.len()
-            ))
+        Command::List { json } => inspect::list(&images, &lock, json),
+        Command::Show { image } => inspect::show(base_images::get(&image)?),
+        Command::Dockerfile { image, platform } => inspect::dockerfile(base_images::get(&image)?, platform.as_deref()),
+        Command::New {
+            family,
+            bump,
+            changelog,
+        } => {
+            let _claim = workspace.claim()?;
+            new::new_version(&workspace, &lock, &family, bump, changelog.as_deref())
         }
     }
+}
+
+/// `check`: the registry and lock are already verified; the changelog must
+/// be what the declarations say.
+fn check(
+    workspace: &Workspace,
+    images: &[&'static base_images::BaseImage],
+    lock: &base_images::Lock,
+) -> Result<String, Error> {
+    let path = workspace.changelog_path();
+    let expected = base_images::changelog::render(images, lock);
+    let actual = base_images::fsio::read_optional(&path)?.unwrap_or_default();
+    if actual != expected {
+        let diff = similar::TextDiff::from_lines(&actual, &expected)
+            .unified_diff()
+            .header("CHANGELOG.md (on disk)", "CHANGELOG.md (from the declarations)")
+            .to_string();
+        return Err(Error::ChangelogOutdated { path, diff });
+    }
+    Ok(format!(
+        "{} version(s) valid; released versions unchanged; CHANGELOG.md up to date",
+        images.len()
+    ))
 }

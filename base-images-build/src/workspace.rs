@@ -58,4 +58,40 @@ impl Workspace {
     pub fn lock(&self) -> Result<Lock, Error> {
         Ok(Lock::read(&self.lock_path())?)
     }
+
+    /// Takes the workspace for this process, so two builds in one checkout
+    /// never write the same files; refuses while another run holds it.
+    pub fn claim(&self) -> Result<Claim, Error> {
+        let path = self.root.join(".base-images-build.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::Workspace(format!("{}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                return Err(Error::Workspace(format!(
+                    "another base-images-build ({}) is running in {}; wait for it to finish (it holds {})",
+                    holder.trim(),
+                    self.root.display(),
+                    path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::Workspace(format!("{}: {e}", path.display())));
+            }
+        }
+        let _ = std::fs::write(&path, format!("pid {}\n", std::process::id()));
+        Ok(Claim { _file: file })
+    }
+}
+
+/// Exclusive use of a workspace's files, released when dropped.
+#[derive(Debug)]
+pub struct Claim {
+    _file: std::fs::File,
 }

@@ -43,6 +43,22 @@ impl Version {
         cmp_pre(self.pre.as_bytes(), other.pre.as_bytes())
     }
 
+    /// The name of the function declaring it (`v2_0_0_rc_1`), as
+    /// `#[base_image]` requires; its static is the same in upper case.
+    pub fn fn_name(&self) -> String {
+        Self::fn_name_for(&self.to_semver())
+    }
+
+    /// The function name `#[base_image]` requires for `version`.
+    pub fn fn_name_for(version: &semver::Version) -> String {
+        let mut name = format!("v{}_{}_{}", version.major, version.minor, version.patch);
+        if !version.pre.is_empty() {
+            name.push('_');
+            name.push_str(&version.pre.as_str().replace('.', "_"));
+        }
+        name
+    }
+
     /// The same version as a `semver::Version`.
     pub fn to_semver(&self) -> semver::Version {
         let mut version = semver::Version::new(self.major, self.minor, self.patch);

@@ -56,6 +56,12 @@ fn refuses(target: &dyn CheckTarget) -> BoxFuture<'_, Result<(), String>> {
     })
 }
 
+/// A step that takes a minute, to interrupt (never completes in tests, so never cached).
+#[base_image(version = "1.1.0", parent = V1_0_0, changelog = "A step that takes a minute.")]
+fn v1_1_0(parent: Recipe) -> Recipe {
+    parent.with_exec(["sleep", "60"])
+}
+
 /// A step that fails.
 #[base_image(version = "1.0.1", parent = V1_0_0, changelog = "A step that exits 3.")]
 fn v1_0_1(parent: Recipe) -> Recipe {

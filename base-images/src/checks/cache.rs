@@ -12,7 +12,7 @@ use super::{Check, CheckKind};
 use crate::{fsio, Error};
 
 /// The passed (image id, check digest) pairs.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ResultCache {
     path: Option<PathBuf>,
     passed: BTreeSet<String>,
@@ -63,6 +63,13 @@ impl ResultCache {
     pub fn record_pass(&mut self, image_id: &str, check: &Check) {
         if let Some(k) = key(image_id, check) {
             self.dirty |= self.passed.insert(k);
+        }
+    }
+
+    /// Adds the passes another copy recorded (a parallel job's).
+    pub fn merge(&mut self, other: ResultCache) {
+        for key in other.passed {
+            self.dirty |= self.passed.insert(key);
         }
     }
 

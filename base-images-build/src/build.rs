@@ -1,0 +1,149 @@
+//! `build`: every selected version is built on the engine and all its
+//! resolved checks run (families in parallel up to `--jobs`, the versions of
+//! a family in order so each reuses its parent's cached steps). Only when
+//! every check of every selected version passed are CHANGELOG.md and
+//! versions.lock rewritten, atomically; reports are written either way.
+//! Ctrl-C removes the run's containers and leaves both files as they were.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use base_images::checks::ResultCache;
+use base_images::engine::docker::DockerEngine;
+use base_images::engine::pipeline::{build_and_check, interruptible, ImageReport};
+use base_images::BaseImage;
+use futures_util::stream::{self, StreamExt as _};
+
+use crate::cli::{BuildArgs, EngineChoice};
+use crate::{report, select, Error, Ui, Workspace};
+
+/// Where a report goes.
+enum ReportSpec {
+    Json(PathBuf),
+    Junit(PathBuf),
+}
+
+fn report_specs(specs: &[String]) -> Result<Vec<ReportSpec>, Error> {
+    specs
+        .iter()
+        .map(|spec| match spec.split_once('=') {
+            Some(("json", path)) if !path.is_empty() => Ok(ReportSpec::Json(path.into())),
+            Some(("junit", path)) if !path.is_empty() => Ok(ReportSpec::Junit(path.into())),
+            _ => Err(Error::Usage(format!("--report {spec}: write json=PATH or junit=PATH"))),
+        })
+        .collect()
+}
+
+/// Connects to the engine `choice` names.
+async fn engine(choice: EngineChoice) -> Result<DockerEngine, Error> {
+    if choice == EngineChoice::Dagger {
+        return Err(Error::Usage(
+            "--engine dagger: this version runs checks on a Docker-API engine only; use --engine docker".into(),
+        ));
+    }
+    Ok(DockerEngine::connect().await?)
+}
+
+/// Runs `build`; returns the closing message.
+pub(crate) async fn build(workspace: &Workspace, args: &BuildArgs, ui: &Ui) -> Result<String, Error> {
+    let selected = select::select(&args.selectors)?;
+    let reports_to = report_specs(&args.report)?;
+    let lock = workspace.lock()?;
+    let (images, skipped): (Vec<&'static BaseImage>, Vec<&'static BaseImage>) = selected
+        .into_iter()
+        .partition(|i| i.platforms().contains(&args.platform.as_str()));
+    for image in &skipped {
+        ui.note(&format!("skipping {image}: it is not built for {}", args.platform));
+    }
+    if images.is_empty() {
+        return Err(Error::Usage(format!("nothing to build for {}", args.platform)));
+    }
+    let engine = engine(args.engine).await?;
+    let _claim = workspace.claim()?;
+    ui.note(&format!(
+        "engine: {} ({} version(s) to build for {})",
+        engine.endpoint(),
+        images.len(),
+        args.platform
+    ));
+
+    let mut families: BTreeMap<&str, Vec<&'static BaseImage>> = BTreeMap::new();
+    for image in &images {
+        families.entry(image.family()).or_default().push(image);
+    }
+    let cache = if args.no_cache {
+        ResultCache::disabled()
+    } else {
+        ResultCache::open(&ResultCache::default_dir())
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let progress = ui.progress(images.len() as u64);
+
+    let work = stream::iter(families.into_values())
+        .map(|chain| {
+            let (engine, progress, platform) = (&engine, &progress, args.platform.as_str());
+            let mut cache = cache.clone();
+            async move {
+                let mut reports = Vec::new();
+                for image in chain {
+                    progress.set_message(image.key());
+                    let report = build_and_check(engine, image, platform, &mut cache).await;
+                    progress.println(report::line(&report));
+                    progress.inc(1);
+                    reports.push(report);
+                }
+                (reports, cache)
+            }
+        })
+        .buffer_unordered(jobs)
+        .collect::<Vec<_>>();
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let outcome = interruptible(&engine, work, interrupt).await;
+    progress.finish_and_clear();
+    let results = outcome?;
+
+    let mut cache = cache;
+    let mut reports: Vec<ImageReport> = Vec::new();
+    for (chain_reports, chain_cache) in results {
+        reports.extend(chain_reports);
+        cache.merge(chain_cache);
+    }
+    reports.sort_by(|a, b| a.key.cmp(&b.key));
+    if let Err(e) = cache.save() {
+        ui.note(&format!("warning: the check result cache was not saved: {e}"));
+    }
+    for spec in &reports_to {
+        let (path, text) = match spec {
+            ReportSpec::Json(path) => (
+                path,
+                serde_json::to_string_pretty(&report::json(&reports)).unwrap_or_default(),
+            ),
+            ReportSpec::Junit(path) => (path, report::junit(&reports)),
+        };
+        base_images::fsio::write_atomic(path, text.as_bytes())?;
+    }
+    ui.summary(&report::table(&reports));
+    let failed = reports.iter().filter(|r| !r.passed()).count();
+    if failed > 0 {
+        ui.summary(&report::failures(&reports));
+        return Err(Error::Failed(failed));
+    }
+
+    let lock_now = lock.with_released(&images)?;
+    let added = lock_now.entries().len() - lock.entries().len();
+    base_images::changelog::write(&workspace.changelog_path(), &base_images::all(), &lock_now)?;
+    if added > 0 {
+        lock_now.write(&workspace.lock_path())?;
+    }
+    Ok(format!(
+        "all {} version(s) passed; wrote {} and {} ({added} new version(s) locked)",
+        reports.len(),
+        workspace.changelog_path().display(),
+        workspace.lock_path().display()
+    ))
+}

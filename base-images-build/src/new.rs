@@ -1,0 +1,150 @@
+//! `new`: the next version of a family. Computes the version from the
+//! family's highest one, refuses while that one is not released (locked),
+//! and appends a skeleton (the annotated function, parented on it, and an
+//! empty checks function) to the file that declares it, atomically. Existing
+//! code is never touched.
+
+use base_images::{BaseImage, Lock, Version};
+use semver::{Prerelease, Version as Semver};
+
+use crate::cli::Bump;
+use crate::{Error, Workspace};
+
+/// The version after `latest` for `bump`.
+pub fn next_version(latest: &Semver, bump: Bump) -> Result<Semver, Error> {
+    let mut next = Semver::new(latest.major, latest.minor, latest.patch);
+    let released = latest.pre.is_empty();
+    match bump {
+        Bump::Major => next = Semver::new(latest.major + 1, 0, 0),
+        Bump::Minor => next = Semver::new(latest.major, latest.minor + 1, 0),
+        Bump::Patch if released => next.patch += 1,
+        // 2.0.0-rc.1 is not released yet: its patch release is 2.0.0.
+        Bump::Patch => {}
+        Bump::Prerelease if released => {
+            next.patch += 1;
+            next.pre = pre("rc.1")?;
+        }
+        Bump::Prerelease => next.pre = pre(&bump_pre(latest.pre.as_str()))?,
+        Bump::Release if released => {
+            return Err(Error::Usage(format!(
+                "{latest} is already a release; `release` finishes a pre-release (2.0.0-rc.2 -> 2.0.0): use patch, minor or major"
+            )))
+        }
+        Bump::Release => {}
+    }
+    Ok(next)
+}
+
+fn pre(text: &str) -> Result<Prerelease, Error> {
+    Prerelease::new(text).map_err(|e| Error::Usage(format!("pre-release `{text}`: {e}")))
+}
+
+/// `rc.1` -> `rc.2`; `beta` -> `beta.1`.
+fn bump_pre(pre: &str) -> String {
+    let mut parts: Vec<String> = pre.split('.').map(str::to_owned).collect();
+    match parts.last().and_then(|p| p.parse::<u64>().ok()) {
+        Some(n) => {
+            if let Some(last) = parts.last_mut() {
+                *last = (n + 1).to_string();
+            }
+        }
+        None => parts.push("1".into()),
+    }
+    parts.join(".")
+}
+
+/// The code of a new version (a function and its checks), fully qualified
+/// so it compiles whatever the file imports.
+pub(crate) fn skeleton(version: &Semver, parent: &BaseImage, changelog: &str) -> String {
+    let name = Version::fn_name_for(version);
+    let parent_static = parent.version().fn_name().to_uppercase();
+    let changelog = changelog.replace('\\', "\\\\").replace('"', "\\\"");
+    format!(
+        "\n/// {changelog}\n\
+         #[::base_images::base_image(version = \"{version}\", parent = {parent_static}, changelog = \"{changelog}\")]\n\
+         fn {name}(parent: ::base_images::Recipe) -> ::base_images::Recipe {{\n    \
+             parent // TODO: add this version's steps\n\
+         }}\n\
+         \n\
+         #[::base_images::sanity_checks({static_name})]\n\
+         fn {name}_checks(checks: ::base_images::Checks) -> ::base_images::Checks {{\n    \
+             checks // TODO: check what this version adds; {parent_static}'s checks are inherited\n\
+         }}\n",
+        static_name = name.to_uppercase(),
+    )
+}
+
+/// Runs `new`; returns what to do next.
+pub(crate) fn new_version(
+    workspace: &Workspace,
+    lock: &Lock,
+    family: &str,
+    bump: Bump,
+    changelog: Option<&str>,
+) -> Result<String, Error> {
+    let versions = base_images::registry::versions_of(family);
+    let Some(latest) = versions.last().copied() else {
+        let families = base_images::families();
+        return Err(Error::Usage(format!(
+            "no family `{family}`; families are {}",
+            families.join(", ")
+        )));
+    };
+    if lock.get(&latest.key()).is_none() {
+        return Err(Error::Usage(format!(
+            "{} is not released yet (not in versions.lock): build it first (`base-images-build build {}`), or edit it instead of adding a version",
+            latest.key(),
+            latest.key()
+        )));
+    }
+    let next = next_version(&latest.version().to_semver(), bump)?;
+    let name = Version::fn_name_for(&next);
+    let changelog = changelog.unwrap_or("TODO: say in one line what this version changes.");
+    if changelog.trim().is_empty() || changelog.contains(['\n', '\r']) {
+        return Err(Error::Usage("--changelog takes one non-empty line".into()));
+    }
+    let path = workspace.root().join(latest.location().file);
+    let source = std::fs::read_to_string(&path).map_err(|e| {
+        Error::Workspace(format!(
+            "{} declares {} ({}), but cannot be read: {e}; run from the workspace root or pass --root",
+            path.display(),
+            latest.key(),
+            latest.location()
+        ))
+    })?;
+    let code = skeleton(&next, latest, changelog);
+    base_images::fsio::write_atomic(&path, format!("{}\n{}", source.trim_end(), code).as_bytes())?;
+    Ok(format!(
+        "added {family}:{next} (parent {}) to {}\nnext: add its steps to `fn {}`, its checks to `fn {}_checks`, {}then run `base-images-build build {family}:{next}`",
+        latest.version_str(),
+        path.display(),
+        name,
+        name,
+        if changelog.starts_with("TODO") { "write its changelog line, " } else { "" }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn next(from: &str, bump: Bump) -> String {
+        next_version(&Semver::parse(from).unwrap(), bump)
+            .map(|v| v.to_string())
+            .unwrap_or_else(|e| e.to_string())
+    }
+
+    #[test]
+    fn bumps() {
+        assert_eq!(next("1.2.3", Bump::Patch), "1.2.4");
+        assert_eq!(next("1.2.3", Bump::Minor), "1.3.0");
+        assert_eq!(next("1.2.3", Bump::Major), "2.0.0");
+        assert_eq!(next("1.2.3", Bump::Prerelease), "1.2.4-rc.1");
+        assert_eq!(next("2.0.0-rc.1", Bump::Prerelease), "2.0.0-rc.2");
+        assert_eq!(next("2.0.0-beta", Bump::Prerelease), "2.0.0-beta.1");
+        assert_eq!(next("2.0.0-rc.2", Bump::Release), "2.0.0");
+        assert_eq!(next("2.0.0-rc.2", Bump::Patch), "2.0.0");
+        assert_eq!(next("2.0.0-rc.2", Bump::Minor), "2.1.0");
+        assert!(next("2.0.0", Bump::Release).contains("already a release"));
+    }
+}

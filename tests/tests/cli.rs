@@ -1,0 +1,427 @@
+//! The build tool as users run it: the real binary (`e2e-build`, the tool
+//! linked with the test families) on a temporary workspace, for every
+//! command and its failure paths. Engine-backed cases follow the e2e rule:
+//! with `BASE_IMAGES_E2E=1` a missing engine fails them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use base_images::{Lock, Recipe};
+// Link the crate that declares the test families.
+use base_images_tests as _;
+
+const TOOL: &str = env!("CARGO_BIN_EXE_e2e-build");
+
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("versions.lock"), "format = 1\n").unwrap();
+    dir
+}
+
+fn tool(root: &Path, args: &[&str]) -> Output {
+    Command::new(TOOL)
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .env("BASE_IMAGES_CACHE_DIR", root.join("cache"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn engine_up() -> bool {
+    let up = std::env::var("DOCKER_HOST").is_ok_and(|h| Path::new(h.trim_start_matches("unix://")).exists());
+    if !up && std::env::var_os("BASE_IMAGES_E2E").is_some() {
+        panic!("BASE_IMAGES_E2E is set but DOCKER_HOST names no engine socket");
+    }
+    if !up {
+        eprintln!("engine test not run: no DOCKER_HOST");
+    }
+    up
+}
+
+#[test]
+fn build_passes_writes_the_files_and_reports() {
+    if !engine_up() {
+        return;
+    }
+    let ws = workspace();
+    let (json, junit) = (ws.path().join("r.json"), ws.path().join("r.xml"));
+    let out = tool(
+        ws.path(),
+        &[
+            "build",
+            "e2e-python",
+            "--report",
+            &format!("json={}", json.display()),
+            "--report",
+            &format!("junit={}", junit.display()),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("all 4 version(s) passed"), "{}", text(&out));
+    let lock = Lock::read(&ws.path().join("versions.lock")).unwrap();
+    assert_eq!(lock.entries().len(), 4);
+    let changelog = std::fs::read_to_string(ws.path().join("CHANGELOG.md")).unwrap();
+    assert!(
+        changelog.contains("| 2.0.0 | yes | Run as the airbyte user. |"),
+        "{changelog}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["versions"].as_array().unwrap().len(), 4);
+    assert!(std::fs::read_to_string(&junit)
+        .unwrap()
+        .contains("name=\"timezone-utc\""));
+
+    // A second build is served from the caches.
+    let again = tool(ws.path(), &["build", "e2e-python"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        text(&again)
+            .contains("e2e-python:1.2.0 [linux/amd64] 14 check(s): 14 passed (14 cached), 0 failed, 0 step(s) built"),
+        "{}",
+        text(&again)
+    );
+}
+
+#[test]
+fn a_broken_check_exits_1_with_a_junit_failure_and_writes_nothing() {
+    if !engine_up() {
+        return;
+    }
+    let ws = workspace();
+    std::fs::write(ws.path().join("CHANGELOG.md"), "before\n").unwrap();
+    let junit = ws.path().join("r.xml");
+    let out = tool(
+        ws.path(),
+        &[
+            "build",
+            "e2e-broken:1.0.0",
+            "--report",
+            &format!("junit={}", junit.display()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("FAIL e2e-broken:1.0.0 [linux/amd64] check `fail-command` (`sh -c echo out; echo err >&2; exit 3` succeeds)"), "{all}");
+    assert!(
+        all.contains("exit code: 3") && all.contains("stderr:\n      err"),
+        "{all}"
+    );
+    assert!(
+        all.contains("check `hangs`") && all.contains("timed out after 2 s"),
+        "{all}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("name=\"fail-command\"") && xml.contains("<failure"),
+        "{xml}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("CHANGELOG.md")).unwrap(),
+        "before\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("versions.lock")).unwrap(),
+        "format = 1\n"
+    );
+}
+
+#[test]
+fn unknown_selectors_and_keys_are_usage_errors() {
+    let ws = workspace();
+    let out = tool(ws.path(), &["build", "no-such-family"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("`no-such-family` selects nothing"),
+        "{}",
+        text(&out)
+    );
+    let out = tool(ws.path(), &["show", "e2e-python:9.9.9"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("family `e2e-python` has versions 1.0.0, 1.1.0, 1.2.0, 2.0.0"),
+        "{}",
+        text(&out)
+    );
+    let out = tool(ws.path(), &["build", "--report", "xml=out.xml", "e2e-python"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("write json=PATH or junit=PATH"), "{}", text(&out));
+}
+
+#[test]
+fn check_names_a_changed_released_version() {
+    let ws = workspace();
+    let other = format!("sha256:{}", "0".repeat(64));
+    std::fs::write(
+        ws.path().join("versions.lock"),
+        format!("format = 1\n\n[[image]]\nname = \"e2e-python:1.0.0\"\nrecipe = \"{other}\"\n"),
+    )
+    .unwrap();
+    let out = tool(ws.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("e2e-python:1.0.0 is released and must never change; declare a new version instead"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn check_shows_a_diff_of_a_stale_changelog_and_changelog_fixes_it() {
+    let ws = workspace();
+    std::fs::write(ws.path().join("CHANGELOG.md"), "# Changelog\n\nold text\n").unwrap();
+    let out = tool(ws.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("-old text") && text(&out).contains("+## e2e-python"),
+        "{}",
+        text(&out)
+    );
+    assert!(tool(ws.path(), &["changelog"]).status.success());
+    assert!(tool(ws.path(), &["check"]).status.success());
+}
+
+#[test]
+fn list_show_and_dockerfile() {
+    let ws = workspace();
+    let out = tool(ws.path(), &["list", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["image"] == "e2e-python:1.1.0")
+        .unwrap();
+    assert_eq!(first["parent"], "e2e-python:1.0.0");
+    assert_eq!(first["released"], false);
+    let expected = base_images::get("e2e-python:1.1.0").unwrap().recipe().unwrap().digest();
+    assert_eq!(first["recipe"], expected.as_str());
+
+    let out = tool(ws.path(), &["show", "e2e-python:1.2.0"]);
+    let shown = text(&out);
+    assert!(shown.contains("lineage:   1.0.0 -> 1.1.0 -> 1.2.0"), "{shown}");
+    assert!(
+        shown.contains("[e2e-python:1.2.0]") && shown.contains("[own, overriding e2e-python:1.0.0]"),
+        "{shown}"
+    );
+    assert!(shown.contains("[inherited from e2e-python:1.1.0]"), "{shown}");
+
+    let out = tool(
+        ws.path(),
+        &["dockerfile", "test-multi:1.0.0", "--platform", "linux/arm64"],
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .starts_with("FROM --platform=linux/arm64 debian:bookworm-slim@sha256:3333"));
+}
+
+#[test]
+fn a_second_run_in_the_same_workspace_is_refused_while_the_first_holds_it() {
+    let ws = workspace();
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(ws.path().join(".base-images-build.lock"))
+        .unwrap();
+    held.try_lock().unwrap();
+    let out = tool(ws.path(), &["changelog"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("another base-images-build"), "{}", text(&out));
+    assert!(!ws.path().join("CHANGELOG.md").exists());
+    drop(held);
+    assert!(tool(ws.path(), &["changelog"]).status.success());
+}
+
+#[test]
+fn ctrl_c_during_a_build_leaves_the_files_and_removes_the_containers() {
+    if !engine_up() {
+        return;
+    }
+    let ws = workspace();
+    std::fs::write(ws.path().join("CHANGELOG.md"), "before\n").unwrap();
+    let child = Command::new(TOOL)
+        .arg("--root")
+        .arg(ws.path())
+        .args(["build", "e2e-broken:1.1.0"])
+        .env("BASE_IMAGES_CACHE_DIR", ws.path().join("cache"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // Wait until the minute-long step runs, then interrupt.
+    let started = Instant::now();
+    while !running_containers_of(pid) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the build never started its step"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(text(&out).contains("interrupted"), "{}", text(&out));
+    assert!(!running_containers_of(pid), "the run's containers were removed");
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("CHANGELOG.md")).unwrap(),
+        "before\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("versions.lock")).unwrap(),
+        "format = 1\n"
+    );
+}
+
+/// Whether containers labelled with a run of process `pid` exist.
+fn running_containers_of(pid: u32) -> bool {
+    let out = Command::new("/usr/bin/docker")
+        .args([
+            "ps",
+            "-a",
+            "--filter",
+            "label=org.base-images.run",
+            "--format",
+            "{{.Label \"org.base-images.run\"}}",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.starts_with(&format!("{pid}-")))
+}
+
+#[test]
+fn new_appends_a_skeleton_for_every_bump_kind_that_compiles() {
+    // A team's own crate: families in its lib, the tool in a three-line bin.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    std::fs::create_dir_all(root.join("src/bin")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"team-images\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n\
+             base-images = {{ path = \"{0}/base-images\" }}\nbase-images-build = {{ path = \"{0}/base-images-build\" }}\n\n[workspace]\n",
+            repo.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/bin/tool.rs"),
+        "use team_images as _;\nfn main() -> std::process::ExitCode { base_images_build::main() }\n",
+    )
+    .unwrap();
+    // One file per family, as a catalog has them.
+    let mut modules = String::new();
+    let mut lock = String::from("format = 1\n");
+    let digest = Recipe::from("debian:bookworm").digest();
+    for (family, version) in [
+        ("patch", "1.0.0"),
+        ("minor", "1.0.0"),
+        ("major", "1.0.0"),
+        ("pre", "1.0.0"),
+        ("rc", "2.0.0-rc.1"),
+        ("release", "2.0.0-rc.1"),
+    ] {
+        let name = format!("v{}", version.replace(['.', '-'], "_"));
+        modules.push_str(&format!("pub mod {family};\n"));
+        std::fs::write(
+            root.join(format!("src/{family}.rs")),
+            format!(
+                "use base_images::{{base_image, Recipe}};\n\n#[base_image(family = \"{family}\", version = \"{version}\", changelog = \"First.\")]\nfn {name}() -> Recipe {{\n    Recipe::from(\"debian:bookworm\")\n}}\n"
+            ),
+        )
+        .unwrap();
+        lock.push_str(&format!(
+            "\n[[image]]\nname = \"{family}:{version}\"\nrecipe = \"{digest}\"\n"
+        ));
+    }
+    std::fs::write(root.join("src/lib.rs"), modules).unwrap();
+    std::fs::write(root.join("versions.lock"), lock).unwrap();
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("team-images");
+    let cargo = |args: &[&str]| {
+        let out = Command::new(env!("CARGO"))
+            .args(args)
+            .current_dir(root)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "cargo {args:?}: {}", text(&out));
+        out
+    };
+    cargo(&["build", "-q", "--bin", "tool"]);
+    let tool_path = target.join("debug/tool");
+    for (family, bump, expected) in [
+        ("patch", "patch", "1.0.1"),
+        ("minor", "minor", "1.1.0"),
+        ("major", "major", "2.0.0"),
+        ("pre", "prerelease", "1.0.1-rc.1"),
+        ("rc", "prerelease", "2.0.0-rc.2"),
+        ("release", "release", "2.0.0"),
+    ] {
+        let out = Command::new(&tool_path)
+            .args(["--root"])
+            .arg(root)
+            .args(["new", family, bump, "--changelog", "Next."])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "new {family} {bump}: {}", text(&out));
+        assert!(
+            text(&out).contains(&format!("added {family}:{expected}")),
+            "{}",
+            text(&out)
+        );
+    }
+    // The generated code compiles, and the tool sees the new versions.
+    cargo(&["build", "-q", "--bin", "tool"]);
+    let out = Command::new(&tool_path)
+        .arg("--root")
+        .arg(root)
+        .args(["list"])
+        .output()
+        .unwrap();
+    let listed = text(&out);
+    for key in [
+        "patch:1.0.1",
+        "minor:1.1.0",
+        "major:2.0.0",
+        "pre:1.0.1-rc.1",
+        "rc:2.0.0-rc.2",
+        "release:2.0.0",
+    ] {
+        assert!(listed.contains(key), "{key} in {listed}");
+    }
+    // Now the next `new` refuses: the version just added is not released yet.
+    let refused = Command::new(&tool_path)
+        .arg("--root")
+        .arg(root)
+        .args(["new", "patch", "patch"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused).contains("patch:1.0.1 is not released yet"),
+        "{}",
+        text(&refused)
+    );
+}
