@@ -112,7 +112,7 @@ pub enum Error {
     /// A build step exited non-zero.
     #[error(
         "step {step} ({op}, declared by {declared_by}) failed with exit code {exit_code}: `{}`\n{}",
-        command.join(" "),
+        crate::checks::shell_words(command),
         indent(output)
     )]
     StepFailed {

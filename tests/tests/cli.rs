@@ -115,7 +115,7 @@ fn a_broken_check_exits_1_with_a_junit_failure_and_writes_nothing() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let all = text(&out);
-    assert!(all.contains("FAIL e2e-broken:1.0.0 [linux/amd64] check `fail-command` (`sh -c echo out; echo err >&2; exit 3` succeeds)"), "{all}");
+    assert!(all.contains("FAIL e2e-broken:1.0.0 [linux/amd64] check `fail-command` (`sh -c 'echo out; echo err >&2; exit 3'` succeeds)"), "{all}");
     assert!(
         all.contains("exit code: 3") && all.contains("stderr:\n      err"),
         "{all}"

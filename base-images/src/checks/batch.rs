@@ -20,11 +20,6 @@ pub(crate) struct BatchCommand<'a> {
     pub(crate) limit: Duration,
 }
 
-/// Single-quotes a word for `sh`.
-fn quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', r"'\''"))
-}
-
 /// A boundary that no command's output will contain by chance.
 pub(crate) fn boundary() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,11 +51,10 @@ pub(crate) fn script(commands: &[BatchCommand<'_>], boundary: &str) -> String {
     );
     let mut files = Vec::new();
     for (i, command) in commands.iter().enumerate() {
-        let argv: Vec<String> = command.argv.iter().map(|a| quote(a)).collect();
         s.push_str(&format!(
             "run {i} {:.3} {} &\n",
             command.limit.as_secs_f64(),
-            argv.join(" ")
+            super::shell_words(command.argv)
         ));
         files.extend([
             format!("\"$d/{i}.h\""),
@@ -108,7 +102,10 @@ mod tests {
 
     #[test]
     fn quotes_every_word_for_sh() {
-        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(
+            super::super::shell_words(&["it's", "a b", "plain-1.0", ""]),
+            r"'it'\''s' 'a b' plain-1.0 ''"
+        );
         let argv = vec!["echo".to_owned(), "a b".to_owned(), "$HOME".to_owned()];
         let text = script(
             &[BatchCommand {
@@ -117,7 +114,7 @@ mod tests {
             }],
             B,
         );
-        assert!(text.contains("run 0 1.500 'echo' 'a b' '$HOME' &"), "{text}");
+        assert!(text.contains("run 0 1.500 echo 'a b' '$HOME' &"), "{text}");
         assert_ne!(boundary(), boundary());
         assert_eq!(boundary().len(), B.len());
     }

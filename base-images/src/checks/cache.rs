@@ -1,10 +1,12 @@
 //! Check results cached by (image id, check digest): an unchanged image is
 //! not re-checked. Only passes are stored, in one small JSON file under the
-//! cache directory, replaced atomically. Custom checks are code, not data,
-//! so they have no digest and always run.
+//! cache directory, replaced atomically. Custom checks are code, not data:
+//! their key also holds a fingerprint of the running executable (size and
+//! modification time), so rebuilding the tool runs them again.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use sha2::{Digest as _, Sha256};
 
@@ -92,12 +94,20 @@ impl ResultCache {
     }
 }
 
-/// The cache key of a check on an image; `None` for custom checks.
+/// The running executable's identity, for keys of custom checks.
+static EXECUTABLE: LazyLock<Option<String>> = LazyLock::new(|| {
+    let path = std::env::current_exe().ok()?;
+    let meta = std::fs::metadata(&path).ok()?;
+    let modified = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(format!("{} {} {}", path.display(), meta.len(), modified.as_nanos()))
+});
+
+/// The cache key of a check on an image; `None` when it cannot be cached.
 fn key(image_id: &str, check: &Check) -> Option<String> {
+    let mut encoded = serde_json::to_vec(check).ok()?;
     if matches!(check.kind, CheckKind::Custom { .. }) {
-        return None;
+        encoded.extend_from_slice(EXECUTABLE.as_ref()?.as_bytes());
     }
-    let encoded = serde_json::to_vec(check).ok()?;
     Some(format!("{image_id} sha256:{:x}", Sha256::digest(&encoded)))
 }
 

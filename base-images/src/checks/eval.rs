@@ -59,7 +59,7 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.reason)?;
         if let Some(command) = &self.command {
-            write!(f, "\n    command: {}", command.join(" "))?;
+            write!(f, "\n    command: {}", super::shell_words(command))?;
         }
         if let Some(code) = self.exit_code {
             write!(f, "\n    exit code: {code}")?;

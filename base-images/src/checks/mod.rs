@@ -287,14 +287,14 @@ impl Check {
 
 fn describe(kind: &CheckKind) -> String {
     match kind {
-        CheckKind::CommandSucceeds { args } => format!("`{}` succeeds", args.join(" ")),
+        CheckKind::CommandSucceeds { args } => format!("`{}` succeeds", shell_words(args)),
         CheckKind::OutputContains { args, stream, text } => {
-            format!("`{}` {} contains {text:?}", args.join(" "), stream_name(*stream))
+            format!("`{}` {} contains {text:?}", shell_words(args), stream_name(*stream))
         }
         CheckKind::OutputMatches { args, stream, pattern } => {
-            format!("`{}` {} matches /{pattern}/", args.join(" "), stream_name(*stream))
+            format!("`{}` {} matches /{pattern}/", shell_words(args), stream_name(*stream))
         }
-        CheckKind::ToolVersion { args, version } => format!("`{}` reports version {version}", args.join(" ")),
+        CheckKind::ToolVersion { args, version } => format!("`{}` reports version {version}", shell_words(args)),
         CheckKind::EnvVarExists { name } => format!("environment variable {name} is set"),
         CheckKind::EnvVarEquals { name, value } => format!("environment variable {name} is {value:?}"),
         CheckKind::FileExists { path, mode, owner } => {
@@ -324,6 +324,26 @@ fn describe(kind: &CheckKind) -> String {
         CheckKind::Timezone { timezone } => format!("the time zone is {timezone}"),
         CheckKind::Custom { .. } => "custom check".into(),
     }
+}
+
+/// A command as a person would type it in `sh`: words quoted only when
+/// they need it (also used to build scripts, so the quoting is complete).
+pub fn shell_words<S: AsRef<str>>(args: &[S]) -> String {
+    args.iter()
+        .map(|word| {
+            let word = word.as_ref();
+            let plain = !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_./=:,+@%-".contains(c));
+            if plain {
+                word.to_owned()
+            } else {
+                format!("'{}'", word.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn stream_name(stream: Stream) -> &'static str {
