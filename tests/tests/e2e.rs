@@ -155,6 +155,10 @@ async fn every_check_kind_fails_with_its_id_command_and_output() {
     );
     assert_eq!(command.exit_code, Some(3));
     assert_eq!((command.stdout.as_str(), command.stderr.as_str()), ("out\n", "err\n"));
+    assert_eq!(
+        command.to_string(),
+        "exited with code 3\n    command: sh -c 'echo out; echo err >&2; exit 3'\n    exit code: 3\n    stdout:\n      out\n    stderr:\n      err"
+    );
     assert_no_containers_left(&engine).await;
 }
 
