@@ -24,9 +24,11 @@ pub(crate) struct Args {
     pub(crate) changelog: Option<LitStr>,
     /// `platforms = ["linux/amd64", ...]`, with the span of the key.
     pub(crate) platforms: Option<(Span, Vec<LitStr>)>,
+    /// `finish = path::to::function`, with the span of the key.
+    pub(crate) finish: Option<(Span, Path)>,
 }
 
-const KNOWN: &str = "family, version, parent, changelog and platforms";
+const KNOWN: &str = "family, version, parent, changelog, platforms and finish";
 
 /// Parses the attribute's tokens, recording every problem in `errors`.
 pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Args {
@@ -73,17 +75,20 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
                 errors,
             ),
             "parent" => {
-                let parent = match &arg.value {
-                    Expr::Path(p) if p.qself.is_none() => Some(p.path.clone()),
-                    other => {
-                        errors.push(syn::Error::new_spanned(
-                            other,
-                            "`parent` takes the static of the parent version, e.g. parent = V1_0_0",
-                        ));
-                        None
-                    }
-                };
+                let parent = path(
+                    &arg.value,
+                    "`parent` takes the static of the parent version, e.g. parent = V1_0_0",
+                    errors,
+                );
                 set(&mut args.parent, parent, key, &name, errors);
+            }
+            "finish" => {
+                let finish = path(
+                    &arg.value,
+                    "`finish` takes a function `fn(Recipe, &BaseImage) -> Recipe`, e.g. finish = metadata",
+                    errors,
+                );
+                set(&mut args.finish, finish.map(|f| (key, f)), key, &name, errors);
             }
             "platforms" => {
                 let platforms = platform_list(&arg.value, errors).map(|list| (key, list));
@@ -104,6 +109,16 @@ fn set<T>(slot: &mut Option<T>, value: Option<T>, key: Span, name: &str, errors:
         errors.push(syn::Error::new(key, format!("`{name}` is given twice; keep one")));
     } else if value.is_some() {
         *slot = value;
+    }
+}
+
+fn path(value: &Expr, what: &str, errors: &mut Errors) -> Option<Path> {
+    match value {
+        Expr::Path(p) if p.qself.is_none() => Some(p.path.clone()),
+        other => {
+            errors.push(syn::Error::new_spanned(other, what));
+            None
+        }
     }
 }
 

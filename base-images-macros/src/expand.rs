@@ -7,6 +7,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens as _};
+use syn::spanned::Spanned as _;
 use syn::{Ident, LitStr, Path};
 
 use crate::model::{Kind, Model, Poisoned};
@@ -25,8 +26,12 @@ pub(crate) fn image(model: &Model) -> TokenStream {
     let version_const = version_tokens(version);
     let text = version.text();
     let location = location();
-    let (prelude, family, parent, platforms, build) = match kind {
-        Kind::Root { family, platforms } => {
+    let (prelude, family, parent, platforms, finish, build) = match kind {
+        Kind::Root {
+            family,
+            platforms,
+            finish,
+        } => {
             let checks = platforms.iter().flatten().map(platform_check);
             let list = match platforms {
                 Some(list) => quote!(&[#(#list),*]),
@@ -37,6 +42,12 @@ pub(crate) fn image(model: &Model) -> TokenStream {
                 family.to_token_stream(),
                 quote!(::core::option::Option::None),
                 list,
+                match finish {
+                    Some(path) => {
+                        quote_spanned!(path.span()=> ::core::option::Option::Some::<::base_images::Finish>(#path))
+                    }
+                    None => quote!(::core::option::Option::None),
+                },
                 quote_spanned!(fn_ident.span()=> ::base_images::Build::Root(#fn_ident)),
             )
         }
@@ -45,6 +56,7 @@ pub(crate) fn image(model: &Model) -> TokenStream {
             quote!(parent.family()),
             quote!(::core::option::Option::Some(parent)),
             quote!(parent.platforms()),
+            quote!(parent.finish()),
             quote_spanned!(fn_ident.span()=> ::base_images::Build::Child(#fn_ident)),
         ),
     };
@@ -64,6 +76,7 @@ pub(crate) fn image(model: &Model) -> TokenStream {
                 parent: #parent,
                 changelog: #changelog,
                 platforms: #platforms,
+                finish: #finish,
                 build: #build,
                 location: #location,
                 poisoned: false,
@@ -99,6 +112,7 @@ pub(crate) fn poisoned(item: TokenStream, poisoned: &Poisoned) -> TokenStream {
                 parent: ::core::option::Option::None,
                 changelog: "",
                 platforms: &[],
+                finish: ::core::option::Option::None,
                 build: ::base_images::Build::Root(::base_images::__private::poisoned_recipe),
                 location: #location,
                 poisoned: true,

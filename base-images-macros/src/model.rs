@@ -19,6 +19,8 @@ pub(crate) enum Kind {
         family: LitStr,
         /// The platforms, when given.
         platforms: Option<Vec<LitStr>>,
+        /// The family's finishing function, when given.
+        finish: Option<Path>,
     },
     /// `parent = V1_0_0`.
     Child {
@@ -109,11 +111,18 @@ pub(crate) fn validate(args: Args, func: ItemFn, mut errors: Errors) -> Result<M
             if let Some((key, _)) = &args.platforms {
                 errors.push(syn::Error::new(*key, "`platforms` can only be set on a family's root version; this version builds for its parent's platforms"));
             }
+            if let Some((key, _)) = &args.finish {
+                errors.push(syn::Error::new(
+                    *key,
+                    "`finish` can only be set on a family's root version; this version is finished like its parent",
+                ));
+            }
             Some(Kind::Child { parent, family })
         }
         (None, Some(family)) => Some(Kind::Root {
             family,
             platforms: args.platforms.map(|(_, list)| list),
+            finish: args.finish.map(|(_, path)| path),
         }),
         (None, None) => {
             errors.push(syn::Error::new(

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::checks::{resolve, Checks, ResolvedCheck};
+use crate::checks::{drop_inherited, resolve, Checks, ResolvedCheck};
 use crate::version::Version;
 use crate::{registry, Error, Recipe};
 
@@ -36,6 +36,12 @@ impl fmt::Display for Location {
     }
 }
 
+/// A family-wide last touch of every version's recipe (its image metadata,
+/// say): `fn(recipe, version) -> recipe`, named by `finish = ...` on the
+/// family's root. It is applied to each version's own recipe only, so its
+/// steps are not inherited.
+pub type Finish = fn(Recipe, &BaseImage) -> Recipe;
+
 /// A declared base-image version. Made only by `#[base_image]`.
 pub struct BaseImage {
     family: &'static str,
@@ -44,6 +50,7 @@ pub struct BaseImage {
     parent: Option<&'static BaseImage>,
     changelog: &'static str,
     platforms: &'static [&'static str],
+    finish: Option<Finish>,
     build: Build,
     location: Location,
     poisoned: bool,
@@ -64,6 +71,8 @@ pub struct Declaration {
     pub changelog: &'static str,
     /// The platforms the family builds for.
     pub platforms: &'static [&'static str],
+    /// The family's finishing function, if any.
+    pub finish: Option<Finish>,
     /// The annotated function.
     pub build: Build,
     /// Where the declaration is.
@@ -83,6 +92,7 @@ impl BaseImage {
             parent: d.parent,
             changelog: d.changelog,
             platforms: d.platforms,
+            finish: d.finish,
             build: d.build,
             location: d.location,
             poisoned: d.poisoned,
@@ -107,6 +117,11 @@ impl BaseImage {
     /// The platforms the family builds for (set on its root version).
     pub const fn platforms(&self) -> &'static [&'static str] {
         self.platforms
+    }
+
+    /// The family's finishing function (set on its root version).
+    pub const fn finish(&self) -> Option<Finish> {
+        self.finish
     }
 
     /// Whether the declaration failed to compile (macro use only).
@@ -163,6 +178,16 @@ impl BaseImage {
 
     /// The recipe without validation (for diagnostics of broken ones).
     pub fn unvalidated_recipe(&self) -> Recipe {
+        let recipe = self.chain_recipe();
+        match self.finish {
+            Some(finish) => finish(recipe, self),
+            None => recipe,
+        }
+    }
+
+    /// Every version's function applied from the root, without the
+    /// family's finishing touch (what a child receives as its parent).
+    fn chain_recipe(&self) -> Recipe {
         let mut recipe = None;
         for image in self.lineage() {
             recipe = Some(match (image.build, recipe) {
@@ -194,18 +219,35 @@ impl BaseImage {
     /// This version's own checks, as its `#[sanity_checks]` function declares
     /// them (empty when it has none).
     pub fn own_checks(&self) -> Result<Vec<crate::Check>, Error> {
+        Ok(self.own_changes()?.0)
+    }
+
+    /// Own checks, and the ids of inherited checks it drops (`without`).
+    fn own_changes(&self) -> Result<(Vec<crate::Check>, Vec<String>), Error> {
         match registry::check_sets_of(self).first() {
-            Some(set) => (set.build)(Checks::new()).finish().map_err(|e| self.in_image(e)),
-            None => Ok(Vec::new()),
+            Some(set) => {
+                let checks = (set.build)(Checks::new());
+                let removed = checks.removed().to_vec();
+                Ok((checks.finish().map_err(|e| self.in_image(e))?, removed))
+            }
+            None => Ok((Vec::new(), Vec::new())),
         }
     }
 
-    /// The resolved check set: the parent's resolved set with this
-    /// version's own checks applied on top (same id replaces).
+    /// The resolved check set: the parent's resolved set without the checks
+    /// this version drops, with its own checks applied on top (same id
+    /// replaces), and `{image}` / `{base_image}` in any text replaced by
+    /// this version's key and root image.
     pub fn checks(&self) -> Result<Vec<ResolvedCheck>, Error> {
-        let mut set = Vec::new();
+        let mut set: Vec<ResolvedCheck> = Vec::new();
         for image in self.lineage() {
-            set = resolve(set, image.own_checks()?, &image.key());
+            let (own, removed) = image.own_changes()?;
+            drop_inherited(&mut set, &removed, &image.key()).map_err(|e| image.in_image(e))?;
+            set = resolve(set, own, &image.key());
+        }
+        let (key, base) = (self.key(), self.unvalidated_recipe().base_image_name());
+        for resolved in &mut set {
+            resolved.check.expand(&key, &base);
         }
         Ok(set)
     }

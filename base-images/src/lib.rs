@@ -51,7 +51,7 @@ pub use base_images_macros::{base_image, sanity_checks};
 pub use canonical::{RecipeDigest, ENCODING_VERSION};
 pub use checks::{Check, CheckKind, Checks, ResolvedCheck};
 pub use error::Error;
-pub use image::{BaseImage, Build, CheckSet, Location};
+pub use image::{BaseImage, Build, CheckSet, Finish, Location};
 pub use lock::{Lock, LockEntry};
 pub use recipe::{ExecOptions, Recipe, Root, Step};
 pub use registry::{all, families, get, latest, validate};

@@ -307,6 +307,20 @@ impl Recipe {
         }
     }
 
+    /// The root as one name for metadata: its address, or for a root
+    /// pinned per platform the `name:tag` its addresses share (all of them,
+    /// comma-separated, when they differ).
+    pub fn base_image_name(&self) -> String {
+        match &self.root {
+            Root::Address(a) => a.clone(),
+            Root::PerPlatform(map) => {
+                let names: std::collections::BTreeSet<&str> =
+                    map.values().map(|a| a.split('@').next().unwrap_or(a)).collect();
+                names.into_iter().collect::<Vec<_>>().join(", ")
+            }
+        }
+    }
+
     /// Every root address, with the platform it is pinned for (if any).
     pub fn root_addresses(&self) -> Vec<(Option<&str>, &str)> {
         match &self.root {

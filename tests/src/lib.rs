@@ -7,5 +7,6 @@
 
 pub mod broken;
 pub mod e2e;
+pub mod finish;
 pub mod multi;
 pub mod seed;

@@ -146,13 +146,13 @@ fn a_new_root_keeps_steps_and_an_own_check_replaces_the_inherited_one() -> Resul
 fn lookups() -> Result<(), Error> {
     assert_eq!(
         base_images::families(),
-        ["e2e-broken", "e2e-python", "seed-example", "test-multi"]
+        ["e2e-broken", "e2e-python", "seed-example", "test-finish", "test-multi"]
     );
     assert_eq!(latest("test-multi")?.key(), "test-multi:1.0.0");
     assert_eq!(get("seed-example:latest")?.key(), "seed-example:1.0.1");
     let keys: Vec<String> = base_images::all()
         .iter()
-        .filter(|i| !i.family().starts_with("e2e"))
+        .filter(|i| ["seed-example", "test-multi"].contains(&i.family()))
         .map(|i| i.key())
         .collect();
     assert_eq!(
@@ -178,7 +178,7 @@ fn lookups() -> Result<(), Error> {
         err("seed-example:9.9.9")
     );
     assert!(
-        err("nope:1.0.0").contains("known families are e2e-broken, e2e-python, seed-example, test-multi"),
+        err("nope:1.0.0").contains("known families are e2e-broken, e2e-python, seed-example, test-finish, test-multi"),
         "{}",
         err("nope:1.0.0")
     );
@@ -216,6 +216,7 @@ mod broken {
             parent,
             changelog: "x",
             platforms: &["linux/amd64"],
+            finish: None,
             build: match parent {
                 None => Build::Root(root),
                 Some(_) => Build::Child(child),
@@ -261,6 +262,7 @@ mod broken {
             parent: Some(&ROOT),
             changelog: "x",
             platforms: &["linux/amd64"],
+            finish: None,
             build: Build::Root(root),
             location: HERE,
             poisoned: false,
@@ -302,4 +304,53 @@ fn validate_reports_what_the_compiler_cannot_see() {
         "{recipe}"
     );
     assert!(base_images::registry::validate_images(&[&ROOT], &[]).is_ok());
+}
+
+#[test]
+fn a_family_finish_touches_each_version_once_and_checks_name_their_version() -> Result<(), Error> {
+    let first = get("test-finish:1.0.0")?.recipe()?;
+    let second = get("test-finish:1.1.0")?.recipe()?;
+    let env = |recipe: &base_images::Recipe| -> Vec<String> {
+        recipe
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Env { name, value } if name == "BASE_IMAGE" => Some(value.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(env(&first), ["test-finish:1.0.0"]);
+    assert_eq!(
+        env(&second),
+        ["test-finish:1.1.0"],
+        "the parent's metadata is not inherited"
+    );
+    assert_eq!(second.steps[0], first.steps[0], "the parent's own step is inherited");
+    assert_eq!(
+        second.steps[1],
+        Step::Exec {
+            args: vec!["userdel".into(), "tester".into()],
+            env: Default::default(),
+            user: None,
+            workdir: None
+        }
+    );
+
+    let checks = get("test-finish:1.1.0")?.checks()?;
+    let ids: Vec<&str> = checks.iter().map(|c| c.check.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["image-env", "image-label", "base-env"],
+        "`without` dropped the user check"
+    );
+    assert_eq!(
+        checks[0].check.kind,
+        base_images::CheckKind::EnvVarEquals {
+            name: "BASE_IMAGE".into(),
+            value: "test-finish:1.1.0".into()
+        }
+    );
+    assert!(checks[2].check.description.contains("debian:bookworm-slim@sha256:5555"));
+    Ok(())
 }

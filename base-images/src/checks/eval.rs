@@ -128,9 +128,10 @@ pub fn plan(check: &Check) -> Plan {
             };
         }
         CheckKind::Timezone { .. } => owned(&["date", "+%Z"]),
-        CheckKind::EnvVarExists { .. } | CheckKind::EnvVarEquals { .. } | CheckKind::Custom { .. } => {
-            return Plan::Direct
-        }
+        CheckKind::EnvVarExists { .. }
+        | CheckKind::EnvVarEquals { .. }
+        | CheckKind::LabelEquals { .. }
+        | CheckKind::Custom { .. } => return Plan::Direct,
     };
     Plan::Command { user, argv }
 }
@@ -232,9 +233,10 @@ pub fn judge(check: &Check, argv: &[String], out: &ExecOutput) -> Result<(), Fai
                 fail(format!("the time zone is {found:?}, expected {timezone:?}"))
             }
         }
-        CheckKind::EnvVarExists { .. } | CheckKind::EnvVarEquals { .. } | CheckKind::Custom { .. } => {
-            Err(Failure::plain("this check kind runs no command"))
-        }
+        CheckKind::EnvVarExists { .. }
+        | CheckKind::EnvVarEquals { .. }
+        | CheckKind::LabelEquals { .. }
+        | CheckKind::Custom { .. } => Err(Failure::plain("this check kind runs no command")),
     }
 }
 
@@ -261,6 +263,11 @@ pub async fn evaluate(check: &Check, target: &dyn CheckTarget) -> Result<(), Fai
             None => Err(Failure::plain(format!(
                 "environment variable {name} is not set, expected {value:?}"
             ))),
+        },
+        CheckKind::LabelEquals { name, value } => match target.label(name).await.map_err(Failure::plain)? {
+            Some(found) if &found == value => Ok(()),
+            Some(found) => Err(Failure::plain(format!("label {name} is {found:?}, expected {value:?}"))),
+            None => Err(Failure::plain(format!("label {name} is not set, expected {value:?}"))),
         },
         CheckKind::Custom { function } => (function.0)(target).await.map_err(Failure::plain),
         _ => Err(Failure::plain("unplanned check kind")),

@@ -21,7 +21,7 @@ use crate::Error;
 
 pub use cache::ResultCache;
 pub use eval::{evaluate, judge, plan, Failure, Plan};
-pub use resolve::{resolve, Origin, ResolvedCheck};
+pub use resolve::{drop_inherited, resolve, Origin, ResolvedCheck};
 pub use run::{all_cached, run_checks, CheckReport, Status, DEFAULT_TIMEOUT};
 
 /// Which output stream of a command a check reads.
@@ -84,6 +84,13 @@ pub enum CheckKind {
     EnvVarExists {
         /// The variable.
         name: String,
+    },
+    /// A label of the image has exactly `value`.
+    LabelEquals {
+        /// The label.
+        name: String,
+        /// The expected value.
+        value: String,
     },
     /// An environment variable of the image has exactly `value`.
     EnvVarEquals {
@@ -163,6 +170,8 @@ pub trait CheckTarget: Send + Sync {
     fn read_file<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>>;
     /// Reads an environment variable of the image.
     fn env_var<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, String>>;
+    /// Reads a label of the image.
+    fn label<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, String>>;
 }
 
 /// The signature of a custom check: `Err(text)` fails it with that text.
@@ -249,6 +258,49 @@ impl Check {
         self
     }
 
+    /// Replaces `{image}` and `{base_image}` in every text of the check
+    /// with the key and root image of the version it is resolved for.
+    pub fn expand(&mut self, image: &str, base_image: &str) {
+        let sub = |text: &mut String| {
+            if text.contains('{') {
+                *text = text.replace("{image}", image).replace("{base_image}", base_image);
+            }
+        };
+        sub(&mut self.description);
+        if let Some(user) = &mut self.user {
+            sub(user);
+        }
+        match &mut self.kind {
+            CheckKind::CommandSucceeds { args } => args.iter_mut().for_each(sub),
+            CheckKind::OutputContains { args, text: value, .. }
+            | CheckKind::OutputMatches {
+                args, pattern: value, ..
+            }
+            | CheckKind::ToolVersion { args, version: value } => {
+                args.iter_mut().for_each(sub);
+                sub(value);
+            }
+            CheckKind::EnvVarExists { name } => sub(name),
+            CheckKind::EnvVarEquals { name, value } | CheckKind::LabelEquals { name, value } => {
+                sub(name);
+                sub(value);
+            }
+            CheckKind::FileExists { path, owner, .. } => {
+                sub(path);
+                if let Some(owner) = owner {
+                    sub(owner);
+                }
+            }
+            CheckKind::UserExists { name, .. } => sub(name),
+            CheckKind::UserAccess { user, path, .. } => {
+                sub(user);
+                sub(path);
+            }
+            CheckKind::Timezone { timezone } => sub(timezone),
+            CheckKind::Custom { .. } => {}
+        }
+    }
+
     fn problem(&self) -> Option<String> {
         let id_ok = !self.id.is_empty()
             && self.id.len() <= 64
@@ -297,6 +349,7 @@ fn describe(kind: &CheckKind) -> String {
         CheckKind::ToolVersion { args, version } => format!("`{}` reports version {version}", shell_words(args)),
         CheckKind::EnvVarExists { name } => format!("environment variable {name} is set"),
         CheckKind::EnvVarEquals { name, value } => format!("environment variable {name} is {value:?}"),
+        CheckKind::LabelEquals { name, value } => format!("label {name} is {value:?}"),
         CheckKind::FileExists { path, mode, owner } => {
             let mut text = format!("{path} exists");
             if let Some(mode) = mode {
@@ -358,6 +411,7 @@ fn stream_name(stream: Stream) -> &'static str {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Checks {
     items: Vec<Check>,
+    removed: Vec<String>,
 }
 
 impl Checks {
@@ -444,6 +498,28 @@ impl Checks {
     /// The environment variable is set.
     pub fn env_var_exists(self, id: &str, name: &str) -> Self {
         self.with(Check::new(id, CheckKind::EnvVarExists { name: name.into() }))
+    }
+
+    /// The image's label `name` equals `value`.
+    pub fn label_equals(self, id: &str, name: &str, value: &str) -> Self {
+        self.with(Check::new(
+            id,
+            CheckKind::LabelEquals {
+                name: name.into(),
+                value: value.into(),
+            },
+        ))
+    }
+
+    /// Drops the inherited check `id` (a version that undoes what it checks).
+    pub fn without(mut self, id: &str) -> Self {
+        self.removed.push(id.to_owned());
+        self
+    }
+
+    /// The inherited check ids this version drops.
+    pub fn removed(&self) -> &[String] {
+        &self.removed
     }
 
     /// The environment variable equals `value`.

@@ -48,6 +48,19 @@ impl ResolvedCheck {
     }
 }
 
+/// Drops the inherited checks `removed` (a version's `without`); an id that
+/// is not inherited is an error naming it.
+pub fn drop_inherited(set: &mut Vec<ResolvedCheck>, removed: &[String], key: &str) -> Result<(), crate::Error> {
+    if let Some(id) = removed.iter().find(|id| !set.iter().any(|c| &c.check.id == *id)) {
+        return Err(crate::Error::InvalidCheck {
+            id: id.clone(),
+            reason: format!("is dropped with `without` by {key}, which does not inherit it; remove the `without`"),
+        });
+    }
+    set.retain(|c| !removed.contains(&c.check.id));
+    Ok(())
+}
+
 /// Applies `own` (declared by `key`) on top of the parent's resolved set.
 pub fn resolve(inherited: Vec<ResolvedCheck>, own: Vec<Check>, key: &str) -> Vec<ResolvedCheck> {
     let mut set = inherited;
@@ -75,6 +88,26 @@ pub fn resolve(inherited: Vec<ResolvedCheck>, own: Vec<Check>, key: &str) -> Vec
 mod tests {
     use super::*;
     use crate::checks::Checks;
+
+    #[test]
+    fn without_drops_inherited_checks_and_refuses_unknown_ids() {
+        let mut set = resolve(
+            Vec::new(),
+            own(Checks::new()
+                .command_succeeds("a", ["true"])
+                .command_succeeds("b", ["true"])),
+            "f:1",
+        );
+        drop_inherited(&mut set, &["a".to_owned()], "f:2").unwrap();
+        assert_eq!(set.iter().map(|c| c.check.id.as_str()).collect::<Vec<_>>(), ["b"]);
+        let err = drop_inherited(&mut set, &["zzz".to_owned()], "f:2")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "check `zzz` is dropped with `without` by f:2, which does not inherit it; remove the `without`"
+        );
+    }
 
     fn own(checks: Checks) -> Vec<Check> {
         checks.finish().unwrap_or_default()

@@ -208,6 +208,9 @@ mod tests {
         fn env_var<'a>(&'a self, name: &'a str) -> Boxed<'a, Result<Option<String>, String>> {
             Box::pin(async move { Ok((name == "HOME").then(|| "/root".to_owned())) })
         }
+        fn label<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Option<String>, String>> {
+            Box::pin(async { Ok(None) })
+        }
     }
 
     fn resolved(checks: Checks) -> Vec<ResolvedCheck> {

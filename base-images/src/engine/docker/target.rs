@@ -21,6 +21,7 @@ pub struct DockerTarget {
     engine: DockerEngine,
     id: String,
     env: Vec<String>,
+    labels: HashMap<String, String>,
 }
 
 impl DockerTarget {
@@ -53,17 +54,20 @@ pub(super) async fn start(engine: &DockerEngine, image: &BuiltImage, network: bo
         engine.remove(&created.id).await;
         return Err(engine_error("start the check container")(e));
     }
-    let env = match engine.docker.inspect_container(&created.id, None).await {
-        Ok(inspect) => inspect.config.and_then(|c| c.env).unwrap_or_default(),
+    let config = match engine.docker.inspect_container(&created.id, None).await {
+        Ok(inspect) => inspect.config.unwrap_or_default(),
         Err(e) => {
             engine.remove(&created.id).await;
             return Err(engine_error("inspect the check container")(e));
         }
     };
+    let mut labels = config.labels.unwrap_or_default();
+    labels.remove(RUN_LABEL);
     Ok(DockerTarget {
         engine: engine.clone(),
         id: created.id,
-        env,
+        env: config.env.unwrap_or_default(),
+        labels,
     })
 }
 
@@ -135,6 +139,11 @@ impl CheckTarget for DockerTarget {
     fn env_var<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, String>> {
         let prefix = format!("{name}=");
         let value = self.env.iter().find_map(|e| e.strip_prefix(&prefix)).map(str::to_owned);
+        Box::pin(async move { Ok(value) })
+    }
+
+    fn label<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, String>> {
+        let value = self.labels.get(name).cloned();
         Box::pin(async move { Ok(value) })
     }
 }

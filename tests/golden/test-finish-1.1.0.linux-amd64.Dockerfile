@@ -1,0 +1,7 @@
+FROM --platform=linux/amd64 debian:bookworm-slim@sha256:5555555555555555555555555555555555555555555555555555555555555555
+RUN ["useradd","tester"]
+RUN ["userdel","tester"]
+ENV BASE_IMAGE="test-finish:1.1.0"
+ENV BASE_BASE_IMAGE="debian:bookworm-slim@sha256:5555555555555555555555555555555555555555555555555555555555555555"
+LABEL "org.example.base_image"="test-finish:1.1.0"
+LABEL "org.example.base_base_image"="debian:bookworm-slim@sha256:5555555555555555555555555555555555555555555555555555555555555555"
