@@ -146,7 +146,15 @@ fn a_new_root_keeps_steps_and_an_own_check_replaces_the_inherited_one() -> Resul
 fn lookups() -> Result<(), Error> {
     assert_eq!(
         base_images::families(),
-        ["e2e-broken", "e2e-python", "seed-example", "test-finish", "test-multi"]
+        [
+            "airbyte-java-connector-base",
+            "airbyte-python-connector-base",
+            "e2e-broken",
+            "e2e-python",
+            "seed-example",
+            "test-finish",
+            "test-multi"
+        ]
     );
     assert_eq!(latest("test-multi")?.key(), "test-multi:1.0.0");
     assert_eq!(get("seed-example:latest")?.key(), "seed-example:1.0.1");
@@ -178,7 +186,8 @@ fn lookups() -> Result<(), Error> {
         err("seed-example:9.9.9")
     );
     assert!(
-        err("nope:1.0.0").contains("known families are e2e-broken, e2e-python, seed-example, test-finish, test-multi"),
+        err("nope:1.0.0")
+            .contains("known families are airbyte-java-connector-base, airbyte-python-connector-base, e2e-broken"),
         "{}",
         err("nope:1.0.0")
     );
