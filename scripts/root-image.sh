@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the local root image of the e2e test family: Debian bookworm
-# (minbase) with python3, pip and CA certificates, made with debootstrap
+# (minbase) with python3, pip and CA certificates (pip may install into the
+# system Python: PIP_BREAK_SYSTEM_PACKAGES=1), made with debootstrap
 # from the Debian mirror the host's apt configuration names, with the host's
 # CA bundle trusted (so HTTPS through this machine's proxy works), imported
 # into the engine at $DOCKER_HOST. Cached: rebuilt only when the image is
 # missing or with --rebuild.
 set -euo pipefail
 
-IMAGE="${BASE_IMAGES_ROOT_IMAGE:-base-images-e2e/bookworm-python:1}"
+IMAGE="${BASE_IMAGES_ROOT_IMAGE:-base-images-e2e/bookworm-python:2}"
 DOCKER=/usr/bin/docker # Debian's CLI; another one may come first in PATH
 [ -x "$DOCKER" ] || DOCKER=docker
 
@@ -41,6 +42,9 @@ debootstrap --variant=minbase --include=python3,python3-pip,ca-certificates \
 mkdir -p "$ROOTFS/usr/local/share/ca-certificates"
 cp /etc/ssl/certs/ca-certificates.crt "$ROOTFS/usr/local/share/ca-certificates/host-bundle.crt"
 chroot "$ROOTFS" update-ca-certificates >/dev/null 2>&1
+# A pip upgraded from the package index uses its own CA bundle: point it at
+# the system one, which now trusts what the host trusts.
+printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' > "$ROOTFS/etc/pip.conf"
 rm -f "$ROOTFS/etc/apt/sources.list"
 cp -r /etc/apt/sources.list.d/. "$ROOTFS/etc/apt/sources.list.d/" 2>/dev/null || true
 if [ -f /etc/apt/sources.list ]; then cp /etc/apt/sources.list "$ROOTFS/etc/apt/sources.list"; fi
@@ -53,5 +57,6 @@ log "importing as $IMAGE"
 tar -C "$ROOTFS" -c . | "$DOCKER" import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' \
+    --change 'ENV PIP_BREAK_SYSTEM_PACKAGES=1' \
     --change 'CMD ["/bin/bash"]' - "$IMAGE" >/dev/null
 log "$IMAGE is ready"

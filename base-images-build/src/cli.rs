@@ -88,6 +88,10 @@ pub struct BuildArgs {
     /// The platform to build for.
     #[arg(long, default_value = DEFAULT_PLATFORM)]
     pub platform: String,
+    /// Build on another root: every root address FROM becomes TO (a local
+    /// smoke test; the run is never a release: nothing is locked or written).
+    #[arg(long, value_name = "FROM=TO")]
+    pub root_override: Vec<String>,
 }
 
 impl Default for BuildArgs {
@@ -99,6 +103,7 @@ impl Default for BuildArgs {
             engine: EngineChoice::Auto,
             report: Vec::new(),
             platform: DEFAULT_PLATFORM.to_owned(),
+            root_override: Vec::new(),
         }
     }
 }

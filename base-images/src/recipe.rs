@@ -307,6 +307,21 @@ impl Recipe {
         }
     }
 
+    /// The same recipe with every root address equal to a `from` replaced by
+    /// its `to` (a local smoke test of a version's steps on another root).
+    pub fn with_root_overrides(mut self, overrides: &[(String, String)]) -> Recipe {
+        let swap = |address: &mut String| {
+            if let Some((_, to)) = overrides.iter().find(|(from, _)| from == address) {
+                *address = to.clone();
+            }
+        };
+        match &mut self.root {
+            Root::Address(address) => swap(address),
+            Root::PerPlatform(map) => map.values_mut().for_each(swap),
+        }
+        self
+    }
+
     /// The root as one name for metadata: its address, or for a root
     /// pinned per platform the `name:tag` its addresses share (all of them,
     /// comma-separated, when they differ).

@@ -1,4 +1,4 @@
-FROM --platform=linux/amd64 base-images-e2e/bookworm-python:1
+FROM --platform=linux/amd64 base-images-e2e/bookworm-python:2
 ENV AIRBYTE_BASE_IMAGE="e2e-python:1.0.0"
 ENV PIP_BREAK_SYSTEM_PACKAGES="1"
 LABEL "io.airbyte.base_image"="e2e-python:1.0.0"

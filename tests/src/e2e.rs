@@ -10,7 +10,7 @@ use base_images::checks::{BoxFuture, CheckTarget};
 use base_images::{base_image, sanity_checks, Checks, Recipe};
 
 /// The locally bootstrapped root (see `scripts/root-image.sh`).
-pub const ROOT: &str = "base-images-e2e/bookworm-python:1";
+pub const ROOT: &str = "base-images-e2e/bookworm-python:2";
 
 /// Python, tzdata from apt, UTC, pip cache, a pinned package from PyPI.
 #[base_image(

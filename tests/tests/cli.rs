@@ -425,3 +425,85 @@ fn new_appends_a_skeleton_for_every_bump_kind_that_compiles() {
         text(&refused)
     );
 }
+
+#[test]
+fn a_catalog_version_runs_on_the_local_root_with_a_root_override() {
+    if !engine_up() {
+        return;
+    }
+    let ws = workspace();
+    std::fs::write(ws.path().join("CHANGELOG.md"), "before\n").unwrap();
+    let json = ws.path().join("r.json");
+    let from = base_images::catalog::python::ROOT_3_9_18_SLIM;
+    let out = tool(
+        ws.path(),
+        &[
+            "build",
+            "airbyte-python-connector-base:1.1.0",
+            "--root-override",
+            &format!("{from}={}", base_images_tests::e2e::ROOT),
+            "--report",
+            &format!("json={}", json.display()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("a smoke test, not a release"), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let checks = report["versions"][0]["checks"].as_array().unwrap();
+    let with = |status: &str| -> Vec<&str> {
+        checks
+            .iter()
+            .filter(|c| c["status"] == status)
+            .map(|c| c["id"].as_str().unwrap())
+            .collect()
+    };
+    // What differs between Docker Hub's python:3.9.18-slim and Debian's own
+    // Python: the `python` command and the image's Python env vars.
+    assert_eq!(
+        with("failed"),
+        ["python-version", "env-python-version", "env-gpg-key"],
+        "{report:#}"
+    );
+    assert_eq!(
+        with("passed"),
+        [
+            "env-airbyte-base-image",
+            "env-airbyte-base-base-image",
+            "label-base-image",
+            "label-base-base-image",
+            "timezone-utc",
+            "bash-version",
+            "pip-version",
+            "env-home",
+            "env-path",
+            "env-lang",
+            "poetry-version",
+            "socat-present",
+            "socat-version"
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("CHANGELOG.md")).unwrap(),
+        "before\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("versions.lock")).unwrap(),
+        "format = 1\n"
+    );
+
+    let out = tool(
+        ws.path(),
+        &[
+            "build",
+            "airbyte-python-connector-base:1.1.0",
+            "--root-override",
+            "nothing:1=debian:12",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("no selected version has the root nothing:1"),
+        "{}",
+        text(&out)
+    );
+}

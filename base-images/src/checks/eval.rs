@@ -128,10 +128,10 @@ pub fn plan(check: &Check) -> Plan {
             };
         }
         CheckKind::Timezone { .. } => owned(&["date", "+%Z"]),
-        CheckKind::EnvVarExists { .. }
-        | CheckKind::EnvVarEquals { .. }
-        | CheckKind::LabelEquals { .. }
-        | CheckKind::Custom { .. } => return Plan::Direct,
+        // The environment a process in the container sees (the runtime's
+        // HOME included), not only the image configuration.
+        CheckKind::EnvVarExists { name } | CheckKind::EnvVarEquals { name, .. } => owned(&["printenv", name]),
+        CheckKind::LabelEquals { .. } | CheckKind::Custom { .. } => return Plan::Direct,
     };
     Plan::Command { user, argv }
 }
@@ -233,10 +233,24 @@ pub fn judge(check: &Check, argv: &[String], out: &ExecOutput) -> Result<(), Fai
                 fail(format!("the time zone is {found:?}, expected {timezone:?}"))
             }
         }
-        CheckKind::EnvVarExists { .. }
-        | CheckKind::EnvVarEquals { .. }
-        | CheckKind::LabelEquals { .. }
-        | CheckKind::Custom { .. } => Err(Failure::plain("this check kind runs no command")),
+        CheckKind::EnvVarExists { name } => {
+            if out.exit_code == 0 {
+                Ok(())
+            } else {
+                fail(format!("environment variable {name} is not set in the image"))
+            }
+        }
+        CheckKind::EnvVarEquals { name, value } => {
+            let found = out.stdout.strip_suffix('\n').unwrap_or(&out.stdout);
+            match out.exit_code {
+                0 if found == value => Ok(()),
+                0 => fail(format!("{name} is {found:?}, expected {value:?}")),
+                _ => fail(format!("environment variable {name} is not set, expected {value:?}")),
+            }
+        }
+        CheckKind::LabelEquals { .. } | CheckKind::Custom { .. } => {
+            Err(Failure::plain("this check kind runs no command"))
+        }
     }
 }
 

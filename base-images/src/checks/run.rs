@@ -194,6 +194,11 @@ mod tests {
                     stdout: format!("{word}\n"),
                     stderr: String::new(),
                 },
+                ["printenv", "HOME"] => ExecOutput {
+                    exit_code: 0,
+                    stdout: "/root\n".into(),
+                    stderr: String::new(),
+                },
                 _ => ExecOutput {
                     exit_code: 1,
                     stdout: String::new(),
@@ -232,7 +237,7 @@ mod tests {
         let calls = target.calls.lock().unwrap().clone();
         assert_eq!(
             calls.len(),
-            3,
+            4,
             "one failed batch, then one exec per command check: {calls:?}"
         );
         assert!(calls[0].starts_with("sh -c"));

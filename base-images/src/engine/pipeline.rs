@@ -41,6 +41,19 @@ pub async fn build_and_check<E: Engine>(
     platform: &str,
     cache: &mut ResultCache,
 ) -> ImageReport {
+    build_and_check_on(engine, image, platform, &[], cache).await
+}
+
+/// `build_and_check` with the version's root addresses replaced as
+/// `root_overrides` say (`(from, to)` pairs): a smoke test of its steps on
+/// another root, never a release.
+pub async fn build_and_check_on<E: Engine>(
+    engine: &E,
+    image: &BaseImage,
+    platform: &str,
+    root_overrides: &[(String, String)],
+    cache: &mut ResultCache,
+) -> ImageReport {
     let start = Instant::now();
     let mut report = ImageReport {
         key: image.key(),
@@ -50,7 +63,7 @@ pub async fn build_and_check<E: Engine>(
         error: None,
         duration: Duration::ZERO,
     };
-    match build_and_check_inner(engine, image, platform, cache, &mut report).await {
+    match build_and_check_inner(engine, image, platform, root_overrides, cache, &mut report).await {
         Ok(()) => {}
         Err(e) => report.error = Some(image.in_image(e)),
     }
@@ -62,10 +75,11 @@ async fn build_and_check_inner<E: Engine>(
     engine: &E,
     image: &BaseImage,
     platform: &str,
+    root_overrides: &[(String, String)],
     cache: &mut ResultCache,
     report: &mut ImageReport,
 ) -> Result<(), Error> {
-    let recipe = image.recipe()?;
+    let recipe = image.recipe()?.with_root_overrides(root_overrides);
     let checks = image.checks()?;
     let declared_by = image.step_origins();
     let built = engine
