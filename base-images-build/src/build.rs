@@ -174,7 +174,7 @@ pub(crate) async fn build(workspace: &Workspace, args: &BuildArgs, ui: &Ui) -> R
     }
     let lock_now = lock.with_released(&images)?;
     let added = lock_now.entries().len() - lock.entries().len();
-    base_images::changelog::write(&workspace.changelog_path(), &base_images::all(), &lock_now)?;
+    crate::generated::write(workspace, &base_images::all(), &lock_now)?;
     if added > 0 {
         lock_now.write(&workspace.lock_path())?;
     }

@@ -11,7 +11,7 @@ pub enum Error {
     /// A problem reported by the library (registry, lock, files, engine).
     #[error(transparent)]
     Library(#[from] base_images::Error),
-    /// CHANGELOG.md does not match the declarations.
+    /// A generated file (CHANGELOG.md, README's catalog) does not match the declarations.
     #[error("{} is out of date; run `cargo run -p base-images-build -- changelog` and commit the result:\n{diff}", path.display())]
     ChangelogOutdated {
         /// The file.

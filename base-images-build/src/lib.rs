@@ -13,6 +13,7 @@
 mod build;
 mod cli;
 mod error;
+mod generated;
 mod inspect;
 mod new;
 mod report;
@@ -86,12 +87,14 @@ pub async fn run(cli: &Cli) -> Result<String, Error> {
         Command::Check => check(&workspace, &images, &lock),
         Command::Changelog => {
             let _claim = workspace.claim()?;
-            base_images::changelog::write(&workspace.changelog_path(), &images, &lock)?;
-            Ok(format!(
-                "{} version(s) valid; wrote {}",
-                images.len(),
-                workspace.changelog_path().display()
-            ))
+            let written = generated::write(&workspace, &images, &lock)?;
+            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+            let what = if names.is_empty() {
+                "generated files already up to date".to_owned()
+            } else {
+                format!("wrote {}", names.join(" and "))
+            };
+            Ok(format!("{} version(s) valid; {what}", images.len()))
         }
         Command::List { json } => inspect::list(&images, &lock, json),
         Command::Show { image } => inspect::show(base_images::get(&image)?),
@@ -107,25 +110,18 @@ pub async fn run(cli: &Cli) -> Result<String, Error> {
     }
 }
 
-/// `check`: the registry and lock are already verified; the changelog must
-/// be what the declarations say.
+/// `check`: the registry and lock are already verified; the generated
+/// files must be what the declarations say.
 fn check(
     workspace: &Workspace,
     images: &[&'static base_images::BaseImage],
     lock: &base_images::Lock,
 ) -> Result<String, Error> {
-    let path = workspace.changelog_path();
-    let expected = base_images::changelog::render(images, lock);
-    let actual = base_images::fsio::read_optional(&path)?.unwrap_or_default();
-    if actual != expected {
-        let diff = similar::TextDiff::from_lines(&actual, &expected)
-            .unified_diff()
-            .header("CHANGELOG.md (on disk)", "CHANGELOG.md (from the declarations)")
-            .to_string();
-        return Err(Error::ChangelogOutdated { path, diff });
+    if let Some(stale) = generated::stale(workspace, images, lock)? {
+        return Err(stale);
     }
     Ok(format!(
-        "{} version(s) valid; released versions unchanged; CHANGELOG.md up to date",
+        "{} version(s) valid; released versions unchanged; generated files up to date",
         images.len()
     ))
 }

@@ -26,9 +26,11 @@ pub(crate) struct Args {
     pub(crate) platforms: Option<(Span, Vec<LitStr>)>,
     /// `finish = path::to::function`, with the span of the key.
     pub(crate) finish: Option<(Span, Path)>,
+    /// `repository = "org/name"`, with the span of the key.
+    pub(crate) repository: Option<(Span, LitStr)>,
 }
 
-const KNOWN: &str = "family, version, parent, changelog, platforms and finish";
+const KNOWN: &str = "family, version, parent, changelog, platforms, repository and finish";
 
 /// Parses the attribute's tokens, recording every problem in `errors`.
 pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Args {
@@ -81,6 +83,14 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
                     errors,
                 );
                 set(&mut args.parent, parent, key, &name, errors);
+            }
+            "repository" => {
+                let repository = string(
+                    &arg.value,
+                    "the repository images are published to, e.g. \"airbyte/python-connector-base\"",
+                    errors,
+                );
+                set(&mut args.repository, repository.map(|r| (key, r)), key, &name, errors);
             }
             "finish" => {
                 let finish = path(

@@ -26,11 +26,12 @@ pub(crate) fn image(model: &Model) -> TokenStream {
     let version_const = version_tokens(version);
     let text = version.text();
     let location = location();
-    let (prelude, family, parent, platforms, finish, build) = match kind {
+    let (prelude, family, parent, platforms, finish, repository, build) = match kind {
         Kind::Root {
             family,
             platforms,
             finish,
+            repository,
         } => {
             let checks = platforms.iter().flatten().map(platform_check);
             let list = match platforms {
@@ -48,6 +49,10 @@ pub(crate) fn image(model: &Model) -> TokenStream {
                     }
                     None => quote!(::core::option::Option::None),
                 },
+                match repository {
+                    Some(lit) => quote!(::core::option::Option::Some(#lit)),
+                    None => quote!(::core::option::Option::None),
+                },
                 quote_spanned!(fn_ident.span()=> ::base_images::Build::Root(#fn_ident)),
             )
         }
@@ -57,6 +62,7 @@ pub(crate) fn image(model: &Model) -> TokenStream {
             quote!(::core::option::Option::Some(parent)),
             quote!(parent.platforms()),
             quote!(parent.finish()),
+            quote!(parent.repository()),
             quote_spanned!(fn_ident.span()=> ::base_images::Build::Child(#fn_ident)),
         ),
     };
@@ -77,6 +83,7 @@ pub(crate) fn image(model: &Model) -> TokenStream {
                 changelog: #changelog,
                 platforms: #platforms,
                 finish: #finish,
+                repository: #repository,
                 build: #build,
                 location: #location,
                 poisoned: false,
@@ -113,6 +120,7 @@ pub(crate) fn poisoned(item: TokenStream, poisoned: &Poisoned) -> TokenStream {
                 changelog: "",
                 platforms: &[],
                 finish: ::core::option::Option::None,
+                repository: ::core::option::Option::None,
                 build: ::base_images::Build::Root(::base_images::__private::poisoned_recipe),
                 location: #location,
                 poisoned: true,

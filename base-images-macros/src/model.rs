@@ -21,6 +21,8 @@ pub(crate) enum Kind {
         platforms: Option<Vec<LitStr>>,
         /// The family's finishing function, when given.
         finish: Option<Path>,
+        /// Where the family's images are published, when given.
+        repository: Option<LitStr>,
     },
     /// `parent = V1_0_0`.
     Child {
@@ -117,12 +119,19 @@ pub(crate) fn validate(args: Args, func: ItemFn, mut errors: Errors) -> Result<M
                     "`finish` can only be set on a family's root version; this version is finished like its parent",
                 ));
             }
+            if let Some((key, _)) = &args.repository {
+                errors.push(syn::Error::new(
+                    *key,
+                    "`repository` can only be set on a family's root version; this version is published where its parent is",
+                ));
+            }
             Some(Kind::Child { parent, family })
         }
         (None, Some(family)) => Some(Kind::Root {
             family,
             platforms: args.platforms.map(|(_, list)| list),
             finish: args.finish.map(|(_, path)| path),
+            repository: args.repository.map(|(_, lit)| lit),
         }),
         (None, None) => {
             errors.push(syn::Error::new(

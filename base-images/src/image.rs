@@ -51,6 +51,7 @@ pub struct BaseImage {
     changelog: &'static str,
     platforms: &'static [&'static str],
     finish: Option<Finish>,
+    repository: Option<&'static str>,
     build: Build,
     location: Location,
     poisoned: bool,
@@ -73,6 +74,8 @@ pub struct Declaration {
     pub platforms: &'static [&'static str],
     /// The family's finishing function, if any.
     pub finish: Option<Finish>,
+    /// Where the family's images are published, if anywhere.
+    pub repository: Option<&'static str>,
     /// The annotated function.
     pub build: Build,
     /// Where the declaration is.
@@ -93,6 +96,7 @@ impl BaseImage {
             changelog: d.changelog,
             platforms: d.platforms,
             finish: d.finish,
+            repository: d.repository,
             build: d.build,
             location: d.location,
             poisoned: d.poisoned,
@@ -122,6 +126,18 @@ impl BaseImage {
     /// The family's finishing function (set on its root version).
     pub const fn finish(&self) -> Option<Finish> {
         self.finish
+    }
+
+    /// The repository the family's images are published to (set on its
+    /// root version), e.g. `airbyte/python-connector-base`.
+    pub const fn repository(&self) -> Option<&'static str> {
+        self.repository
+    }
+
+    /// The published image address, `repository:version`, if the family
+    /// has a repository.
+    pub fn image_address(&self) -> Option<String> {
+        self.repository.map(|r| format!("{r}:{}", self.version_text))
     }
 
     /// Whether the declaration failed to compile (macro use only).

@@ -75,7 +75,7 @@ fn build_passes_writes_the_files_and_reports() {
     assert_eq!(lock.entries().len(), 4);
     let changelog = std::fs::read_to_string(ws.path().join("CHANGELOG.md")).unwrap();
     assert!(
-        changelog.contains("| 2.0.0 | yes | Run as the airbyte user. |"),
+        changelog.contains("| 2.0.0 | yes | - | Run as the airbyte user. |"),
         "{changelog}"
     );
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();

@@ -226,6 +226,7 @@ mod broken {
             changelog: "x",
             platforms: &["linux/amd64"],
             finish: None,
+            repository: None,
             build: match parent {
                 None => Build::Root(root),
                 Some(_) => Build::Child(child),
@@ -272,6 +273,7 @@ mod broken {
             changelog: "x",
             platforms: &["linux/amd64"],
             finish: None,
+            repository: None,
             build: Build::Root(root),
             location: HERE,
             poisoned: false,

@@ -80,6 +80,7 @@ fn yum_one_layer(r: Recipe, extra: &str) -> Recipe {
 /// The first image.
 #[base_image(
     family = "airbyte-java-connector-base",
+    repository = "airbyte/java-connector-base",
     version = "1.0.0-rc.1",
     platforms = ["linux/amd64", "linux/arm64"],
     finish = metadata,

@@ -155,6 +155,7 @@ fn steps_3_0(root: &str, chown_tmp: bool) -> Recipe {
 /// The first image.
 #[base_image(
     family = "airbyte-python-connector-base",
+    repository = "airbyte/python-connector-base",
     version = "0.1.0",
     platforms = ["linux/amd64", "linux/arm64"],
     finish = metadata,
