@@ -21,6 +21,22 @@ fn workspace() -> tempfile::TempDir {
     dir
 }
 
+/// A workspace whose CHANGELOG.md says "before", to see that nothing is written.
+fn seeded_workspace() -> tempfile::TempDir {
+    let ws = workspace();
+    std::fs::write(ws.path().join("CHANGELOG.md"), "before\n").unwrap();
+    ws
+}
+
+/// Neither versions.lock nor CHANGELOG.md of a `seeded_workspace` changed.
+fn assert_untouched(root: &Path) {
+    assert_eq!(std::fs::read_to_string(root.join("CHANGELOG.md")).unwrap(), "before\n");
+    assert_eq!(
+        std::fs::read_to_string(root.join("versions.lock")).unwrap(),
+        "format = 1\n"
+    );
+}
+
 fn tool(root: &Path, args: &[&str]) -> Output {
     Command::new(TOOL)
         .arg("--root")
@@ -101,8 +117,7 @@ fn a_broken_check_exits_1_with_a_junit_failure_and_writes_nothing() {
     if !engine_up() {
         return;
     }
-    let ws = workspace();
-    std::fs::write(ws.path().join("CHANGELOG.md"), "before\n").unwrap();
+    let ws = seeded_workspace();
     let junit = ws.path().join("r.xml");
     let out = tool(
         ws.path(),
@@ -129,14 +144,7 @@ fn a_broken_check_exits_1_with_a_junit_failure_and_writes_nothing() {
         xml.contains("name=\"fail-command\"") && xml.contains("<failure"),
         "{xml}"
     );
-    assert_eq!(
-        std::fs::read_to_string(ws.path().join("CHANGELOG.md")).unwrap(),
-        "before\n"
-    );
-    assert_eq!(
-        std::fs::read_to_string(ws.path().join("versions.lock")).unwrap(),
-        "format = 1\n"
-    );
+    assert_untouched(ws.path());
 }
 
 #[test]
@@ -252,8 +260,7 @@ fn ctrl_c_during_a_build_leaves_the_files_and_removes_the_containers() {
     if !engine_up() {
         return;
     }
-    let ws = workspace();
-    std::fs::write(ws.path().join("CHANGELOG.md"), "before\n").unwrap();
+    let ws = seeded_workspace();
     let child = Command::new(TOOL)
         .arg("--root")
         .arg(ws.path())
@@ -282,14 +289,7 @@ fn ctrl_c_during_a_build_leaves_the_files_and_removes_the_containers() {
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert!(text(&out).contains("interrupted"), "{}", text(&out));
     assert!(!running_containers_of(pid), "the run's containers were removed");
-    assert_eq!(
-        std::fs::read_to_string(ws.path().join("CHANGELOG.md")).unwrap(),
-        "before\n"
-    );
-    assert_eq!(
-        std::fs::read_to_string(ws.path().join("versions.lock")).unwrap(),
-        "format = 1\n"
-    );
+    assert_untouched(ws.path());
 }
 
 /// Whether containers labelled with a run of process `pid` exist.
@@ -431,8 +431,7 @@ fn a_catalog_version_runs_on_the_local_root_with_a_root_override() {
     if !engine_up() {
         return;
     }
-    let ws = workspace();
-    std::fs::write(ws.path().join("CHANGELOG.md"), "before\n").unwrap();
+    let ws = seeded_workspace();
     let json = ws.path().join("r.json");
     let from = base_images::catalog::python::ROOT_3_9_18_SLIM;
     let out = tool(
@@ -482,14 +481,7 @@ fn a_catalog_version_runs_on_the_local_root_with_a_root_override() {
             "socat-version"
         ]
     );
-    assert_eq!(
-        std::fs::read_to_string(ws.path().join("CHANGELOG.md")).unwrap(),
-        "before\n"
-    );
-    assert_eq!(
-        std::fs::read_to_string(ws.path().join("versions.lock")).unwrap(),
-        "format = 1\n"
-    );
+    assert_untouched(ws.path());
 
     let out = tool(
         ws.path(),
