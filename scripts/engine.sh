@@ -10,6 +10,10 @@
 #   scripts/engine.sh stop         stop the private engine started by `start`
 #   scripts/engine.sh env          print the DOCKER_HOST to export
 #
+# `start` and `run` also start a local OCI registry (Debian's docker-registry)
+# on 127.0.0.1:5000 for the tests that publish or pin roots, unless one
+# already answers there; the engine treats 127.0.0.0/8 as insecure.
+#
 # The engine has its own data root, exec root, pidfiles and sockets under
 # $BASE_IMAGES_ENGINE_DIR (default /var/tmp/base-images-engine) and does not
 # touch host networking: --bridge=none --iptables=false --ip6tables=false
@@ -51,7 +55,42 @@ install_engine() {
     fi
     log "installing Debian's docker.io"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io curl >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io docker-registry curl >/dev/null
+}
+
+REGISTRY=127.0.0.1:5000
+
+registry_answers() {
+    curl -fsS --max-time 2 "http://$REGISTRY/v2/" >/dev/null 2>&1
+}
+
+start_registry() {
+    registry_answers && { log "a registry already answers on $REGISTRY"; return 0; }
+    if ! command -v docker-registry >/dev/null; then
+        if [ "$(id -u)" = 0 ]; then
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
+        else
+            log "docker-registry is missing; install Debian's docker-registry package"; return 1
+        fi
+    fi
+    mkdir -p "$DIR/registry"
+    cat > "$DIR/registry.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $DIR/registry
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY
+YAML
+    docker-registry serve "$DIR/registry.yml" >"$DIR/registry.log" 2>&1 &
+    echo $! > "$DIR/registry.pid"
+    for _ in $(seq 100); do registry_answers && { log "local registry answers on $REGISTRY"; return 0; }; sleep 0.1; done
+    log "the local registry did not answer; see $DIR/registry.log"
+    return 1
 }
 
 start() {
@@ -104,6 +143,7 @@ stop_pid() { # pidfile
 }
 
 stop() {
+    stop_pid "$DIR/registry.pid"
     stop_pid "$DIR/dockerd.launcher.pid"
     stop_pid "$DIR/containerd.pid"
     # dockerd leaves an nsfs bind mount behind.
@@ -113,7 +153,8 @@ stop() {
 
 case "${1:-}" in
     start)
-        if running_daemon >/dev/null; then log "a daemon already answers: $(running_daemon)"; else start; fi ;;
+        if running_daemon >/dev/null; then log "a daemon already answers: $(running_daemon)"; else start; fi
+        start_registry ;;
     stop) stop ;;
     env)
         host="$(running_daemon)" || { log "no daemon answers; run: scripts/engine.sh start"; exit 2; }
@@ -125,10 +166,17 @@ case "${1:-}" in
             log "reusing the daemon at $host"
         else
             start
+            started=1
             trap stop EXIT
             host="unix://$SOCK"
         fi
-        export DOCKER_HOST="$host" BASE_IMAGES_E2E=1
+        mkdir -p "$DIR"
+        if ! registry_answers; then
+            start_registry
+            # stop() ends the registry too; without an engine of ours, end just it.
+            [ -n "${started:-}" ] || trap 'stop_pid "$DIR/registry.pid"' EXIT
+        fi
+        export DOCKER_HOST="$host" BASE_IMAGES_E2E=1 BASE_IMAGES_REGISTRY="$REGISTRY"
         "$HERE/root-image.sh"
         "$@" ;;
     *)

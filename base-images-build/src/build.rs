@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use base_images::checks::ResultCache;
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::{build_and_check_on, interruptible, ImageReport};
+use base_images::engine::Engine as _;
 use base_images::BaseImage;
 use futures_util::stream::{self, StreamExt as _};
 
@@ -59,6 +60,52 @@ fn root_overrides(specs: &[String], images: &[&'static BaseImage]) -> Result<Vec
         .collect()
 }
 
+/// The release policy, before anything is built: every root of a version
+/// to build is pinned by digest, or is a local image (in no registry; its
+/// id is recorded in the lock at release and must not change after). An
+/// unpinned root that came from a registry is refused, naming the pin.
+async fn release_policy(
+    engine: &DockerEngine,
+    images: &[&'static BaseImage],
+    lock: &base_images::Lock,
+    platform: &str,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, Error> {
+    let mut local_roots: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for image in images {
+        let recipe = image.recipe()?;
+        let Some(address) = recipe.root_for(platform) else {
+            continue;
+        };
+        if base_images::ImageAddress::parse(address)?.is_pinned() {
+            continue;
+        }
+        let identity = engine.root_identity(address, platform).await?;
+        let recorded = lock.get(&image.key()).map(|e| e.local_roots.get(platform));
+        match (identity.pinned, recorded) {
+            (Some(pinned), _) => problems.push(format!(
+                "{image}: its root {address} is not pinned by digest; a released version must pin its roots: write {pinned}"
+            )),
+            (None, None) => {
+                local_roots.entry(image.key()).or_default().insert(platform.to_owned(), identity.image_id);
+            }
+            (None, Some(Some(id))) if *id == identity.image_id => {}
+            (None, Some(Some(id))) => problems.push(format!(
+                "{image} is released on the local root {address} = {id}, but that image is now {}; a released version must never change: declare a new version",
+                identity.image_id
+            )),
+            (None, Some(None)) => problems.push(format!(
+                "{image} is released, but its root {address} is neither pinned by digest nor recorded as a local root in versions.lock"
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(local_roots)
+    } else {
+        Err(Error::Release(problems))
+    }
+}
+
 /// Connects to the engine `choice` names.
 async fn engine(choice: EngineChoice) -> Result<DockerEngine, Error> {
     if choice == EngineChoice::Dagger {
@@ -89,6 +136,11 @@ pub(crate) async fn build(workspace: &Workspace, args: &BuildArgs, ui: &Ui) -> R
     }
     let engine = engine(args.engine).await?;
     let _claim = workspace.claim()?;
+    let local_roots = if overrides.is_empty() {
+        release_policy(&engine, &images, &lock, &args.platform).await?
+    } else {
+        BTreeMap::new()
+    };
     ui.note(&format!(
         "engine: {} ({} version(s) to build for {})",
         engine.endpoint(),
@@ -172,7 +224,7 @@ pub(crate) async fn build(workspace: &Workspace, args: &BuildArgs, ui: &Ui) -> R
             reports.len()
         ));
     }
-    let lock_now = lock.with_released(&images)?;
+    let lock_now = lock.with_released_roots(&images, &local_roots)?;
     let added = lock_now.entries().len() - lock.entries().len();
     crate::generated::write(workspace, &base_images::all(), &lock_now)?;
     if added > 0 {

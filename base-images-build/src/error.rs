@@ -19,6 +19,9 @@ pub enum Error {
         /// What differs.
         diff: String,
     },
+    /// Versions the release policy refuses (before anything is built).
+    #[error("the release policy refuses {} version(s); nothing was built:\n{}", .0.len(), .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Release(Vec<String>),
     /// Some checks or builds failed (listed above the error).
     #[error("{0} version(s) failed; nothing was written")]
     Failed(usize),

@@ -31,6 +31,10 @@ pub struct LockEntry {
     /// Published image digests, per platform (empty until published).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub published: BTreeMap<String, String>,
+    /// For a root that is a local image (built here, in no registry, so it
+    /// cannot be pinned by digest): its image id per platform at release.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub local_roots: BTreeMap<String, String>,
 }
 
 /// The contents of a `versions.lock`.
@@ -118,6 +122,15 @@ impl Lock {
                 )),
                 Some(image) => match image.recipe() {
                     Err(e) => problems.push(e.to_string()),
+                    Ok(recipe) if recipe.digest() == entry.recipe && entry.local_roots.is_empty() => {
+                        if let Some((_, address)) = unpinned_root(&recipe) {
+                            problems.push(format!(
+                                "{} is released, but its root {address} is not pinned by digest; a released version \
+                                 must pin its roots (repo:tag@sha256:...): declare a new version that does",
+                                entry.name
+                            ));
+                        }
+                    }
                     Ok(recipe) if recipe.digest() != entry.recipe => problems.push(format!(
                         "{} is released and must never change; declare a new version instead \
                          (locked recipe {}, declared recipe now {}, at {})",
@@ -140,6 +153,16 @@ impl Lock {
     /// This lock plus an entry for each of `images` not yet in it; existing
     /// entries are never changed (run `verify` first).
     pub fn with_released(&self, images: &[&BaseImage]) -> Result<Lock, Error> {
+        self.with_released_roots(images, &BTreeMap::new())
+    }
+
+    /// `with_released`, recording the local root image ids of new entries
+    /// (`key` -> platform -> image id).
+    pub fn with_released_roots(
+        &self,
+        images: &[&BaseImage],
+        local_roots: &BTreeMap<String, BTreeMap<String, String>>,
+    ) -> Result<Lock, Error> {
         let mut entries = self.entries.clone();
         for image in images {
             if self.get(&image.key()).is_none() {
@@ -147,6 +170,7 @@ impl Lock {
                     name: image.key(),
                     recipe: image.recipe()?.digest(),
                     published: BTreeMap::new(),
+                    local_roots: local_roots.get(&image.key()).cloned().unwrap_or_default(),
                 });
             }
         }
@@ -154,6 +178,14 @@ impl Lock {
             entries: sorted(entries),
         })
     }
+}
+
+/// A root address of `recipe` that is not pinned by digest, if any.
+pub fn unpinned_root(recipe: &crate::Recipe) -> Option<(Option<&str>, &str)> {
+    recipe
+        .root_addresses()
+        .into_iter()
+        .find(|(_, address)| !crate::ImageAddress::parse(address).is_ok_and(|a| a.is_pinned()))
 }
 
 /// Sorts by family, then semver precedence (names that do not parse last).
@@ -179,6 +211,7 @@ mod tests {
             name: name.into(),
             recipe: RecipeDigest::parse(&format!("sha256:{}", hex.to_string().repeat(64))).unwrap(),
             published: BTreeMap::new(),
+            local_roots: BTreeMap::new(),
         }
     }
 

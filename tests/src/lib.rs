@@ -10,3 +10,4 @@ pub mod e2e;
 pub mod finish;
 pub mod multi;
 pub mod seed;
+pub mod unpinned;

@@ -89,6 +89,9 @@ fn build_passes_writes_the_files_and_reports() {
     assert!(text(&out).contains("all 4 version(s) passed"), "{}", text(&out));
     let lock = Lock::read(&ws.path().join("versions.lock")).unwrap();
     assert_eq!(lock.entries().len(), 4);
+    // The local root cannot be pinned by a registry digest: its id is recorded.
+    let root = &lock.entries()[0].local_roots["linux/amd64"];
+    assert!(root.starts_with("sha256:") && root.len() == 71, "{root}");
     let changelog = std::fs::read_to_string(ws.path().join("CHANGELOG.md")).unwrap();
     assert!(
         changelog.contains("| 2.0.0 | yes | - | Run as the airbyte user. |"),
@@ -334,7 +337,8 @@ fn new_appends_a_skeleton_for_every_bump_kind_that_compiles() {
     // One file per family, as a catalog has them.
     let mut modules = String::new();
     let mut lock = String::from("format = 1\n");
-    let digest = Recipe::from("debian:bookworm").digest();
+    let pin = "a".repeat(64);
+    let digest = Recipe::from(format!("debian:bookworm@sha256:{pin}")).digest();
     for (family, version) in [
         ("patch", "1.0.0"),
         ("minor", "1.0.0"),
@@ -348,7 +352,7 @@ fn new_appends_a_skeleton_for_every_bump_kind_that_compiles() {
         std::fs::write(
             root.join(format!("src/{family}.rs")),
             format!(
-                "use base_images::{{base_image, Recipe}};\n\n#[base_image(family = \"{family}\", version = \"{version}\", changelog = \"First.\")]\nfn {name}() -> Recipe {{\n    Recipe::from(\"debian:bookworm\")\n}}\n"
+                "use base_images::{{base_image, Recipe}};\n\n#[base_image(family = \"{family}\", version = \"{version}\", changelog = \"First.\")]\nfn {name}() -> Recipe {{\n    Recipe::from(\"debian:bookworm@sha256:{pin}\")\n}}\n"
             ),
         )
         .unwrap();
@@ -495,6 +499,97 @@ fn a_catalog_version_runs_on_the_local_root_with_a_root_override() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out).contains("no selected version has the root nothing:1"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// Whether the project's local registry answers on 127.0.0.1:5000.
+fn registry_up() -> bool {
+    use std::io::{Read as _, Write as _};
+    let answered = std::net::TcpStream::connect("127.0.0.1:5000").is_ok_and(|mut stream| {
+        let _ = stream.write_all(b"GET /v2/ HTTP/1.0\r\n\r\n");
+        let mut reply = String::new();
+        let _ = stream.read_to_string(&mut reply);
+        reply.starts_with("HTTP/1.") && reply.contains(" 200 ")
+    });
+    if !answered && std::env::var_os("BASE_IMAGES_E2E").is_some() {
+        panic!("BASE_IMAGES_E2E is set but no registry answers on 127.0.0.1:5000 (scripts/engine.sh run starts one)");
+    }
+    answered
+}
+
+fn docker(args: &[&str]) {
+    let out = Command::new("/usr/bin/docker").args(args).output().unwrap();
+    assert!(out.status.success(), "docker {args:?}: {}", text(&out));
+}
+
+#[test]
+fn the_release_policy_refuses_an_unpinned_registry_root_and_names_the_pin() {
+    if !engine_up() || !registry_up() {
+        return;
+    }
+    let address = base_images_tests::unpinned::REGISTRY_ROOT;
+    docker(&["tag", base_images_tests::e2e::ROOT, address]);
+    docker(&["push", address]);
+    docker(&["rmi", address]);
+    let ws = seeded_workspace();
+    let out = tool(ws.path(), &["build", "e2e-unpinned"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let all = text(&out);
+    assert!(
+        all.contains("the release policy refuses 1 version(s); nothing was built"),
+        "{all}"
+    );
+    assert!(
+        all.contains(&format!("e2e-unpinned:1.0.0: its root {address} is not pinned by digest; a released version must pin its roots: write {address}@sha256:")),
+        "{all}"
+    );
+    assert_untouched(ws.path());
+}
+
+#[test]
+fn a_released_version_whose_local_root_changed_is_refused() {
+    if !engine_up() {
+        return;
+    }
+    let ws = seeded_workspace();
+    let digest = base_images::get("e2e-python:1.0.0").unwrap().recipe().unwrap().digest();
+    let lock = format!(
+        "format = 1\n\n[[image]]\nname = \"e2e-python:1.0.0\"\nrecipe = \"{digest}\"\n\n[image.local_roots]\n\"linux/amd64\" = \"sha256:{}\"\n",
+        "0".repeat(64)
+    );
+    std::fs::write(ws.path().join("versions.lock"), &lock).unwrap();
+    let out = tool(ws.path(), &["build", "e2e-python:1.0.0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "e2e-python:1.0.0 is released on the local root {} = sha256:000",
+            base_images_tests::e2e::ROOT
+        )),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("but that image is now sha256:"), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(ws.path().join("versions.lock")).unwrap(), lock);
+}
+
+#[test]
+fn check_refuses_a_released_version_with_an_unpinned_root() {
+    let ws = workspace();
+    let digest = base_images::get("e2e-python:1.0.0").unwrap().recipe().unwrap().digest();
+    std::fs::write(
+        ws.path().join("versions.lock"),
+        format!("format = 1\n\n[[image]]\nname = \"e2e-python:1.0.0\"\nrecipe = \"{digest}\"\n"),
+    )
+    .unwrap();
+    let out = tool(ws.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "e2e-python:1.0.0 is released, but its root {} is not pinned by digest",
+            base_images_tests::e2e::ROOT
+        )),
         "{}",
         text(&out)
     );

@@ -151,6 +151,7 @@ fn lookups() -> Result<(), Error> {
             "airbyte-python-connector-base",
             "e2e-broken",
             "e2e-python",
+            "e2e-unpinned",
             "seed-example",
             "test-finish",
             "test-multi"

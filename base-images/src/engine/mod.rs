@@ -35,6 +35,16 @@ pub struct BuiltImage {
     pub steps_cached: usize,
 }
 
+/// What an engine knows of a root image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RootIdentity {
+    /// The image id.
+    pub image_id: String,
+    /// The address pinned by the digest the image's registry serves it
+    /// under (`repo:tag@sha256:…`), when it came from a registry.
+    pub pinned: Option<String>,
+}
+
 /// A container engine.
 pub trait Engine: Send + Sync {
     /// A running container checks are run in.
@@ -42,6 +52,9 @@ pub trait Engine: Send + Sync {
 
     /// Builds a recipe, reusing cached steps.
     fn build(&self, request: BuildRequest<'_>) -> impl Future<Output = Result<BuiltImage, Error>> + Send;
+
+    /// The identity of a root image (pulled when missing).
+    fn root_identity(&self, address: &str, platform: &str) -> impl Future<Output = Result<RootIdentity, Error>> + Send;
 
     /// Starts a long-lived container of `image` to run checks in, with or
     /// without network access.

@@ -241,7 +241,7 @@ fn idle_body(state: &State) -> ContainerCreateBody {
 }
 
 /// The root image, pulled only when it is not present.
-async fn ensure_root(
+pub(super) async fn ensure_root(
     engine: &DockerEngine,
     address: &str,
     platform: &str,

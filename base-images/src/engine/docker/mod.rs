@@ -18,7 +18,7 @@ use bollard::{ClientVersion, Docker};
 pub use build::CACHE_REPOSITORY;
 pub use target::DockerTarget;
 
-use super::{BuildRequest, BuiltImage, Engine};
+use super::{BuildRequest, BuiltImage, Engine, RootIdentity};
 use crate::Error;
 
 /// The Docker API version requested from the daemon.
@@ -150,6 +150,20 @@ impl Engine for DockerEngine {
         build::build(self, request).await
     }
 
+    async fn root_identity(&self, address: &str, platform: &str) -> Result<RootIdentity, Error> {
+        let image = build::ensure_root(self, address, platform).await?;
+        let name = crate::ImageAddress::parse(address)?.name().to_owned();
+        let pinned = image.repo_digests.unwrap_or_default().into_iter().find_map(|d| {
+            let (repo, digest) = d.split_once('@')?;
+            (short_name(repo) == short_name(&name))
+                .then(|| format!("{}@{digest}", address.split('@').next().unwrap_or(address)))
+        });
+        Ok(RootIdentity {
+            image_id: image.id.unwrap_or_default(),
+            pinned,
+        })
+    }
+
     async fn start(&self, image: &BuiltImage, network: bool) -> Result<DockerTarget, Error> {
         target::start(self, image, network).await
     }
@@ -168,6 +182,12 @@ impl Engine for DockerEngine {
             self.remove(&id).await;
         }
     }
+}
+
+/// A repository name as the engine shortens it (`docker.io/library/x` is `x`).
+fn short_name(name: &str) -> &str {
+    let name = name.strip_prefix("docker.io/").unwrap_or(name);
+    name.strip_prefix("library/").unwrap_or(name)
 }
 
 /// Maps a bollard error to the library's, saying what was being done.
