@@ -69,11 +69,13 @@ async fn release_policy(
     images: &[&'static BaseImage],
     lock: &base_images::Lock,
     platform: &str,
+    ui: &Ui,
 ) -> Result<BTreeMap<String, BTreeMap<String, String>>, Error> {
     let mut local_roots: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut problems = Vec::new();
     for image in images {
         let recipe = image.recipe()?;
+        problems.extend(pinned_root_problems(engine, image, &recipe, ui).await);
         let Some(address) = recipe.root_for(platform) else {
             continue;
         };
@@ -104,6 +106,40 @@ async fn release_policy(
     } else {
         Err(Error::Release(problems))
     }
+}
+
+/// For a family of several platforms, each pinned root must be what those
+/// platforms need: a multi-platform index (or, for a root pinned per
+/// platform, that platform's image). Checked when the engine can reach the
+/// registry; otherwise said and skipped.
+async fn pinned_root_problems(
+    engine: &DockerEngine,
+    image: &BaseImage,
+    recipe: &base_images::Recipe,
+    ui: &Ui,
+) -> Vec<String> {
+    if image.platforms().len() < 2 {
+        return Vec::new();
+    }
+    let mut problems = Vec::new();
+    for (pinned_for, address) in recipe.root_addresses() {
+        if !base_images::ImageAddress::parse(address).is_ok_and(|a| a.is_pinned()) {
+            continue;
+        }
+        let platforms: Vec<&str> = match pinned_for {
+            Some(platform) => vec![platform],
+            None => image.platforms().to_vec(),
+        };
+        match engine.distribution(address).await {
+            Ok(served) => {
+                if let Some(problem) = base_images::engine::pin_problem(address, &served, &platforms) {
+                    problems.push(format!("{image}: {problem}"));
+                }
+            }
+            Err(e) => ui.note(&format!("{image}: the platforms of {address} were not verified: {e}")),
+        }
+    }
+    problems
 }
 
 /// Connects to the engine `choice` names.
@@ -137,7 +173,7 @@ pub(crate) async fn build(workspace: &Workspace, args: &BuildArgs, ui: &Ui) -> R
     let engine = engine(args.engine).await?;
     let _claim = workspace.claim()?;
     let local_roots = if overrides.is_empty() {
-        release_policy(&engine, &images, &lock, &args.platform).await?
+        release_policy(&engine, &images, &lock, &args.platform, ui).await?
     } else {
         BTreeMap::new()
     };

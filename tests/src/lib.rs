@@ -9,5 +9,6 @@ pub mod broken;
 pub mod e2e;
 pub mod finish;
 pub mod multi;
+pub mod platforms;
 pub mod seed;
 pub mod unpinned;

@@ -10,6 +10,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use base_images::{Lock, Recipe};
+use base_images_tests::platforms::{AMD64_DIGEST, INDEX_DIGEST, REPOSITORY};
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
 // Link the crate that declares the test families.
 use base_images_tests as _;
 
@@ -592,5 +595,185 @@ fn check_refuses_a_released_version_with_an_unpinned_root() {
         )),
         "{}",
         text(&out)
+    );
+}
+
+// The synthetic images of the `platforms` test families, pushed to the local registry.
+
+const REGISTRY: &str = "http://127.0.0.1:5000";
+
+fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", Sha256::digest(bytes))
+}
+
+/// A one-file layer, uncompressed, with fixed metadata.
+fn layer() -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_ustar();
+    header.set_size(3);
+    header.set_mode(0o644);
+    header.set_mtime(0);
+    header.set_cksum();
+    builder.append_data(&mut header, "hello", &b"hi\n"[..]).unwrap();
+    builder.into_inner().unwrap()
+}
+
+/// The synthetic images' bytes.
+struct Synthetic {
+    /// The layer and the configs.
+    blobs: Vec<Vec<u8>>,
+    /// Each architecture's manifest.
+    manifests: Vec<(String, Vec<u8>)>,
+    /// The two-platform index.
+    index: Vec<u8>,
+}
+
+/// The blobs and manifests of the synthetic images.
+fn images() -> Synthetic {
+    let layer = layer();
+    let mut blobs = vec![layer.clone()];
+    let mut manifests = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        let config = serde_json::to_vec(&json!({
+            "architecture": arch,
+            "os": "linux",
+            "config": { "Env": ["PATH=/usr/bin:/bin"] },
+            "rootfs": { "type": "layers", "diff_ids": [digest(&layer)] },
+        }))
+        .unwrap();
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(&config), "size": config.len() },
+            "layers": [{ "mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(&layer), "size": layer.len() }],
+        }))
+        .unwrap();
+        blobs.push(config);
+        manifests.push((arch.to_owned(), manifest));
+    }
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests.iter().map(|(arch, m)| json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest(m),
+            "size": m.len(),
+            "platform": { "architecture": arch, "os": "linux" },
+        })).collect::<Vec<_>>(),
+    }))
+    .unwrap();
+    Synthetic {
+        blobs,
+        manifests,
+        index,
+    }
+}
+
+fn curl(args: &[&str], body: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("body");
+    std::fs::write(&file, body).unwrap();
+    let out = Command::new("curl")
+        .args(["-fsS", "--max-time", "20"])
+        .args(args)
+        .arg("--data-binary")
+        .arg(format!("@{}", file.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn push() {
+    let name = REPOSITORY.trim_start_matches("127.0.0.1:5000/");
+    let Synthetic {
+        blobs,
+        manifests,
+        index,
+    } = images();
+    for blob in &blobs {
+        // Start an upload, then finish it with the blob and its digest.
+        let started = Command::new("curl")
+            .args(["-fsS", "--max-time", "20", "-X", "POST", "-D", "-", "-o", "/dev/null"])
+            .arg(format!("{REGISTRY}/v2/{name}/blobs/uploads/"))
+            .output()
+            .unwrap();
+        let headers = String::from_utf8_lossy(&started.stdout).into_owned();
+        let location = headers
+            .lines()
+            .find_map(|l| l.strip_prefix("Location: ").or_else(|| l.strip_prefix("location: ")))
+            .unwrap_or_else(|| panic!("no upload location in {headers}"))
+            .trim()
+            .to_owned();
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let target = format!("{location}{separator}digest={}", digest(blob));
+        curl(
+            &["-X", "PUT", "-H", "Content-Type: application/octet-stream", &target],
+            blob,
+        );
+    }
+
+    for (arch, manifest) in &manifests {
+        curl(
+            &[
+                "-X",
+                "PUT",
+                "-H",
+                "Content-Type: application/vnd.oci.image.manifest.v1+json",
+                &format!("{REGISTRY}/v2/{name}/manifests/{arch}"),
+            ],
+            manifest,
+        );
+    }
+    curl(
+        &[
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/vnd.oci.image.index.v1+json",
+            &format!("{REGISTRY}/v2/{name}/manifests/index"),
+        ],
+        &index,
+    );
+}
+
+#[test]
+fn the_pinned_digests_are_those_of_the_synthetic_images() {
+    let Synthetic { manifests, index, .. } = images();
+    assert_eq!(digest(&index), INDEX_DIGEST);
+    assert_eq!(digest(&manifests[0].1), AMD64_DIGEST);
+}
+
+#[test]
+fn a_two_platform_family_must_pin_an_index_not_one_platforms_manifest() {
+    if !engine_up() || !registry_up() {
+        return;
+    }
+    push();
+    let ws = seeded_workspace();
+    let out = tool(ws.path(), &["build", "e2e-single"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let all = text(&out);
+    assert!(
+        all.contains(&format!(
+            "e2e-single:1.0.0: its root {REPOSITORY}:amd64@{AMD64_DIGEST} is a single-platform manifest, but the family builds for linux/amd64, linux/arm64"
+        )),
+        "{all}"
+    );
+    assert!(
+        all.contains("the mistake of airbyte-python-connector-base 1.2.1"),
+        "{all}"
+    );
+    assert_untouched(ws.path());
+
+    let out = tool(ws.path(), &["build", "e2e-index"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let lock = Lock::read(&ws.path().join("versions.lock")).unwrap();
+    assert!(
+        lock.get("e2e-index:1.0.0").is_some_and(|e| e.local_roots.is_empty()),
+        "pinned, so no local root is recorded"
     );
 }

@@ -45,6 +45,52 @@ pub struct RootIdentity {
     pub pinned: Option<String>,
 }
 
+/// What a registry serves under an address, as the engine reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Distribution {
+    /// The descriptor's media type (an index lists several platforms).
+    pub media_type: String,
+    /// The platforms it holds, `os/arch[/variant]`.
+    pub platforms: Vec<String>,
+}
+
+impl Distribution {
+    /// Whether it is a multi-platform index (manifest list).
+    pub fn is_index(&self) -> bool {
+        self.media_type.contains("index") || self.media_type.contains("manifest.list")
+    }
+}
+
+/// The problem with pinning `address` (what a registry serves as
+/// `served`) for a family that builds for `platforms`, if any: a pin must
+/// be a multi-platform index holding every platform, not one platform's
+/// manifest (the mistake of airbyte-python-connector-base 1.2.1).
+pub fn pin_problem(address: &str, served: &Distribution, platforms: &[&str]) -> Option<String> {
+    let missing: Vec<&str> = platforms
+        .iter()
+        .copied()
+        .filter(|p| !served.platforms.iter().any(|s| s == p))
+        .collect();
+    if missing.is_empty() && (served.is_index() || platforms.len() < 2) {
+        return None;
+    }
+    let what = if served.is_index() {
+        "a multi-platform index"
+    } else {
+        "a single-platform manifest"
+    };
+    let holds = if served.platforms.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", served.platforms.join(", "))
+    };
+    Some(format!(
+        "its root {address} is {what}{holds}, but the family builds for {}: it pins one platform's manifest instead of \
+         the multi-platform index (the mistake of airbyte-python-connector-base 1.2.1); pin the index digest",
+        platforms.join(", ")
+    ))
+}
+
 /// A container engine.
 pub trait Engine: Send + Sync {
     /// A running container checks are run in.
@@ -52,6 +98,10 @@ pub trait Engine: Send + Sync {
 
     /// Builds a recipe, reusing cached steps.
     fn build(&self, request: BuildRequest<'_>) -> impl Future<Output = Result<BuiltImage, Error>> + Send;
+
+    /// What the registry serves under `address`, read through the engine
+    /// (an error when the registry cannot be reached).
+    fn distribution(&self, address: &str) -> impl Future<Output = Result<Distribution, Error>> + Send;
 
     /// The identity of a root image (pulled when missing).
     fn root_identity(&self, address: &str, platform: &str) -> impl Future<Output = Result<RootIdentity, Error>> + Send;
@@ -66,4 +116,38 @@ pub trait Engine: Send + Sync {
     /// Removes every container this engine value started and still holds
     /// (after an interruption).
     fn cleanup(&self) -> impl Future<Output = ()> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn served(media_type: &str, platforms: &[&str]) -> Distribution {
+        Distribution {
+            media_type: media_type.into(),
+            platforms: platforms.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_pin_must_be_an_index_of_every_platform() {
+        let both = ["linux/amd64", "linux/arm64"];
+        let index = served("application/vnd.oci.image.index.v1+json", &both);
+        assert_eq!(pin_problem("x@sha256:1", &index, &both), None);
+        let list = served("application/vnd.docker.distribution.manifest.list.v2+json", &both);
+        assert_eq!(pin_problem("x@sha256:1", &list, &both), None);
+        let single = served("application/vnd.docker.distribution.manifest.v2+json", &["linux/arm64"]);
+        let problem = pin_problem("x@sha256:1", &single, &both).unwrap();
+        assert!(
+            problem.contains("is a single-platform manifest (linux/arm64), but") && problem.contains("1.2.1"),
+            "{problem}"
+        );
+        assert_eq!(
+            pin_problem("x@sha256:1", &single, &["linux/arm64"]),
+            None,
+            "one platform needs no index"
+        );
+        let partial = served("application/vnd.oci.image.index.v1+json", &["linux/amd64"]);
+        assert!(pin_problem("x@sha256:1", &partial, &both).is_some());
+    }
 }

@@ -18,7 +18,7 @@ use bollard::{ClientVersion, Docker};
 pub use build::CACHE_REPOSITORY;
 pub use target::DockerTarget;
 
-use super::{BuildRequest, BuiltImage, Engine, RootIdentity};
+use super::{BuildRequest, BuiltImage, Distribution, Engine, RootIdentity};
 use crate::Error;
 
 /// The Docker API version requested from the daemon.
@@ -148,6 +148,34 @@ impl Engine for DockerEngine {
 
     async fn build(&self, request: BuildRequest<'_>) -> Result<BuiltImage, Error> {
         build::build(self, request).await
+    }
+
+    async fn distribution(&self, address: &str) -> Result<Distribution, Error> {
+        let inspect = self
+            .docker
+            .inspect_registry_image(address, None)
+            .await
+            .map_err(engine_error(format!("read {address} from its registry")))?;
+        let platforms = inspect
+            .platforms
+            .iter()
+            .map(|p| {
+                let mut text = format!(
+                    "{}/{}",
+                    p.os.as_deref().unwrap_or("?"),
+                    p.architecture.as_deref().unwrap_or("?")
+                );
+                if let Some(variant) = p.variant.as_deref().filter(|v| !v.is_empty()) {
+                    text.push('/');
+                    text.push_str(variant);
+                }
+                text
+            })
+            .collect();
+        Ok(Distribution {
+            media_type: inspect.descriptor.media_type.unwrap_or_default(),
+            platforms,
+        })
     }
 
     async fn root_identity(&self, address: &str, platform: &str) -> Result<RootIdentity, Error> {
