@@ -171,8 +171,8 @@ fn v0_1_0_checks(checks: Checks) -> Checks {
     metadata_checks(checks)
         .timezone("timezone-utc", "UTC")
         .output_matches("bash-version", ["bash", "--version"], r"\S")
-        .output_matches("python-version", ["python", "--version"], r"^Python 3\.9\.18\n?$")
-        .output_matches("pip-version", ["pip", "--version"], r"^pip 23\.2\.1 ")
+        .python_is("3.9.18")
+        .pip_is("23.2.1")
         .env_var_exists("env-python-version", "PYTHON_VERSION")
         .env_var_exists("env-home", "HOME")
         .env_var_exists("env-path", "PATH")
@@ -235,9 +235,7 @@ fn v1_2_1(_parent: Recipe) -> Recipe {
 
 #[sanity_checks(V1_2_1)]
 fn v1_2_1_checks(checks: Checks) -> Checks {
-    checks
-        .output_matches("python-version", ["python", "--version"], r"^Python 3\.9\.19\n?$")
-        .output_matches("pip-version", ["pip", "--version"], r"^pip 24\.0 ")
+    checks.python_is("3.9.19").pip_is("24.0")
 }
 
 /// The airbyte user, with the steps reordered.
@@ -245,6 +243,26 @@ fn v1_2_1_checks(checks: Checks) -> Checks {
 fn v1_2_2_rc_1(_parent: Recipe) -> Recipe {
     let r = pip_cache_custom(user(socat(tz(Recipe::from(ROOT_3_9_19)))));
     cdk(poetry(pip_24(r)), NltkDir::WithStrayMode)
+}
+
+/// The Python and pip checks, by id, so a later version replaces them.
+trait PythonChecks {
+    /// `python --version` prints exactly `Python <version>`.
+    fn python_is(self, version: &str) -> Self;
+    /// `pip --version` starts with `pip <version> `.
+    fn pip_is(self, version: &str) -> Self;
+}
+
+impl PythonChecks for Checks {
+    fn python_is(self, version: &str) -> Self {
+        let pattern = format!(r"^Python {}\n?$", version.replace('.', r"\."));
+        self.output_matches("python-version", ["python", "--version"], &pattern)
+    }
+
+    fn pip_is(self, version: &str) -> Self {
+        let pattern = format!(r"^pip {} ", version.replace('.', r"\."));
+        self.output_matches("pip-version", ["pip", "--version"], &pattern)
+    }
 }
 
 /// What the airbyte user can and cannot do.
@@ -318,7 +336,7 @@ fn v2_0_0(parent: Recipe) -> Recipe {
 
 #[sanity_checks(V2_0_0)]
 fn v2_0_0_checks(checks: Checks) -> Checks {
-    checks.output_matches("python-version", ["python", "--version"], r"^Python 3\.10\.14\n?$")
+    checks.python_is("3.10.14")
 }
 
 /// New root and the airbyte user.
