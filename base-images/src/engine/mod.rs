@@ -4,6 +4,8 @@
 //! resolved checks the same way for every caller (the build tool, the demo,
 //! the end-to-end tests).
 
+#[cfg(feature = "dagger")]
+pub mod dagger;
 pub mod docker;
 pub mod pipeline;
 
