@@ -12,6 +12,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine as _;
+use base_images::engine::dagger::{guarded, CALL_TIMEOUT};
 use base_images::{ExecOptions, Recipe};
 use graphql_parser::query::{Definition, OperationDefinition, Selection, SelectionSet};
 // Link the crate that declares the test families.
@@ -51,6 +52,19 @@ fn fake() -> &'static Fake {
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// How the fake answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// Well-formed data for the query's chain.
+    Answer,
+    /// Accepts the request and never answers.
+    Silent,
+    /// Answers 200 with a body that is not JSON.
+    Malformed,
+}
+
+static MODE: Mutex<Mode> = Mutex::new(Mode::Answer);
+
 /// Answers HTTP requests on one connection until the client closes it.
 fn serve(stream: std::net::TcpStream, recorded: &Mutex<Vec<String>>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -86,7 +100,14 @@ fn serve(stream: std::net::TcpStream, recorded: &Mutex<Vec<String>>) {
             let request: serde_json::Value = serde_json::from_slice(&body).unwrap();
             let query = request["query"].as_str().unwrap_or_default().to_owned();
             recorded.lock().unwrap().push(query.clone());
-            ("200 OK", answer(&query).to_string())
+            match *MODE.lock().unwrap() {
+                Mode::Answer => ("200 OK", answer(&query).to_string()),
+                Mode::Malformed => ("200 OK", "{not json".to_owned()),
+                Mode::Silent => {
+                    std::thread::sleep(std::time::Duration::from_secs(6));
+                    return;
+                }
+            }
         };
         let response = format!(
             "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{reply}",
@@ -148,21 +169,33 @@ fn json(value: &graphql_parser::query::Value<'_, String>) -> serde_json::Value {
 
 /// The queries the SDK sends to resolve `recipe` to a container id.
 fn lowered(recipe: Recipe, platform: Option<&'static str>) -> Vec<Vec<Call>> {
+    with_fake(Mode::Answer, move |client| async move {
+        let container = recipe.to_container(&client, platform)?;
+        container.id().await?;
+        Ok(())
+    })
+}
+
+/// Runs `session` in a Dagger session with the fake answering as `mode`;
+/// returns the queries it received, parsed.
+fn with_fake<F, Fut>(mode: Mode, session: F) -> Vec<Vec<Call>>
+where
+    F: FnOnce(dagger_sdk::Query) -> Fut + 'static,
+    Fut: std::future::Future<Output = eyre::Result<()>> + 'static,
+{
     let fake = fake();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     fake.queries.lock().unwrap().clear();
+    *MODE.lock().unwrap() = mode;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    runtime
-        .block_on(dagger_sdk::connect(move |client| async move {
-            let container = recipe.to_container(&client, platform)?;
-            container.id().await?;
-            Ok(())
-        }))
-        .unwrap();
-    fake.queries.lock().unwrap().iter().map(|q| parse(q)).collect()
+    let result = runtime.block_on(dagger_sdk::connect(session));
+    *MODE.lock().unwrap() = Mode::Answer;
+    result.unwrap();
+    let queries = fake.queries.lock().unwrap().clone();
+    queries.iter().map(|q| parse(q)).collect()
 }
 
 fn call(name: &str, args: &[(&str, &str)]) -> Call {
@@ -323,4 +356,36 @@ fn a_full_airbyte_version_chain() {
         queries[0],
         [call("cacheVolume", &[("key", "\"pip-cache\"")]), call("id", &[])]
     );
+}
+
+#[test]
+fn an_engine_that_never_answers_is_given_up_on_at_the_limit() {
+    with_fake(Mode::Silent, |client| async move {
+        let container = base().to_container(&client, None)?;
+        let started = std::time::Instant::now();
+        let limit = std::time::Duration::from_secs(2);
+        let err = guarded("resolve the container", limit, container.id())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did not answer within 2 s"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        Ok(())
+    });
+}
+
+#[test]
+fn a_malformed_answer_is_an_error_not_a_panic() {
+    with_fake(Mode::Malformed, |client| async move {
+        let container = base().to_container(&client, None)?;
+        let err = guarded("resolve the container", CALL_TIMEOUT, container.id())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("the container engine failed to resolve the container: "),
+            "{err}"
+        );
+        Ok(())
+    });
 }

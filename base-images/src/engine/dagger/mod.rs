@@ -127,3 +127,50 @@ impl Lowering<'_> {
         };
     }
 }
+
+/// How long one call to the Dagger engine may take before it counts as not
+/// answering (builds of whole images take longer: pass a longer limit).
+pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs one call to the Dagger engine at the boundary: an engine that does
+/// not answer within `limit` is an error, and so is a panic inside the SDK
+/// (it panics on some malformed responses) — never a hang or a crash.
+pub async fn guarded<T>(
+    what: &str,
+    limit: std::time::Duration,
+    call: impl std::future::Future<Output = Result<T, dagger_sdk::errors::DaggerError>>,
+) -> Result<T, Error> {
+    use futures_util::FutureExt as _;
+    let fail = |reason: String| Error::Engine {
+        action: what.to_owned(),
+        reason,
+    };
+    match tokio::time::timeout(limit, std::panic::AssertUnwindSafe(call).catch_unwind()).await {
+        Err(_) => Err(fail(format!(
+            "the Dagger engine did not answer within {} s",
+            limit.as_secs_f64()
+        ))),
+        Ok(Err(panic)) => {
+            let text = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            Err(fail(format!("the Dagger SDK failed on the engine's answer: {text}")))
+        }
+        Ok(Ok(Err(e))) => Err(fail(error_chain(&e))),
+        Ok(Ok(Ok(value))) => Ok(value),
+    }
+}
+
+/// An error and its sources, one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
