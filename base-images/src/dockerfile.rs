@@ -17,7 +17,7 @@
 
 use std::fmt::Write as _;
 
-use crate::recipe::{Recipe, Step};
+use crate::recipe::{Recipe, Scope, Step};
 use crate::Error;
 
 /// Renders `recipe` as a Dockerfile for `platform` (e.g. `linux/arm64`).
@@ -49,8 +49,7 @@ pub fn render(recipe: &Recipe, platform: &str) -> Result<String, Error> {
 #[derive(Default)]
 struct Renderer {
     text: String,
-    user: Option<String>,
-    workdir: Option<String>,
+    scope: Scope,
     mounts: String,
 }
 
@@ -71,12 +70,8 @@ impl Renderer {
                 let argv = crate::recipe::command_line(args, env);
                 self.run_as(user.as_deref(), workdir.as_deref(), &argv)
             }
-            Step::Workdir { path } => {
-                self.workdir = Some(path.clone());
-                self.config(step)
-            }
-            Step::User { name } => {
-                self.user = Some(name.clone());
+            Step::Workdir { .. } | Step::User { .. } => {
+                self.scope.follow(step);
                 self.config(step)
             }
             Step::UnsetEnv { name } => {
@@ -99,11 +94,7 @@ impl Renderer {
                     path.clone(),
                     contents.clone(),
                 ];
-                let as_root = self
-                    .user
-                    .as_deref()
-                    .filter(|u| !matches!(*u, "root" | "0" | "0:0"))
-                    .map(|_| "root");
+                let as_root = (!self.scope.runs_as_root()).then_some("root");
                 self.run_as(as_root, None, &argv)
             }
             Step::MountedCache { path, cache } => {
@@ -136,11 +127,11 @@ impl Renderer {
         let run = format!("RUN {}{}", self.mounts, json(argv));
         self.line(run);
         if workdir.is_some() {
-            let back = word(self.workdir.as_deref().unwrap_or("/"))?;
+            let back = word(self.scope.workdir())?;
             self.line(format!("WORKDIR {back}"));
         }
         if user.is_some() {
-            let back = word(self.user.as_deref().unwrap_or("root"))?;
+            let back = word(self.scope.user())?;
             self.line(format!("USER {back}"));
         }
         Ok(())

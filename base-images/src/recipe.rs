@@ -378,6 +378,52 @@ impl Recipe {
     }
 }
 
+/// The user and working directory a recipe has set so far: what a
+/// step-scoped user or workdir switches back to after its exec (Docker's
+/// defaults, `root` and `/`, when nothing set one). Shared by every place
+/// that lowers a recipe (Dockerfile, Docker engine, Dagger).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Scope {
+    user: Option<String>,
+    workdir: Option<String>,
+}
+
+impl Scope {
+    /// A scope starting from an image's configured user and workdir (empty
+    /// means unset).
+    pub(crate) fn of_image(user: &str, workdir: &str) -> Scope {
+        let set = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+        Scope {
+            user: set(user),
+            workdir: set(workdir),
+        }
+    }
+
+    /// Follows a step that sets the user or the workdir.
+    pub(crate) fn follow(&mut self, step: &Step) {
+        match step {
+            Step::User { name } => self.user = Some(name.clone()),
+            Step::Workdir { path } => self.workdir = Some(path.clone()),
+            _ => {}
+        }
+    }
+
+    /// The user to switch back to.
+    pub(crate) fn user(&self) -> &str {
+        self.user.as_deref().unwrap_or("root")
+    }
+
+    /// The working directory to switch back to.
+    pub(crate) fn workdir(&self) -> &str {
+        self.workdir.as_deref().unwrap_or("/")
+    }
+
+    /// Whether the recipe set a user (a new file is then written as root).
+    pub(crate) fn runs_as_root(&self) -> bool {
+        matches!(self.user(), "root" | "0" | "0:0")
+    }
+}
+
 /// The argv an exec step runs: its own, behind `env NAME=value …` when it
 /// sets step-scoped variables (so they do not persist in the image).
 pub(crate) fn command_line(args: &[String], env: &BTreeMap<String, String>) -> Vec<String> {

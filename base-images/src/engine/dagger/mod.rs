@@ -7,7 +7,7 @@
 
 use dagger_sdk::{Container, ContainerWithNewFileOpts, Platform, Query, QueryContainerOpts};
 
-use crate::recipe::command_line;
+use crate::recipe::{command_line, Scope};
 use crate::{BaseImage, Error, Recipe, Step};
 
 impl Recipe {
@@ -42,8 +42,7 @@ impl Recipe {
         let mut lowering = Lowering {
             client,
             container: container.from(root),
-            user: None,
-            workdir: None,
+            scope: Scope::default(),
         };
         for step in &self.steps {
             lowering.step(step);
@@ -71,13 +70,13 @@ impl BaseImage {
 struct Lowering<'a> {
     client: &'a Query,
     container: Container,
-    user: Option<String>,
-    workdir: Option<String>,
+    scope: Scope,
 }
 
 impl Lowering<'_> {
     fn step(&mut self, step: &Step) {
         let c = &self.container;
+        self.scope.follow(step);
         self.container = match step {
             Step::Exec {
                 args,
@@ -94,23 +93,17 @@ impl Lowering<'_> {
                 }
                 c = c.with_exec(command_line(args, env));
                 if workdir.is_some() {
-                    c = c.with_workdir(self.workdir.as_deref().unwrap_or("/"));
+                    c = c.with_workdir(self.scope.workdir());
                 }
                 if user.is_some() {
-                    c = c.with_user(self.user.as_deref().unwrap_or("root"));
+                    c = c.with_user(self.scope.user());
                 }
                 c
             }
             Step::Env { name, value } => c.with_env_variable(name, value),
             Step::UnsetEnv { name } => c.without_env_variable(name),
-            Step::Workdir { path } => {
-                self.workdir = Some(path.clone());
-                c.with_workdir(path)
-            }
-            Step::User { name } => {
-                self.user = Some(name.clone());
-                c.with_user(name)
-            }
+            Step::Workdir { path } => c.with_workdir(path),
+            Step::User { name } => c.with_user(name),
             Step::Label { name, value } => c.with_label(name, value),
             Step::Entrypoint { args } => c.with_entrypoint(args.clone()),
             Step::DefaultArgs { args } => c.with_default_args(args.clone()),

@@ -24,6 +24,7 @@ use sha2::{Digest as _, Sha256};
 use super::{engine_error, DockerEngine, RECIPE_LABEL, RUN_LABEL};
 use crate::dockerfile::{config_instruction, json, word};
 use crate::engine::{BuildRequest, BuiltImage};
+use crate::recipe::Scope;
 use crate::{Error, ImageAddress, RecipeDigest, Step};
 
 /// The repository cached steps are tagged in.
@@ -32,8 +33,7 @@ pub const CACHE_REPOSITORY: &str = "base-images-cache";
 /// The image configuration later steps must preserve.
 #[derive(Clone, Debug, Default)]
 struct State {
-    user: String,
-    workdir: String,
+    scope: Scope,
     entrypoint: Option<Vec<String>>,
     cmd: Option<Vec<String>>,
     caches: Vec<(String, String)>,
@@ -42,9 +42,8 @@ struct State {
 impl State {
     /// Follows a step's effect on the configuration.
     fn follow(&mut self, step: &Step) {
+        self.scope.follow(step);
         match step {
-            Step::User { name } => self.user = name.clone(),
-            Step::Workdir { path } => self.workdir = path.clone(),
             Step::Entrypoint { args } => {
                 // As in a Dockerfile and in Dagger, a new entrypoint resets the default args.
                 self.entrypoint = Some(args.clone());
@@ -66,10 +65,14 @@ impl State {
         if let Some(cmd) = &self.cmd {
             changes.push(format!("CMD {}", json(cmd)));
         }
-        let user = if self.user.is_empty() { "root" } else { &self.user };
-        let workdir = if self.workdir.is_empty() { "/" } else { &self.workdir };
-        changes.push(format!("USER {}", word(user).unwrap_or_else(|_| "root".into())));
-        changes.push(format!("WORKDIR {}", word(workdir).unwrap_or_else(|_| "/".into())));
+        changes.push(format!(
+            "USER {}",
+            word(self.scope.user()).unwrap_or_else(|_| "root".into())
+        ));
+        changes.push(format!(
+            "WORKDIR {}",
+            word(self.scope.workdir()).unwrap_or_else(|_| "/".into())
+        ));
         changes
     }
 
@@ -115,8 +118,10 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
     let root_id = root_image.id.clone().unwrap_or_default();
     let config = root_image.config.unwrap_or_default();
     let mut state = State {
-        user: config.user.unwrap_or_default(),
-        workdir: config.working_dir.unwrap_or_default(),
+        scope: Scope::of_image(
+            config.user.as_deref().unwrap_or_default(),
+            config.working_dir.as_deref().unwrap_or_default(),
+        ),
         entrypoint: config.entrypoint.filter(|e| !e.is_empty()),
         cmd: config.cmd.filter(|c| !c.is_empty()),
         caches: Vec::new(),
