@@ -41,6 +41,7 @@ impl Error {
             Error::Library(
                 base_images::Error::Io { .. }
                 | base_images::Error::EngineUnavailable { .. }
+                | base_images::Error::NoDaggerSession { .. }
                 | base_images::Error::BadKey { .. }
                 | base_images::Error::NotFound { .. },
             )

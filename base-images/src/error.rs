@@ -91,6 +91,15 @@ pub enum Error {
         /// Why it did not answer.
         reason: String,
     },
+    /// `--engine dagger` (or the Dagger engine) without a Dagger session.
+    #[error(
+        "no Dagger session: {reason}. Run the tool inside one: `dagger run cargo run -p base-images-build`, \
+         or build on a Docker-API engine with `--engine docker`"
+    )]
+    NoDaggerSession {
+        /// What is missing.
+        reason: String,
+    },
     /// The engine refused or failed an operation.
     #[error("the container engine failed to {action}: {reason}")]
     Engine {

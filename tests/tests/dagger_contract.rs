@@ -12,9 +12,11 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine as _;
-use base_images::engine::dagger::{guarded, CALL_TIMEOUT};
+use base_images::checks::{ResultCache, Status};
+use base_images::engine::dagger::{guarded, DaggerEngine, CALL_TIMEOUT, PORT_VAR, TOKEN_VAR};
+use base_images::engine::pipeline::build_and_check;
 use base_images::{ExecOptions, Recipe};
-use graphql_parser::query::{Definition, OperationDefinition, Selection, SelectionSet};
+use graphql_parser::query::{Definition, OperationDefinition, Selection, SelectionSet, TypeCondition};
 // Link the crate that declares the test families.
 use base_images_tests as _;
 
@@ -119,18 +121,138 @@ fn serve(stream: std::net::TcpStream, recorded: &Mutex<Vec<String>>) {
     }
 }
 
-/// A well-formed answer: the query's chain of fields, nested, ending in a
-/// made-up value for the leaf.
-fn answer(query: &str) -> serde_json::Value {
-    let chain = parse(query);
-    let mut value = serde_json::Value::String(format!("fake-{}", chain.last().map_or("", |(name, _)| name.as_str())));
-    for (name, _) in chain.iter().rev() {
-        value = serde_json::json!({ name.clone(): value });
-    }
-    serde_json::json!({ "data": value })
+/// The fake's containers: what `sync` evaluated, by the id it answered.
+static CONTAINERS: Mutex<Vec<Container>> = Mutex::new(Vec::new());
+
+/// A container as far as the fake models one: its environment and labels.
+#[derive(Clone, Default)]
+struct Container {
+    env: BTreeMap<String, String>,
+    labels: BTreeMap<String, String>,
 }
 
-/// The chain of fields of a single-path query, arguments normalized.
+/// A string argument of a call, unquoted.
+fn arg(call: &Call, name: &str) -> Option<String> {
+    serde_json::from_str(call.1.get(name)?).ok()
+}
+
+/// A well-formed answer for the query's chain. Like the engine, the fake
+/// evaluates a chain that ends in `sync`, `stdout` or `stderr`: it runs
+/// each `withExec` of the chain on this host (the tests' commands are
+/// harmless: echo, printenv, sh) with the container's environment, and a
+/// non-zero exit is answered with Dagger's exec error. `sync` answers a
+/// new container id that `node(id:)` loads again; `envVariable` and
+/// `label` answer the container's value or null; other leaves a made-up
+/// value.
+fn answer(query: &str) -> serde_json::Value {
+    let chain = parse(query);
+    let leaf = chain.last().map_or("", |(name, _)| name.as_str());
+    let mut container = Container::default();
+    let mut execs: Vec<(Vec<String>, BTreeMap<String, String>)> = Vec::new();
+    for call in &chain {
+        match call.0.as_str() {
+            "node" | "loadContainerFromID" => {
+                let id = arg(call, "id").unwrap_or_default();
+                let index = id.strip_prefix("fake-container-").and_then(|i| i.parse::<usize>().ok());
+                container = index
+                    .and_then(|i| CONTAINERS.lock().unwrap().get(i).cloned())
+                    .unwrap_or_default();
+            }
+            "withEnvVariable" => {
+                container
+                    .env
+                    .insert(arg(call, "name").unwrap(), arg(call, "value").unwrap());
+            }
+            "withoutEnvVariable" => {
+                container.env.remove(&arg(call, "name").unwrap());
+            }
+            "withLabel" => {
+                container
+                    .labels
+                    .insert(arg(call, "name").unwrap(), arg(call, "value").unwrap());
+            }
+            "withExec" => {
+                let args: Vec<String> = serde_json::from_str(&call.1["args"]).unwrap();
+                execs.push((args, container.env.clone()));
+            }
+            _ => {}
+        }
+    }
+    let value = match leaf {
+        "sync" | "stdout" | "stderr" => {
+            let mut last = None;
+            for (args, env) in &execs {
+                let out = run_here(args, env);
+                if !out.status.success() {
+                    return exec_error(&chain, args, &out);
+                }
+                last = Some(out);
+            }
+            match (leaf, last) {
+                ("stdout", Some(out)) => serde_json::json!(String::from_utf8_lossy(&out.stdout)),
+                ("stderr", Some(out)) => serde_json::json!(String::from_utf8_lossy(&out.stderr)),
+                ("sync", _) => {
+                    let mut containers = CONTAINERS.lock().unwrap();
+                    containers.push(container);
+                    serde_json::json!(format!("fake-container-{}", containers.len() - 1))
+                }
+                _ => serde_json::json!(""),
+            }
+        }
+        "envVariable" => serde_json::json!(container.env.get(&arg(chain.last().unwrap(), "name").unwrap())),
+        "label" => serde_json::json!(container.labels.get(&arg(chain.last().unwrap(), "name").unwrap())),
+        // A synced container's id is the one it was loaded by.
+        "id" if chain.len() == 3 && chain[0].0 == "node" => serde_json::json!(arg(&chain[0], "id").unwrap()),
+        _ => serde_json::json!(format!("fake-{leaf}")),
+    };
+    serde_json::json!({ "data": nest(&chain, value) })
+}
+
+/// `value` under the chain's fields (inline fragments add no level).
+fn nest(chain: &[Call], value: serde_json::Value) -> serde_json::Value {
+    chain
+        .iter()
+        .rev()
+        .filter(|(name, _)| !name.starts_with("..."))
+        .fold(value, |value, (name, _)| serde_json::json!({ name.clone(): value }))
+}
+
+/// Runs a command on this host with `env` on top of the PATH.
+fn run_here(args: &[String], env: &BTreeMap<String, String>) -> std::process::Output {
+    std::process::Command::new(&args[0])
+        .args(&args[1..])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env)
+        .output()
+        .unwrap_or_else(|e| std::process::Output {
+            status: std::os::unix::process::ExitStatusExt::from_raw(127 << 8),
+            stdout: Vec::new(),
+            stderr: format!("{}: {e}", args[0]).into_bytes(),
+        })
+}
+
+/// Dagger's answer for a process that exited non-zero.
+fn exec_error(chain: &[Call], args: &[String], out: &std::process::Output) -> serde_json::Value {
+    let code = out.status.code().unwrap_or(-1);
+    serde_json::json!({
+        "data": null,
+        "errors": [{
+            "message": format!("process {:?} did not complete successfully: exit code: {code}", args.join(" ")),
+            "path": chain.iter().map(|(name, _)| name.clone()).filter(|n| !n.starts_with("...")).collect::<Vec<_>>(),
+            "extensions": {
+                "_type": "EXEC_ERROR",
+                "cmd": args,
+                "exitCode": code,
+                "stdout": String::from_utf8_lossy(&out.stdout),
+                "stderr": String::from_utf8_lossy(&out.stderr),
+            },
+        }],
+    })
+}
+
+/// The chain of fields of a single-path query, arguments normalized (an
+/// inline fragment is a call named `... on Type`).
 fn parse(query: &str) -> Vec<Call> {
     let document = graphql_parser::parse_query::<String>(query).unwrap_or_else(|e| panic!("{e}: {query}"));
     let mut set: &SelectionSet<'_, String> = match &document.definitions[..] {
@@ -139,14 +261,27 @@ fn parse(query: &str) -> Vec<Call> {
         other => panic!("unexpected document {other:?}"),
     };
     let mut chain = Vec::new();
-    while let [Selection::Field(field)] = &set.items[..] {
-        let args = field
-            .arguments
-            .iter()
-            .map(|(name, value)| (name.clone(), json(value).to_string()))
-            .collect();
-        chain.push((field.name.clone(), args));
-        set = &field.selection_set;
+    loop {
+        match &set.items[..] {
+            [Selection::Field(field)] => {
+                let args = field
+                    .arguments
+                    .iter()
+                    .map(|(name, value)| (name.clone(), json(value).to_string()))
+                    .collect();
+                chain.push((field.name.clone(), args));
+                set = &field.selection_set;
+            }
+            [Selection::InlineFragment(fragment)] => {
+                let on = match &fragment.type_condition {
+                    Some(TypeCondition::On(name)) => name.as_str(),
+                    None => "",
+                };
+                chain.push((format!("... on {on}"), BTreeMap::new()));
+                set = &fragment.selection_set;
+            }
+            _ => break,
+        }
     }
     assert!(set.items.is_empty(), "a query with branches: {query}");
     chain
@@ -183,6 +318,14 @@ where
     F: FnOnce(dagger_sdk::Query) -> Fut + 'static,
     Fut: std::future::Future<Output = eyre::Result<()>> + 'static,
 {
+    let (result, queries) = recorded(mode, |runtime| runtime.block_on(dagger_sdk::connect(session)));
+    result.unwrap();
+    queries
+}
+
+/// Runs `body` alone with the fake answering as `mode`; returns its result
+/// and the queries the fake received, parsed.
+fn recorded<T>(mode: Mode, body: impl FnOnce(&tokio::runtime::Runtime) -> T) -> (T, Vec<Vec<Call>>) {
     let fake = fake();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     fake.queries.lock().unwrap().clear();
@@ -191,11 +334,10 @@ where
         .enable_all()
         .build()
         .unwrap();
-    let result = runtime.block_on(dagger_sdk::connect(session));
+    let result = body(&runtime);
     *MODE.lock().unwrap() = Mode::Answer;
-    result.unwrap();
     let queries = fake.queries.lock().unwrap().clone();
-    queries.iter().map(|q| parse(q)).collect()
+    (result, queries.iter().map(|q| parse(q)).collect())
 }
 
 fn call(name: &str, args: &[(&str, &str)]) -> Call {
@@ -388,4 +530,179 @@ fn a_malformed_answer_is_an_error_not_a_panic() {
         );
         Ok(())
     });
+}
+
+/// A family for the Dagger engine's tests: its root is never pulled (the
+/// fake runs its commands on this host), its checks pass and fail through
+/// every path of the engine (batched commands, a command alone as another
+/// user, a label read from the configuration), and 1.0.1 has a step that
+/// fails.
+mod family {
+    use base_images::{base_image, sanity_checks, Check, CheckKind, Checks, Recipe};
+
+    #[base_image(family = "dagger-contract", version = "1.0.0", changelog = "Checks through Dagger.")]
+    fn v1_0_0() -> Recipe {
+        Recipe::from("alpine:3")
+            .with_env_variable("GREETING", "hello")
+            .with_label("org.example.kind", "contract")
+            .with_exec(["true"])
+    }
+
+    #[sanity_checks(V1_0_0)]
+    fn v1_0_0_checks(checks: Checks) -> Checks {
+        checks
+            .output_contains("echo", ["echo", "hi"], "hi")
+            .env_var_equals("greeting", "GREETING", "hello")
+            .env_var_equals("fail-greeting", "GREETING", "bonjour")
+            .label_equals("label", "org.example.kind", "contract")
+            .label_equals("fail-label", "org.example.kind", "other")
+            .with(
+                Check::new(
+                    "fail-command",
+                    CheckKind::CommandSucceeds {
+                        args: ["sh", "-c", "echo out; echo err >&2; exit 3"]
+                            .map(String::from)
+                            .to_vec(),
+                    },
+                )
+                .as_user("nobody"),
+            )
+    }
+
+    #[base_image(version = "1.0.1", parent = V1_0_0, changelog = "A step that exits 3.")]
+    fn v1_0_1(parent: Recipe) -> Recipe {
+        parent.with_exec(["sh", "-c", "echo building; echo this step is broken >&2; exit 3"])
+    }
+}
+
+/// Builds and checks one version on the Dagger engine of the fake's session.
+fn on_dagger(key: &str) -> (base_images::engine::pipeline::ImageReport, Vec<Vec<Call>>) {
+    let image = base_images::get(key).unwrap();
+    recorded(Mode::Answer, |runtime| {
+        runtime.block_on(async {
+            let engine = DaggerEngine::connect().await.unwrap();
+            build_and_check(&engine, image, "linux/amd64", &mut ResultCache::disabled()).await
+        })
+    })
+}
+
+#[test]
+fn checks_on_the_dagger_engine_fail_with_the_docker_engines_report() {
+    let (report, queries) = on_dagger("dagger-contract:1.0.0");
+    assert!(report.error.is_none(), "{:?}", report.error);
+    let status: BTreeMap<&str, &Status> = report
+        .checks
+        .iter()
+        .map(|c| (c.check.check.id.as_str(), &c.status))
+        .collect();
+    for id in ["echo", "greeting", "label"] {
+        assert_eq!(status[id], &Status::Passed, "{id}");
+    }
+    let failure = |id: &str| match status[id] {
+        Status::Failed(failure) => failure.clone(),
+        other => panic!("{id} should fail, got {other:?}"),
+    };
+    assert!(failure("fail-greeting")
+        .reason
+        .contains("GREETING is \"hello\", expected \"bonjour\""));
+    assert_eq!(
+        failure("fail-label").reason,
+        "label org.example.kind is \"contract\", expected \"other\""
+    );
+    // Alone in its user's group, the command ran as one exec and failed
+    // with Dagger's exec error: the same report as on the Docker engine
+    // (tests/tests/e2e.rs, `fail-command`).
+    assert_eq!(
+        failure("fail-command").to_string(),
+        "exited with code 3\n    command: sh -c 'echo out; echo err >&2; exit 3'\n    exit code: 3\n    stdout:\n      out\n    stderr:\n      err"
+    );
+    let as_nobody = queries
+        .iter()
+        .find(|q| {
+            q.iter()
+                .any(|(name, args)| name == "withUser" && args["name"] == "\"nobody\"")
+        })
+        .expect("the check ran as nobody");
+    let names: Vec<&str> = as_nobody.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["node", "... on Container", "withUser", "withExec", "stdout"]);
+    // The build synced the lowered chain once.
+    let builds: Vec<_> = queries.iter().filter(|q| q.last().unwrap().0 == "sync").collect();
+    assert_eq!(builds.len(), 1);
+    assert_eq!(
+        builds[0][..2],
+        [
+            call("container", &[("platform", "\"linux/amd64\"")]),
+            call("from", &[("address", "\"alpine:3\"")])
+        ]
+    );
+}
+
+#[test]
+fn a_failing_step_on_the_dagger_engine_names_itself_and_its_version() {
+    let (report, _) = on_dagger("dagger-contract:1.0.1");
+    let message = report.error.as_ref().map(ToString::to_string).unwrap_or_default();
+    assert!(message.starts_with("dagger-contract:1.0.1 (declared at"), "{message}");
+    assert!(
+        message.contains("step 4 (exec, declared by dagger-contract:1.0.1) failed with exit code 3"),
+        "{message}"
+    );
+    assert!(
+        message.contains("building") && message.contains("this step is broken"),
+        "{message}"
+    );
+    assert!(report.checks.is_empty());
+}
+
+/// The build tool of the test families, in a fresh workspace.
+fn build_tool(args: &[&str], session: bool) -> (std::process::Output, tempfile::TempDir) {
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::write(workspace.path().join("versions.lock"), "format = 1\n").unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_e2e-build"));
+    command
+        .arg("--root")
+        .arg(workspace.path())
+        .args(args)
+        .env("BASE_IMAGES_CACHE_DIR", workspace.path().join("cache"))
+        .env("NO_COLOR", "1");
+    if !session {
+        command.env_remove(PORT_VAR).env_remove(TOKEN_VAR);
+    }
+    let (output, _) = recorded(Mode::Answer, |_| command.output().unwrap());
+    (output, workspace)
+}
+
+fn text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn in_a_dagger_session_the_build_tool_builds_on_dagger() {
+    let (output, workspace) = build_tool(&["build", "e2e-index"], true);
+    let text = text(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("engine: dagger at http://127.0.0.1:"), "{text}");
+    assert!(text.contains("were not verified"), "{text}");
+    let lock = std::fs::read_to_string(workspace.path().join("versions.lock")).unwrap();
+    assert!(lock.contains("e2e-index:1.0.0"), "{lock}");
+}
+
+#[test]
+fn engine_dagger_without_a_session_fails_at_once_saying_how_to_start_one() {
+    let started = std::time::Instant::now();
+    let (output, workspace) = build_tool(&["build", "e2e-index", "--engine", "dagger"], false);
+    let text = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("no Dagger session: DAGGER_SESSION_PORT is not set. Run the tool inside one: `dagger run cargo run -p base-images-build`"),
+        "{text}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(
+        std::fs::read_to_string(workspace.path().join("versions.lock")).unwrap(),
+        "format = 1\n"
+    );
 }

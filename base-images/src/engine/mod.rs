@@ -1,8 +1,8 @@
 //! Engines turn a Recipe into an image and run checks in it. `Engine` is
-//! the interface; `docker` is the real engine used here (any Docker-API
-//! daemon, through `bollard`); `pipeline` builds versions and runs their
-//! resolved checks the same way for every caller (the build tool, the demo,
-//! the end-to-end tests).
+//! the interface; `docker` is the engine used here (any Docker-API daemon,
+//! through `bollard`), `dagger` the one of a Dagger session; `pipeline`
+//! builds versions and runs their resolved checks the same way for every
+//! caller (the build tool, the demo, the end-to-end tests).
 
 #[cfg(feature = "dagger")]
 pub mod dagger;
@@ -97,6 +97,9 @@ pub fn pin_problem(address: &str, served: &Distribution, platforms: &[&str]) -> 
 pub trait Engine: Send + Sync {
     /// A running container checks are run in.
     type Target: CheckTarget + 'static;
+
+    /// The engine and where it answers, for the tools' output.
+    fn describe(&self) -> String;
 
     /// Builds a recipe, reusing cached steps.
     fn build(&self, request: BuildRequest<'_>) -> impl Future<Output = Result<BuiltImage, Error>> + Send;

@@ -146,6 +146,10 @@ impl DockerEngine {
 impl Engine for DockerEngine {
     type Target = DockerTarget;
 
+    fn describe(&self) -> String {
+        format!("docker at {}", self.endpoint)
+    }
+
     async fn build(&self, request: BuildRequest<'_>) -> Result<BuiltImage, Error> {
         build::build(self, request).await
     }
