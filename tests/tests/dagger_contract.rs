@@ -706,3 +706,18 @@ fn engine_dagger_without_a_session_fails_at_once_saying_how_to_start_one() {
         "format = 1\n"
     );
 }
+
+#[test]
+fn a_malformed_answer_inside_a_lazy_argument_is_an_error_not_a_panic() {
+    // The cache volume's id is resolved inside the SDK while it builds the
+    // container's query; the SDK unwraps that answer.
+    with_fake(Mode::Malformed, |client| async move {
+        let container = base().with_mounted_cache("/cache", "pip").to_container(&client, None)?;
+        let err = guarded("resolve the container", CALL_TIMEOUT, container.id())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the Dagger SDK failed on the engine's answer"), "{err}");
+        Ok(())
+    });
+}

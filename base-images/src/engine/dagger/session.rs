@@ -71,9 +71,14 @@ impl Session {
         ConnectParams::new(u64::from(self.port), &self.token)
     }
 
-    /// A client of the session's engine (no request is made yet).
+    /// A client of the session's engine (no request is made yet). Its
+    /// HTTP requests time out after the longest build; each call has its
+    /// own, shorter limit on top (`guarded`).
     pub fn client(&self) -> Query {
-        let config = Config::default();
+        let config = Config {
+            execute_timeout_ms: u64::try_from(super::BUILD_TIMEOUT.as_millis()).ok(),
+            ..Config::default()
+        };
         Query {
             proc: None,
             selection: Selection::default(),
