@@ -1,0 +1,193 @@
+//! The Dagger engine and the build tool on a Dagger session, against the
+//! loopback fake of the engine (`dagger_fake`), which runs the chain's
+//! `withExec`s on this host: a check set goes through the real SDK, the
+//! engine and the check runner, and a failure is reported exactly as on
+//! the Docker engine.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly
+
+mod dagger_fake;
+
+use std::collections::BTreeMap;
+
+use base_images::checks::{ResultCache, Status};
+use base_images::engine::dagger::{DaggerEngine, PORT_VAR, TOKEN_VAR};
+use base_images::engine::pipeline::build_and_check;
+use dagger_fake::{call, recorded, Call, Mode};
+// Link the crate that declares the test families.
+use base_images_tests as _;
+
+/// A family for the Dagger engine's tests: its root is never pulled (the
+/// fake runs its commands on this host), its checks pass and fail through
+/// every path of the engine (batched commands, a command alone as another
+/// user, a label read from the configuration), and 1.0.1 has a step that
+/// fails.
+mod family {
+    use base_images::{base_image, sanity_checks, Check, CheckKind, Checks, Recipe};
+
+    #[base_image(family = "dagger-contract", version = "1.0.0", changelog = "Checks through Dagger.")]
+    fn v1_0_0() -> Recipe {
+        Recipe::from("alpine:3")
+            .with_env_variable("GREETING", "hello")
+            .with_label("org.example.kind", "contract")
+            .with_exec(["true"])
+    }
+
+    #[sanity_checks(V1_0_0)]
+    fn v1_0_0_checks(checks: Checks) -> Checks {
+        checks
+            .output_contains("echo", ["echo", "hi"], "hi")
+            .env_var_equals("greeting", "GREETING", "hello")
+            .env_var_equals("fail-greeting", "GREETING", "bonjour")
+            .label_equals("label", "org.example.kind", "contract")
+            .label_equals("fail-label", "org.example.kind", "other")
+            .with(
+                Check::new(
+                    "fail-command",
+                    CheckKind::CommandSucceeds {
+                        args: ["sh", "-c", "echo out; echo err >&2; exit 3"]
+                            .map(String::from)
+                            .to_vec(),
+                    },
+                )
+                .as_user("nobody"),
+            )
+    }
+
+    #[base_image(version = "1.0.1", parent = V1_0_0, changelog = "A step that exits 3.")]
+    fn v1_0_1(parent: Recipe) -> Recipe {
+        parent.with_exec(["sh", "-c", "echo building; echo this step is broken >&2; exit 3"])
+    }
+}
+
+/// Builds and checks one version on the Dagger engine of the fake's session.
+fn on_dagger(key: &str) -> (base_images::engine::pipeline::ImageReport, Vec<Vec<Call>>) {
+    let image = base_images::get(key).unwrap();
+    recorded(Mode::Answer, |runtime| {
+        runtime.block_on(async {
+            let engine = DaggerEngine::connect().await.unwrap();
+            build_and_check(&engine, image, "linux/amd64", &mut ResultCache::disabled()).await
+        })
+    })
+}
+
+#[test]
+fn checks_on_the_dagger_engine_fail_with_the_docker_engines_report() {
+    let (report, queries) = on_dagger("dagger-contract:1.0.0");
+    assert!(report.error.is_none(), "{:?}", report.error);
+    let status: BTreeMap<&str, &Status> = report
+        .checks
+        .iter()
+        .map(|c| (c.check.check.id.as_str(), &c.status))
+        .collect();
+    for id in ["echo", "greeting", "label"] {
+        assert_eq!(status[id], &Status::Passed, "{id}");
+    }
+    let failure = |id: &str| match status[id] {
+        Status::Failed(failure) => failure.clone(),
+        other => panic!("{id} should fail, got {other:?}"),
+    };
+    assert!(failure("fail-greeting")
+        .reason
+        .contains("GREETING is \"hello\", expected \"bonjour\""));
+    assert_eq!(
+        failure("fail-label").reason,
+        "label org.example.kind is \"contract\", expected \"other\""
+    );
+    // Alone in its user's group, the command ran as one exec and failed
+    // with Dagger's exec error: the same report as on the Docker engine
+    // (tests/tests/e2e.rs, `fail-command`).
+    assert_eq!(
+        failure("fail-command").to_string(),
+        "exited with code 3\n    command: sh -c 'echo out; echo err >&2; exit 3'\n    exit code: 3\n    stdout:\n      out\n    stderr:\n      err"
+    );
+    let as_nobody = queries
+        .iter()
+        .find(|q| {
+            q.iter()
+                .any(|(name, args)| name == "withUser" && args["name"] == "\"nobody\"")
+        })
+        .expect("the check ran as nobody");
+    let names: Vec<&str> = as_nobody.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["node", "... on Container", "withUser", "withExec", "stdout"]);
+    // The build synced the lowered chain once.
+    let builds: Vec<_> = queries.iter().filter(|q| q.last().unwrap().0 == "sync").collect();
+    assert_eq!(builds.len(), 1);
+    assert_eq!(
+        builds[0][..2],
+        [
+            call("container", &[("platform", "\"linux/amd64\"")]),
+            call("from", &[("address", "\"alpine:3\"")])
+        ]
+    );
+}
+
+#[test]
+fn a_failing_step_on_the_dagger_engine_names_itself_and_its_version() {
+    let (report, _) = on_dagger("dagger-contract:1.0.1");
+    let message = report.error.as_ref().map(ToString::to_string).unwrap_or_default();
+    assert!(message.starts_with("dagger-contract:1.0.1 (declared at"), "{message}");
+    assert!(
+        message.contains("step 4 (exec, declared by dagger-contract:1.0.1) failed with exit code 3"),
+        "{message}"
+    );
+    assert!(
+        message.contains("building") && message.contains("this step is broken"),
+        "{message}"
+    );
+    assert!(report.checks.is_empty());
+}
+
+/// The build tool of the test families, in a fresh workspace.
+fn build_tool(args: &[&str], session: bool) -> (std::process::Output, tempfile::TempDir) {
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::write(workspace.path().join("versions.lock"), "format = 1\n").unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_e2e-build"));
+    command
+        .arg("--root")
+        .arg(workspace.path())
+        .args(args)
+        .env("BASE_IMAGES_CACHE_DIR", workspace.path().join("cache"))
+        .env("NO_COLOR", "1");
+    if !session {
+        command.env_remove(PORT_VAR).env_remove(TOKEN_VAR);
+    }
+    let (output, _) = recorded(Mode::Answer, |_| command.output().unwrap());
+    (output, workspace)
+}
+
+fn text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn in_a_dagger_session_the_build_tool_builds_on_dagger() {
+    let (output, workspace) = build_tool(&["build", "e2e-index"], true);
+    let text = text(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("engine: dagger at http://127.0.0.1:"), "{text}");
+    assert!(text.contains("were not verified"), "{text}");
+    let lock = std::fs::read_to_string(workspace.path().join("versions.lock")).unwrap();
+    assert!(lock.contains("e2e-index:1.0.0"), "{lock}");
+}
+
+#[test]
+fn engine_dagger_without_a_session_fails_at_once_saying_how_to_start_one() {
+    let started = std::time::Instant::now();
+    let (output, workspace) = build_tool(&["build", "e2e-index", "--engine", "dagger"], false);
+    let text = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("no Dagger session: DAGGER_SESSION_PORT is not set. Run the tool inside one: `dagger run cargo run -p base-images-build`"),
+        "{text}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(
+        std::fs::read_to_string(workspace.path().join("versions.lock")).unwrap(),
+        "format = 1\n"
+    );
+}
