@@ -73,6 +73,7 @@ impl CheckTarget for DaggerTarget {
         })
     }
 
+    /// Dagger's API returns a file's contents as a string: text files only.
     fn read_file<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>> {
         Box::pin(async move {
             let what = format!("read {path}");
