@@ -146,7 +146,7 @@ async fn pinned_root_problems<E: Engine>(
 /// (when the tool is built with the `dagger` feature), Docker otherwise.
 fn resolve(choice: EngineChoice) -> Result<EngineChoice, Error> {
     match choice {
-        EngineChoice::Auto if cfg!(feature = "dagger") && dagger_session() => Ok(EngineChoice::Dagger),
+        EngineChoice::Auto if dagger_session() => Ok(EngineChoice::Dagger),
         EngineChoice::Auto => Ok(EngineChoice::Docker),
         EngineChoice::Dagger if !cfg!(feature = "dagger") => Err(Error::Usage(
             "--engine dagger: this build tool was built without its `dagger` feature; use --engine docker".into(),
@@ -165,19 +165,31 @@ fn dagger_session() -> bool {
     false
 }
 
-/// What `build` does once it has an engine.
-struct Run<'a> {
-    workspace: &'a Workspace,
-    args: &'a BuildArgs,
-    ui: &'a Ui,
-    images: Vec<&'static BaseImage>,
-    lock: base_images::Lock,
-    overrides: Vec<(String, String)>,
-    reports_to: Vec<ReportSpec>,
-}
-
 /// Runs `build`; returns the closing message.
 pub(crate) async fn build(workspace: &Workspace, args: &BuildArgs, ui: &Ui) -> Result<String, Error> {
+    match resolve(args.engine)? {
+        #[cfg(feature = "dagger")]
+        EngineChoice::Dagger => {
+            build_on(
+                base_images::engine::dagger::DaggerEngine::connect(),
+                workspace,
+                args,
+                ui,
+            )
+            .await
+        }
+        _ => build_on(DockerEngine::connect(), workspace, args, ui).await,
+    }
+}
+
+/// `build` on the engine `connect` reaches (awaited once the selection and
+/// the arguments are known to be valid).
+async fn build_on<E: Engine>(
+    connect: impl std::future::Future<Output = Result<E, base_images::Error>>,
+    workspace: &Workspace,
+    args: &BuildArgs,
+    ui: &Ui,
+) -> Result<String, Error> {
     let selected = select::select(&args.selectors)?;
     let reports_to = report_specs(&args.report)?;
     let lock = workspace.lock()?;
@@ -194,137 +206,106 @@ pub(crate) async fn build(workspace: &Workspace, args: &BuildArgs, ui: &Ui) -> R
     if !overrides.is_empty() {
         ui.note("root overridden: a smoke test, not a release; versions.lock and CHANGELOG.md will not be written");
     }
-    let run = Run {
-        workspace,
-        args,
-        ui,
-        images,
-        lock,
-        overrides,
-        reports_to,
+    let engine = &connect.await?;
+    let _claim = workspace.claim()?;
+    let local_roots = if overrides.is_empty() {
+        release_policy(engine, &images, &lock, &args.platform, ui).await?
+    } else {
+        BTreeMap::new()
     };
-    match resolve(args.engine)? {
-        #[cfg(feature = "dagger")]
-        EngineChoice::Dagger => {
-            run.on(&base_images::engine::dagger::DaggerEngine::connect().await?)
-                .await
-        }
-        _ => run.on(&DockerEngine::connect().await?).await,
+    ui.note(&format!(
+        "engine: {} ({} version(s) to build for {})",
+        engine.describe(),
+        images.len(),
+        args.platform
+    ));
+
+    let mut families: BTreeMap<&str, Vec<&'static BaseImage>> = BTreeMap::new();
+    for image in &images {
+        families.entry(image.family()).or_default().push(image);
     }
-}
+    let cache = if args.no_cache {
+        ResultCache::disabled()
+    } else {
+        ResultCache::open(&ResultCache::default_dir())
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let progress = ui.progress(images.len() as u64);
 
-impl Run<'_> {
-    /// Builds and checks on `engine`; writes the files when all passed.
-    async fn on<E: Engine>(self, engine: &E) -> Result<String, Error> {
-        let Run {
-            workspace,
-            args,
-            ui,
-            images,
-            lock,
-            overrides,
-            reports_to,
-        } = self;
-        let _claim = workspace.claim()?;
-        let local_roots = if overrides.is_empty() {
-            release_policy(engine, &images, &lock, &args.platform, ui).await?
-        } else {
-            BTreeMap::new()
-        };
-        ui.note(&format!(
-            "engine: {} ({} version(s) to build for {})",
-            engine.describe(),
-            images.len(),
-            args.platform
-        ));
-
-        let mut families: BTreeMap<&str, Vec<&'static BaseImage>> = BTreeMap::new();
-        for image in &images {
-            families.entry(image.family()).or_default().push(image);
-        }
-        let cache = if args.no_cache {
-            ResultCache::disabled()
-        } else {
-            ResultCache::open(&ResultCache::default_dir())
-        };
-        let jobs = args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .max(1);
-        let progress = ui.progress(images.len() as u64);
-
-        let work = stream::iter(families.into_values())
-            .map(|chain| {
-                let (engine, progress, platform, overrides) = (engine, &progress, args.platform.as_str(), &overrides);
-                let mut cache = cache.clone();
-                async move {
-                    let mut reports = Vec::new();
-                    for image in chain {
-                        progress.set_message(image.key());
-                        let report = build_and_check_on(engine, image, platform, overrides, &mut cache).await;
-                        progress.println(report::line(&report));
-                        progress.inc(1);
-                        reports.push(report);
-                    }
-                    (reports, cache)
+    let work = stream::iter(families.into_values())
+        .map(|chain| {
+            let (engine, progress, platform, overrides) = (engine, &progress, args.platform.as_str(), &overrides);
+            let mut cache = cache.clone();
+            async move {
+                let mut reports = Vec::new();
+                for image in chain {
+                    progress.set_message(image.key());
+                    let report = build_and_check_on(engine, image, platform, overrides, &mut cache).await;
+                    progress.println(report::line(&report));
+                    progress.inc(1);
+                    reports.push(report);
                 }
-            })
-            .buffer_unordered(jobs)
-            .collect::<Vec<_>>();
-        let interrupt = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        let outcome = interruptible(engine, work, interrupt).await;
-        progress.finish_and_clear();
-        let results = outcome?;
-
-        let mut cache = cache;
-        let mut reports: Vec<ImageReport> = Vec::new();
-        for (chain_reports, chain_cache) in results {
-            reports.extend(chain_reports);
-            cache.merge(chain_cache);
-        }
-        reports.sort_by(|a, b| a.key.cmp(&b.key));
-        if let Err(e) = cache.save() {
-            ui.note(&format!("warning: the check result cache was not saved: {e}"));
-        }
-        for spec in &reports_to {
-            let (path, text) = match spec {
-                ReportSpec::Json(path) => (
-                    path,
-                    serde_json::to_string_pretty(&report::json(&reports)).unwrap_or_default(),
-                ),
-                ReportSpec::Junit(path) => (path, report::junit(&reports)),
-            };
-            base_images::fsio::write_atomic(path, text.as_bytes())?;
-        }
-        ui.summary(&report::table(&reports));
-        let failed = reports.iter().filter(|r| !r.passed()).count();
-        if failed > 0 {
-            ui.summary(&report::failures(&reports));
-            if !overrides.is_empty() {
-                ui.note("root overridden: failures may come from the other root; this run could never be a release");
+                (reports, cache)
             }
-            return Err(Error::Failed(failed));
-        }
+        })
+        .buffer_unordered(jobs)
+        .collect::<Vec<_>>();
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let outcome = interruptible(engine, work, interrupt).await;
+    progress.finish_and_clear();
+    let results = outcome?;
 
-        if !overrides.is_empty() {
-            return Ok(format!(
-                "all {} version(s) passed on the overridden root(s); not a release: nothing was locked or written",
-                reports.len()
-            ));
-        }
-        let lock_now = lock.with_released_roots(&images, &local_roots)?;
-        let added = lock_now.entries().len() - lock.entries().len();
-        crate::generated::write(workspace, &base_images::all(), &lock_now)?;
-        if added > 0 {
-            lock_now.write(&workspace.lock_path())?;
-        }
-        Ok(format!(
-            "all {} version(s) passed; wrote {} and {} ({added} new version(s) locked)",
-            reports.len(),
-            workspace.changelog_path().display(),
-            workspace.lock_path().display()
-        ))
+    let mut cache = cache;
+    let mut reports: Vec<ImageReport> = Vec::new();
+    for (chain_reports, chain_cache) in results {
+        reports.extend(chain_reports);
+        cache.merge(chain_cache);
     }
+    reports.sort_by(|a, b| a.key.cmp(&b.key));
+    if let Err(e) = cache.save() {
+        ui.note(&format!("warning: the check result cache was not saved: {e}"));
+    }
+    for spec in &reports_to {
+        let (path, text) = match spec {
+            ReportSpec::Json(path) => (
+                path,
+                serde_json::to_string_pretty(&report::json(&reports)).unwrap_or_default(),
+            ),
+            ReportSpec::Junit(path) => (path, report::junit(&reports)),
+        };
+        base_images::fsio::write_atomic(path, text.as_bytes())?;
+    }
+    ui.summary(&report::table(&reports));
+    let failed = reports.iter().filter(|r| !r.passed()).count();
+    if failed > 0 {
+        ui.summary(&report::failures(&reports));
+        if !overrides.is_empty() {
+            ui.note("root overridden: failures may come from the other root; this run could never be a release");
+        }
+        return Err(Error::Failed(failed));
+    }
+
+    if !overrides.is_empty() {
+        return Ok(format!(
+            "all {} version(s) passed on the overridden root(s); not a release: nothing was locked or written",
+            reports.len()
+        ));
+    }
+    let lock_now = lock.with_released_roots(&images, &local_roots)?;
+    let added = lock_now.entries().len() - lock.entries().len();
+    crate::generated::write(workspace, &base_images::all(), &lock_now)?;
+    if added > 0 {
+        lock_now.write(&workspace.lock_path())?;
+    }
+    Ok(format!(
+        "all {} version(s) passed; wrote {} and {} ({added} new version(s) locked)",
+        reports.len(),
+        workspace.changelog_path().display(),
+        workspace.lock_path().display()
+    ))
 }
