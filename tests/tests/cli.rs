@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base_images::{Lock, Recipe};
@@ -16,13 +16,9 @@ use sha2::{Digest as _, Sha256};
 // Link the crate that declares the test families.
 use base_images_tests as _;
 
-const TOOL: &str = env!("CARGO_BIN_EXE_e2e-build");
+mod tool;
 
-fn workspace() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("versions.lock"), "format = 1\n").unwrap();
-    dir
-}
+use tool::{command, text, tool, workspace};
 
 /// A workspace whose CHANGELOG.md says "before", to see that nothing is written.
 fn seeded_workspace() -> tempfile::TempDir {
@@ -38,25 +34,6 @@ fn assert_untouched(root: &Path) {
         std::fs::read_to_string(root.join("versions.lock")).unwrap(),
         "format = 1\n"
     );
-}
-
-fn tool(root: &Path, args: &[&str]) -> Output {
-    Command::new(TOOL)
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .env("BASE_IMAGES_CACHE_DIR", root.join("cache"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn engine_up() -> bool {
@@ -267,11 +244,7 @@ fn ctrl_c_during_a_build_leaves_the_files_and_removes_the_containers() {
         return;
     }
     let ws = seeded_workspace();
-    let child = Command::new(TOOL)
-        .arg("--root")
-        .arg(ws.path())
-        .args(["build", "e2e-broken:1.1.0"])
-        .env("BASE_IMAGES_CACHE_DIR", ws.path().join("cache"))
+    let child = command(ws.path(), &["build", "e2e-broken:1.1.0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly
 
 mod dagger_fake;
+mod tool;
 
 use std::collections::BTreeMap;
 
@@ -138,36 +139,25 @@ fn a_failing_step_on_the_dagger_engine_names_itself_and_its_version() {
     assert!(report.checks.is_empty());
 }
 
-/// The build tool of the test families, in a fresh workspace.
+/// `build` by the tool in a fresh workspace, in the fake's session or in none.
 fn build_tool(args: &[&str], session: bool) -> (std::process::Output, tempfile::TempDir) {
-    let workspace = tempfile::tempdir().unwrap();
-    std::fs::write(workspace.path().join("versions.lock"), "format = 1\n").unwrap();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_e2e-build"));
-    command
-        .arg("--root")
-        .arg(workspace.path())
-        .args(args)
-        .env("BASE_IMAGES_CACHE_DIR", workspace.path().join("cache"))
-        .env("NO_COLOR", "1");
-    if !session {
-        command.env_remove(PORT_VAR).env_remove(TOKEN_VAR);
-    }
-    let (output, _) = recorded(Mode::Answer, |_| command.output().unwrap());
+    let workspace = tool::workspace();
+    let (output, _) = recorded(Mode::Answer, |_| {
+        let mut command = tool::command(workspace.path(), args);
+        if session {
+            for var in [PORT_VAR, TOKEN_VAR] {
+                command.env(var, std::env::var(var).unwrap());
+            }
+        }
+        command.output().unwrap()
+    });
     (output, workspace)
-}
-
-fn text(output: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]
 fn in_a_dagger_session_the_build_tool_builds_on_dagger() {
     let (output, workspace) = build_tool(&["build", "e2e-index"], true);
-    let text = text(&output);
+    let text = tool::text(&output);
     assert!(output.status.success(), "{text}");
     assert!(text.contains("engine: dagger at http://127.0.0.1:"), "{text}");
     assert!(text.contains("were not verified"), "{text}");
@@ -179,7 +169,7 @@ fn in_a_dagger_session_the_build_tool_builds_on_dagger() {
 fn engine_dagger_without_a_session_fails_at_once_saying_how_to_start_one() {
     let started = std::time::Instant::now();
     let (output, workspace) = build_tool(&["build", "e2e-index", "--engine", "dagger"], false);
-    let text = text(&output);
+    let text = tool::text(&output);
     assert_eq!(output.status.code(), Some(2), "{text}");
     assert!(
         text.contains("no Dagger session: DAGGER_SESSION_PORT is not set. Run the tool inside one: `dagger run cargo run -p base-images-build`"),
