@@ -298,14 +298,46 @@ async fn build_on<E: Engine>(
     }
     let lock_now = lock.with_released_roots(&images, &local_roots)?;
     let added = lock_now.entries().len() - lock.entries().len();
-    crate::generated::write(workspace, &base_images::all(), &lock_now)?;
-    if added > 0 {
-        lock_now.write(&workspace.lock_path())?;
-    }
+    write_release(workspace, &lock, &lock_now)?;
     Ok(format!(
         "all {} version(s) passed; wrote {} and {} ({added} new version(s) locked)",
         reports.len(),
         workspace.changelog_path().display(),
         workspace.lock_path().display()
     ))
+}
+
+/// Writes a release: `versions.lock` first (when it changed), then the
+/// generated files, so a failed lock write leaves CHANGELOG.md listing
+/// only locked versions.
+fn write_release(workspace: &Workspace, before: &base_images::Lock, after: &base_images::Lock) -> Result<(), Error> {
+    if after != before {
+        after.write(&workspace.lock_path())?;
+    }
+    crate::generated::write(workspace, &base_images::all(), after)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_lock_write_leaves_the_changelog_unwritten() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        // A lock path that cannot be replaced: a non-empty directory.
+        let lock_path = dir.path().join("versions.lock");
+        std::fs::create_dir_all(lock_path.join("in-the-way")).unwrap_or_else(|e| panic!("{e}"));
+        let workspace = Workspace::locate(Some(dir.path())).unwrap_or_else(|e| panic!("{e}"));
+        let images = base_images::all();
+        let after = base_images::Lock::default()
+            .with_released(&images[..1])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let outcome = write_release(&workspace, &base_images::Lock::default(), &after);
+        assert!(outcome.is_err(), "the lock cannot be written here");
+        assert!(
+            !workspace.changelog_path().exists(),
+            "CHANGELOG.md must not list versions that are not locked"
+        );
+    }
 }

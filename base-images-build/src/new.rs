@@ -4,6 +4,8 @@
 //! empty checks function) to the file that declares it, atomically. Existing
 //! code is never touched.
 
+use std::path::{Path, PathBuf};
+
 use base_images::{BaseImage, Lock, Version};
 use semver::{Prerelease, Version as Semver};
 
@@ -74,6 +76,29 @@ pub(crate) fn skeleton(version: &Semver, parent: &BaseImage, changelog: &str) ->
     )
 }
 
+/// The file that declares `image`, which `new` appends to: it must be in
+/// the workspace. A family declared in a dependency has a `file!()` path
+/// into cargo's registry (or another checkout), which is never edited.
+pub(crate) fn declaring_file(root: &Path, image: &BaseImage) -> Result<PathBuf, Error> {
+    let path = root.join(image.location().file);
+    let inside = match (root.canonicalize(), path.canonicalize()) {
+        (Ok(root), Ok(file)) => file.starts_with(root),
+        // A relative path that does not resolve is reported when it is read.
+        _ => !Path::new(image.location().file).is_absolute(),
+    };
+    if inside {
+        Ok(path)
+    } else {
+        Err(Error::Usage(format!(
+            "{} is declared in {}, outside this workspace ({}): `new` never edits a dependency's sources; \
+             declare the next version in the crate that owns the family, or run `new` from its workspace",
+            image.key(),
+            path.display(),
+            root.display()
+        )))
+    }
+}
+
 /// Runs `new`; returns what to do next.
 pub(crate) fn new_version(
     workspace: &Workspace,
@@ -103,7 +128,7 @@ pub(crate) fn new_version(
     if changelog.trim().is_empty() || changelog.contains(['\n', '\r']) {
         return Err(Error::Usage("--changelog takes one non-empty line".into()));
     }
-    let path = workspace.root().join(latest.location().file);
+    let path = declaring_file(workspace.root(), latest)?;
     let source = std::fs::read_to_string(&path).map_err(|e| {
         Error::Workspace(format!(
             "{} declares {} ({}), but cannot be read: {e}; run from the workspace root or pass --root",
@@ -132,6 +157,46 @@ mod tests {
         next_version(&Semver::parse(from).unwrap(), bump)
             .map(|v| v.to_string())
             .unwrap_or_else(|e| e.to_string())
+    }
+
+    fn declared_in(file: &'static str) -> BaseImage {
+        BaseImage::__declare(base_images::__private::Declaration {
+            family: "dep-family",
+            version: Version {
+                major: 1,
+                minor: 0,
+                patch: 0,
+                pre: "",
+            },
+            version_text: "1.0.0",
+            parent: None,
+            changelog: "First.",
+            platforms: &["linux/amd64"],
+            finish: None,
+            repository: None,
+            build: base_images::Build::Root(base_images::__private::poisoned_recipe),
+            location: base_images::Location {
+                file,
+                line: 1,
+                module: "dep_family",
+            },
+            poisoned: false,
+        })
+    }
+
+    #[test]
+    fn a_family_declared_outside_the_workspace_is_never_edited() {
+        let root = std::env::temp_dir();
+        let image = declared_in("/root/.cargo/registry/src/index-0000/dep-family-1.0.0/src/lib.rs");
+        let err = declaring_file(&root, &image).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("dep-family:1.0.0 is declared in /root/.cargo/registry/src/")
+                && err.contains("outside this workspace")
+                && err.contains("never edits a dependency's sources"),
+            "{err:?}"
+        );
+        let local = declared_in("src/lib.rs");
+        assert_eq!(declaring_file(&root, &local).ok(), Some(root.join("src/lib.rs")));
     }
 
     #[test]

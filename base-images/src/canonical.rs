@@ -73,8 +73,7 @@ impl Recipe {
             root: &self.root,
             steps: &self.steps,
         };
-        // Serializing plain strings, vectors and BTreeMaps into a Vec cannot fail.
-        serde_json::to_vec(&envelope).unwrap_or_default()
+        encode(&envelope)
     }
 
     /// The sha256 of the canonical encoding.
@@ -95,6 +94,16 @@ impl Recipe {
             })
             .collect()
     }
+}
+
+/// The compact JSON of `value`. Recipes hold only strings, integers,
+/// vectors and string-keyed `BTreeMap`s, whose serialization into a `Vec`
+/// cannot fail; a failure would be a defect in this crate, and a digest of
+/// anything but the recipe (say, of empty bytes) would make a weaker lock,
+/// so it stops the program instead.
+#[allow(clippy::expect_used)]
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("a recipe's canonical encoding cannot fail: it holds only strings, integers and string-keyed maps")
 }
 
 fn digest_of(bytes: &[u8]) -> RecipeDigest {
@@ -133,6 +142,21 @@ mod tests {
         assert_eq!(prefixes.len(), 3);
         assert_eq!(prefixes[0], Recipe::from("x:1").digest());
         assert_eq!(prefixes[2], r.digest());
+    }
+
+    /// A value whose serialization fails, as no recipe's can.
+    struct Unserializable;
+
+    impl Serialize for Unserializable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("refused"))
+        }
+    }
+
+    #[test]
+    fn a_failed_encoding_is_never_the_digest_of_empty_bytes() {
+        let outcome = std::panic::catch_unwind(|| encode(&Unserializable));
+        assert!(outcome.is_err(), "an encoding failure must stop, not encode as nothing");
     }
 
     #[test]

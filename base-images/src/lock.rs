@@ -95,19 +95,17 @@ impl Lock {
     }
 
     /// The lock as TOML text (deterministic).
-    pub fn render(&self) -> String {
+    pub fn render(&self) -> Result<String, Error> {
         let file = LockFile {
             format: LOCK_FORMAT,
             images: self.entries.clone(),
         };
-        // Serializing plain strings and maps cannot fail.
-        let body = toml::to_string(&file).unwrap_or_default();
-        format!("{HEADER}\n{body}")
+        render_toml(&file)
     }
 
     /// Replaces the file at `path` atomically.
     pub fn write(&self, path: &Path) -> Result<(), Error> {
-        fsio::write_atomic(path, self.render().as_bytes())
+        fsio::write_atomic(path, self.render()?.as_bytes())
     }
 
     /// Checks that no released version changed or disappeared; lists every
@@ -180,6 +178,16 @@ impl Lock {
     }
 }
 
+/// The header and the TOML of `file`; a serialization failure is an error,
+/// never a lock without entries.
+fn render_toml<T: Serialize>(file: &T) -> Result<String, Error> {
+    let body = toml::to_string(file).map_err(|e| Error::FileFormat {
+        path: PathBuf::from("versions.lock"),
+        message: format!("cannot be rendered ({e}); nothing was written"),
+    })?;
+    Ok(format!("{HEADER}\n{body}"))
+}
+
 /// A root address of `recipe` that is not pinned by digest, if any.
 pub fn unpinned_root(recipe: &crate::Recipe) -> Option<(Option<&str>, &str)> {
     recipe
@@ -227,7 +235,7 @@ mod tests {
         };
         let names: Vec<_> = lock.entries().iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["a:2.0.0", "b:1.9.0", "b:1.10.0-rc.1", "b:1.10.0"]);
-        let text = lock.render();
+        let text = lock.render()?;
         assert!(text.starts_with("# Recipe digests"));
         assert!(text.contains("format = 1\n"));
         assert_eq!(Lock::parse(&text, Path::new("versions.lock"))?, lock);
@@ -253,6 +261,21 @@ mod tests {
                 "{text:?} gave {err:?}"
             );
         }
+    }
+
+    /// A value whose serialization fails.
+    struct Unserializable;
+
+    impl Serialize for Unserializable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("refused"))
+        }
+    }
+
+    #[test]
+    fn a_render_failure_is_an_error_not_an_empty_lock() {
+        let err = render_toml(&Unserializable).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("cannot be rendered (refused)"), "{err:?}");
     }
 
     #[test]

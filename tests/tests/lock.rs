@@ -44,7 +44,7 @@ fn released_versions_never_change() -> Result<(), Error> {
 #[test]
 fn a_changed_recipe_is_refused_with_the_release_message() -> Result<(), Error> {
     let lock = Lock::read(&lock_path())?;
-    let text = lock.render().replace(
+    let text = lock.render()?.replace(
         lock.get("seed-example:1.0.0").unwrap().recipe.as_str(),
         &format!("sha256:{}", "0".repeat(64)),
     );
@@ -63,7 +63,7 @@ fn a_changed_recipe_is_refused_with_the_release_message() -> Result<(), Error> {
 
 #[test]
 fn a_released_version_that_disappears_is_refused() -> Result<(), Error> {
-    let mut text = Lock::read(&lock_path())?.render();
+    let mut text = Lock::read(&lock_path())?.render()?;
     text.push_str(&format!(
         "\n[[image]]\nname = \"seed-example:0.9.0\"\nrecipe = \"sha256:{}\"\n",
         "1".repeat(64)
