@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use base_images::checks::ResultCache;
 use base_images::engine::docker::DockerEngine;
-use base_images::engine::pipeline::{build_and_check_on, interruptible, ImageReport};
+use base_images::engine::pipeline::{build_and_check_on, interruptible, ImageReport, Options};
 use base_images::engine::Engine;
 use base_images::BaseImage;
 use futures_util::stream::{self, StreamExt as _};
@@ -237,13 +237,18 @@ async fn build_on<E: Engine>(
 
     let work = stream::iter(families.into_values())
         .map(|chain| {
-            let (engine, progress, platform, overrides) = (engine, &progress, args.platform.as_str(), &overrides);
+            let (engine, progress, platform, overrides, lock) =
+                (engine, &progress, args.platform.as_str(), &overrides, &lock);
             let mut cache = cache.clone();
             async move {
                 let mut reports = Vec::new();
                 for image in chain {
                     progress.set_message(image.key());
-                    let report = build_and_check_on(engine, image, platform, overrides, &mut cache).await;
+                    let options = Options {
+                        root_overrides: overrides.clone(),
+                        pins: lock.pins(&image.key()),
+                    };
+                    let report = build_and_check_on(engine, image, platform, &options, &mut cache).await;
                     progress.println(report::line(&report));
                     progress.inc(1);
                     reports.push(report);
@@ -296,8 +301,23 @@ async fn build_on<E: Engine>(
             reports.len()
         ));
     }
-    let lock_now = lock.with_released_roots(&images, &local_roots)?;
+    let release = base_images::Release {
+        local_roots,
+        fetched: reports.iter().map(|r| (r.key.clone(), r.fetched.clone())).collect(),
+    };
+    let lock_now = lock.with_release(&images, &release)?;
     let added = lock_now.entries().len() - lock.entries().len();
+    for entry in lock.entries() {
+        let recorded = lock_now.get(&entry.name).map(|e| &e.fetched);
+        for (url, digest) in recorded.into_iter().flatten() {
+            if !entry.fetched.contains_key(url) {
+                ui.note(&format!(
+                    "trust on first use: {} was released before its inputs were recorded; recorded {url} = {digest} in versions.lock",
+                    entry.name
+                ));
+            }
+        }
+    }
     write_release(workspace, &lock, &lock_now)?;
     Ok(format!(
         "all {} version(s) passed; wrote {} and {} ({added} new version(s) locked)",

@@ -102,13 +102,14 @@ pub(crate) fn show(image: &BaseImage) -> Result<String, Error> {
     Ok(out)
 }
 
-/// `dockerfile`.
-pub(crate) fn dockerfile(image: &BaseImage, platform: Option<&str>) -> Result<String, Error> {
+/// `dockerfile`, with the digests the lock records for fetched content.
+pub(crate) fn dockerfile(image: &BaseImage, platform: Option<&str>, lock: &Lock) -> Result<String, Error> {
     let platform = match platform {
         Some(p) => p,
         None => image.platforms().first().copied().unwrap_or("linux/amd64"),
     };
-    Ok(base_images::dockerfile::render(&image.recipe()?, platform).map_err(|e| image_error(image, e))?)
+    let pins = lock.pins(&image.key());
+    Ok(base_images::dockerfile::render_pinned(&image.recipe()?, platform, &pins).map_err(|e| image_error(image, e))?)
 }
 
 fn image_error(image: &BaseImage, error: base_images::Error) -> base_images::Error {

@@ -98,7 +98,9 @@ pub async fn run(cli: &Cli) -> Result<String, Error> {
         }
         Command::List { json } => inspect::list(&images, &lock, json),
         Command::Show { image } => inspect::show(base_images::get(&image)?),
-        Command::Dockerfile { image, platform } => inspect::dockerfile(base_images::get(&image)?, platform.as_deref()),
+        Command::Dockerfile { image, platform } => {
+            inspect::dockerfile(base_images::get(&image)?, platform.as_deref(), &lock)
+        }
         Command::New {
             family,
             bump,
@@ -120,8 +122,19 @@ fn check(
     if let Some(stale) = generated::stale(workspace, images, lock)? {
         return Err(stale);
     }
-    Ok(format!(
+    let mut message = format!(
         "{} version(s) valid; released versions unchanged; generated files up to date",
         images.len()
-    ))
+    );
+    let unpinned = lock.unpinned_inputs(images);
+    if !unpinned.is_empty() {
+        message.push_str(&format!(
+            "\n{} released version(s) fetch inputs not pinned yet (the next build that fetches them records their sha256 in versions.lock):",
+            unpinned.len()
+        ));
+        for (key, urls) in unpinned {
+            message.push_str(&format!("\n  {key}: {}", urls.join(", ")));
+        }
+    }
+    Ok(message)
 }

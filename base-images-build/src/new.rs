@@ -188,7 +188,10 @@ mod tests {
     fn a_family_declared_outside_the_workspace_is_never_edited() {
         let root = std::env::temp_dir();
         let image = declared_in("/root/.cargo/registry/src/index-0000/dep-family-1.0.0/src/lib.rs");
-        let err = declaring_file(&root, &image).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = declaring_file(&root, &image)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(
             err.contains("dep-family:1.0.0 is declared in /root/.cargo/registry/src/")
                 && err.contains("outside this workspace")

@@ -103,7 +103,8 @@ impl Recipe {
 /// so it stops the program instead.
 #[allow(clippy::expect_used)]
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("a recipe's canonical encoding cannot fail: it holds only strings, integers and string-keyed maps")
+    serde_json::to_vec(value)
+        .expect("a recipe's canonical encoding cannot fail: it holds only strings, integers and string-keyed maps")
 }
 
 fn digest_of(bytes: &[u8]) -> RecipeDigest {

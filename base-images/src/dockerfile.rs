@@ -1,9 +1,7 @@
 //! Rendering a Recipe as an equivalent Dockerfile for one platform, for
-//! users who build with `docker build` rather than Dagger.
-//!
-//! Only instructions the builder understands without pulling a frontend
-//! image are used (no `# syntax=` line, no heredocs): exec-form `RUN`,
-//! `ENV`, `WORKDIR`, `USER`, `LABEL`, `ENTRYPOINT`, `CMD`. Special steps:
+//! users who build with `docker build` rather than Dagger. It translates
+//! the recipe's operations (`lower`) into instructions:
+//! - exec-form `RUN`, `ENV`, `WORKDIR`, `USER`, `LABEL`, `ENTRYPOINT`, `CMD`;
 //! - a new file is a `RUN` of `/bin/sh` that writes the contents, passed as
 //!   an argument, and sets the mode (as root, like Dagger's `withNewFile`);
 //! - a cache mount adds `--mount=type=cache,id=…,target=…` to every later
@@ -12,16 +10,33 @@
 //!   step-scoped user/workdir switch `USER`/`WORKDIR` around the `RUN` and
 //!   switch back to the recipe's previous value, or to Docker's defaults
 //!   (`root`, `/`) when the recipe never set one;
+//! - a fetched file is `ADD --checksum=sha256:… [--chown] [--chmod] URL
+//!   PATH`; a fetched archive is a named stage on [`UNPACK_IMAGE`] that
+//!   fetches and unpacks it, then `COPY --from=… [--chown]`. `--checksum`
+//!   needs the Dockerfile frontend 1.6, so such a Dockerfile starts with a
+//!   `# syntax=` line. The digest is the recipe's pin or the lock's;
+//!   without either, `ADD` goes unchecked and a comment says so;
 //! - removing a variable cannot be expressed: it is set empty, with a
 //!   comment saying so.
 
 use std::fmt::Write as _;
 
-use crate::recipe::{Recipe, Scope, Step};
+use crate::fetch::Pins;
+use crate::lower::{json, operations, word, Config, Content, FileOp, Op, Scope, Unpack, UNPACK_IMAGE};
+use crate::recipe::Recipe;
 use crate::Error;
+
+/// The frontend a Dockerfile with fetched content names on its first line.
+pub const SYNTAX: &str = "# syntax=docker/dockerfile:1.6";
 
 /// Renders `recipe` as a Dockerfile for `platform` (e.g. `linux/arm64`).
 pub fn render(recipe: &Recipe, platform: &str) -> Result<String, Error> {
+    render_pinned(recipe, platform, &Pins::new())
+}
+
+/// `render`, with the digests `pins` (a lock's) records for fetched content
+/// the recipe does not pin itself.
+pub fn render_pinned(recipe: &Recipe, platform: &str, pins: &Pins) -> Result<String, Error> {
     recipe.validate()?;
     let root = recipe.root_for(platform).ok_or_else(|| Error::InvalidRoot {
         reason: format!(
@@ -34,10 +49,24 @@ pub fn render(recipe: &Recipe, platform: &str) -> Result<String, Error> {
                 .join(", ")
         ),
     })?;
-    let mut out = Renderer::default();
+    let ops = operations(recipe, Scope::default())?;
+    let mut out = Renderer {
+        pins,
+        text: String::new(),
+        mounts: String::new(),
+    };
+    if recipe.steps.iter().any(|s| s.fetched().is_some()) {
+        out.line(SYNTAX);
+    }
+    // Archives are unpacked in stages of their own, before the image's.
+    for (index, op) in ops.iter().enumerate() {
+        if let Op::Unpack(unpack) = op {
+            out.stage(index + 1, unpack);
+        }
+    }
     out.line(format!("FROM --platform={platform} {root}"));
-    for (index, step) in recipe.steps.iter().enumerate() {
-        out.step(step).map_err(|reason| Error::InvalidStep {
+    for (index, (op, step)) in ops.iter().zip(&recipe.steps).enumerate() {
+        out.op(index + 1, op).map_err(|reason| Error::InvalidStep {
             step: index + 1,
             op: step.op(),
             reason,
@@ -46,58 +75,64 @@ pub fn render(recipe: &Recipe, platform: &str) -> Result<String, Error> {
     Ok(out.text)
 }
 
-#[derive(Default)]
-struct Renderer {
+struct Renderer<'a> {
+    pins: &'a Pins,
     text: String,
-    scope: Scope,
     mounts: String,
 }
 
-impl Renderer {
+impl Renderer<'_> {
     fn line(&mut self, line: impl AsRef<str>) {
         self.text.push_str(line.as_ref());
         self.text.push('\n');
     }
 
-    fn step(&mut self, step: &Step) -> Result<(), String> {
-        match step {
-            Step::Exec {
-                args,
-                env,
-                user,
-                workdir,
-            } => {
-                let argv = crate::recipe::command_line(args, env);
-                self.run_as(user.as_deref(), workdir.as_deref(), &argv)
-            }
-            Step::Workdir { .. } | Step::User { .. } => {
-                self.scope.follow(step);
-                self.config(step)
-            }
-            Step::UnsetEnv { name } => {
+    /// `--checksum=…` for `url`, or a comment line saying it is not pinned.
+    fn checksum(&mut self, url: &str, pinned: Option<&str>) -> String {
+        match pinned.or_else(|| self.pins.get(url).map(String::as_str)) {
+            Some(digest) => format!("--checksum={digest} "),
+            None => {
                 self.line(format!(
-                    "# without_env_variable({name}): a Dockerfile cannot remove a variable; it is set empty"
+                    "# {url} is not pinned yet: its sha256 is recorded in versions.lock by the first build"
                 ));
-                self.config(step)
+                String::new()
             }
-            Step::Env { .. } | Step::Label { .. } | Step::Entrypoint { .. } | Step::DefaultArgs { .. } => {
-                self.config(step)
+        }
+    }
+
+    fn stage(&mut self, step: usize, unpack: &Unpack<'_>) {
+        let checksum = self.checksum(unpack.url, unpack.sha256);
+        self.line(format!("FROM {UNPACK_IMAGE} AS fetched-{step}"));
+        self.line(format!("ADD {checksum}{} /archive", unpack.url));
+        self.line(format!(
+            "RUN {}",
+            json(&["sh".into(), "-c".into(), unpack.format.unpack_script().into()])
+        ));
+    }
+
+    fn op(&mut self, step: usize, op: &Op<'_>) -> Result<(), String> {
+        match op {
+            Op::Run(run) => self.run_as(run.user, run.workdir, &run.argv, &run.image_user, &run.image_workdir),
+            Op::Config(config) => {
+                if let Config::UnsetEnv(name) = config {
+                    self.line(format!(
+                        "# without_env_variable({name}): a Dockerfile cannot remove a variable; it is set empty"
+                    ));
+                }
+                let line = config.instruction()?;
+                self.line(line);
+                Ok(())
             }
-            Step::NewFile { path, contents, mode } => {
-                let script =
-                    format!("mkdir -p \"$(dirname \"$1\")\" && printf '%s' \"$2\" > \"$1\" && chmod {mode:o} \"$1\"");
-                let argv = [
-                    "/bin/sh".to_owned(),
-                    "-c".into(),
-                    script,
-                    "sh".into(),
-                    path.clone(),
-                    contents.clone(),
-                ];
-                let as_root = (!self.scope.runs_as_root()).then_some("root");
-                self.run_as(as_root, None, &argv)
+            Op::File(file) => self.file(file),
+            Op::Unpack(unpack) => {
+                let chown = chown(unpack.owner)?;
+                self.line(format!(
+                    "COPY --from=fetched-{step} {chown}/out/ {}/",
+                    word(unpack.path)?
+                ));
+                Ok(())
             }
-            Step::MountedCache { path, cache } => {
+            Op::Cache { path, cache } => {
                 if path.contains([',', '"', '=']) {
                     return Err(format!(
                         "mounts a cache at `{path}`; a Dockerfile mount target cannot hold ',', '\"' or '='"
@@ -109,15 +144,43 @@ impl Renderer {
         }
     }
 
-    fn config(&mut self, step: &Step) -> Result<(), String> {
-        if let Some(line) = config_instruction(step)? {
-            self.line(line);
+    fn file(&mut self, file: &FileOp<'_>) -> Result<(), String> {
+        match file.content {
+            Content::Inline(contents) => {
+                let mode = file.mode.unwrap_or(0o644);
+                let script =
+                    format!("mkdir -p \"$(dirname \"$1\")\" && printf '%s' \"$2\" > \"$1\" && chmod {mode:o} \"$1\"");
+                let argv = [
+                    "/bin/sh".to_owned(),
+                    "-c".into(),
+                    script,
+                    "sh".into(),
+                    file.path.to_owned(),
+                    contents.to_owned(),
+                ];
+                let back = file.image_user.as_deref().unwrap_or("root");
+                self.run_as(file.image_user.as_ref().map(|_| "root"), None, &argv, back, "/")
+            }
+            Content::Fetched { url, sha256 } => {
+                let checksum = self.checksum(url, sha256);
+                let chmod = file.mode.map(|m| format!("--chmod={m:o} ")).unwrap_or_default();
+                let chown = chown(file.owner)?;
+                self.line(format!("ADD {checksum}{chown}{chmod}{url} {}", word(file.path)?));
+                Ok(())
+            }
         }
-        Ok(())
     }
 
-    /// Emits a `RUN`, switching user/workdir around it when asked.
-    fn run_as(&mut self, user: Option<&str>, workdir: Option<&str>, argv: &[String]) -> Result<(), String> {
+    /// Emits a `RUN`, switching user/workdir around it when asked and back
+    /// to `back_user` / `back_workdir` after.
+    fn run_as(
+        &mut self,
+        user: Option<&str>,
+        workdir: Option<&str>,
+        argv: &[String],
+        back_user: &str,
+        back_workdir: &str,
+    ) -> Result<(), String> {
         if let Some(user) = user {
             self.line(format!("USER {}", word(user)?));
         }
@@ -127,66 +190,21 @@ impl Renderer {
         let run = format!("RUN {}{}", self.mounts, json(argv));
         self.line(run);
         if workdir.is_some() {
-            let back = word(self.scope.workdir())?;
-            self.line(format!("WORKDIR {back}"));
+            self.line(format!("WORKDIR {}", word(back_workdir)?));
         }
         if user.is_some() {
-            let back = word(self.scope.user())?;
-            self.line(format!("USER {back}"));
+            self.line(format!("USER {}", word(back_user)?));
         }
         Ok(())
     }
 }
 
-/// The Dockerfile instruction of a step that only changes the image
-/// configuration (`ENV`, `WORKDIR`, `USER`, `LABEL`, `ENTRYPOINT`, `CMD`);
-/// `None` for the others. Engines commit containers with these as changes.
-pub(crate) fn config_instruction(step: &Step) -> Result<Option<String>, String> {
-    Ok(Some(match step {
-        Step::Env { name, value } => format!("ENV {name}={}", quoted(value)?),
-        Step::UnsetEnv { name } => format!("ENV {name}=\"\""),
-        Step::Workdir { path } => format!("WORKDIR {}", word(path)?),
-        Step::User { name } => format!("USER {}", word(name)?),
-        Step::Label { name, value } => format!("LABEL {}={}", quoted(name)?, quoted(value)?),
-        Step::Entrypoint { args } => format!("ENTRYPOINT {}", json(args)),
-        Step::DefaultArgs { args } => format!("CMD {}", json(args)),
-        Step::Exec { .. } | Step::NewFile { .. } | Step::MountedCache { .. } => return Ok(None),
-    }))
-}
-
-/// A JSON array of strings, as exec-form instructions take.
-pub(crate) fn json(args: &[String]) -> String {
-    serde_json::to_string(args).unwrap_or_default()
-}
-
-fn single_line(text: &str) -> Result<(), String> {
-    if text.contains(['\n', '\r']) {
-        return Err(format!(
-            "has a line break in {text:?}, which a Dockerfile instruction cannot hold"
-        ));
-    }
-    Ok(())
-}
-
-/// A double-quoted Dockerfile word: `\`, `"` and `$` escaped.
-fn quoted(text: &str) -> Result<String, String> {
-    single_line(text)?;
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        if matches!(c, '\\' | '"' | '$') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    Ok(out)
-}
-
-/// An unquoted Dockerfile word (`USER`, `WORKDIR`): `\` and `$` escaped.
-pub(crate) fn word(text: &str) -> Result<String, String> {
-    single_line(text)?;
-    Ok(text.replace('\\', "\\\\").replace('$', "\\$"))
+/// `--chown=… ` for an owner, or nothing.
+fn chown(owner: Option<&str>) -> Result<String, String> {
+    Ok(match owner {
+        Some(owner) => format!("--chown={} ", word(owner)?),
+        None => String::new(),
+    })
 }
 
 #[cfg(test)]
@@ -247,6 +265,34 @@ mod tests {
         assert!(text.contains("USER root\nRUN [\"/bin/sh\",\"-c\","), "{text}");
         assert!(text.contains("chmod 600"), "{text}");
         assert!(text.contains("\"sh\",\"/etc/x\",\"1\\n\"]\nUSER app\n"), "{text}");
+    }
+
+    #[test]
+    fn fetched_content_is_added_with_its_checksum_or_a_note() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let r = Recipe::from("a")
+            .with_fetched_file_opts(
+                "/airbyte/base.sh",
+                "https://h/base.sh",
+                Some(0o755),
+                crate::FetchOptions::default().owner("airbyte"),
+            )
+            .with_fetched_archive("/usr/share/nltk_data/taggers", "https://h/tagger.zip");
+        let pins = Pins::from([("https://h/tagger.zip".to_owned(), digest.clone())]);
+        let text = render_pinned(&r, "linux/amd64", &pins).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            text,
+            format!(
+                "{SYNTAX}\n\
+                 FROM {UNPACK_IMAGE} AS fetched-2\n\
+                 ADD --checksum={digest} https://h/tagger.zip /archive\n\
+                 RUN [\"sh\",\"-c\",\"mkdir -p /out && unzip -q /archive -d /out\"]\n\
+                 FROM --platform=linux/amd64 a\n\
+                 # https://h/base.sh is not pinned yet: its sha256 is recorded in versions.lock by the first build\n\
+                 ADD --chown=airbyte --chmod=755 https://h/base.sh /airbyte/base.sh\n\
+                 COPY --from=fetched-2 /out/ /usr/share/nltk_data/taggers/\n"
+            )
+        );
     }
 
     #[test]

@@ -138,6 +138,32 @@ pub enum Error {
         /// The last lines of its output.
         output: String,
     },
+    /// Content a recipe fetches could not be downloaded.
+    #[error("cannot fetch {url}: {reason}; check the URL and that its server is up (nothing was built or written)")]
+    Fetch {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+        /// The HTTP client's error, if it gave one.
+        #[source]
+        source: Option<reqwest::Error>,
+    },
+    /// Fetched content is not what its pin says.
+    #[error(
+        "{url} changed: {pinned_by} pins {expected}, but the server sent {received}; a pinned input must never \
+         change: restore the content, or declare a new version that fetches the new one"
+    )]
+    FetchedChanged {
+        /// The URL.
+        url: String,
+        /// What pins it (`the recipe`, `versions.lock`).
+        pinned_by: String,
+        /// The pinned digest.
+        expected: String,
+        /// The digest of what was received.
+        received: String,
+    },
     /// The run was interrupted (Ctrl-C); containers it started were removed.
     #[error("interrupted; the containers this run started were removed and no file was changed")]
     Interrupted,

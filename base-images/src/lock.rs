@@ -35,6 +35,11 @@ pub struct LockEntry {
     /// cannot be pinned by digest): its image id per platform at release.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub local_roots: BTreeMap<String, String>,
+    /// The sha256 of every input it fetches, by URL, recorded at release
+    /// (or by the first build that fetched it, for a version released
+    /// before inputs were recorded); later builds must receive the same.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fetched: BTreeMap<String, String>,
 }
 
 /// The contents of a `versions.lock`.
@@ -151,24 +156,29 @@ impl Lock {
     /// This lock plus an entry for each of `images` not yet in it; existing
     /// entries are never changed (run `verify` first).
     pub fn with_released(&self, images: &[&BaseImage]) -> Result<Lock, Error> {
-        self.with_released_roots(images, &BTreeMap::new())
+        self.with_release(images, &Release::default())
     }
 
-    /// `with_released`, recording the local root image ids of new entries
-    /// (`key` -> platform -> image id).
-    pub fn with_released_roots(
-        &self,
-        images: &[&BaseImage],
-        local_roots: &BTreeMap<String, BTreeMap<String, String>>,
-    ) -> Result<Lock, Error> {
+    /// `with_released`, recording for new entries their local root image
+    /// ids and fetched digests, and for existing ones the digests of inputs
+    /// they had none for (trust on first use); a recorded digest is never
+    /// changed.
+    pub fn with_release(&self, images: &[&BaseImage], release: &Release) -> Result<Lock, Error> {
         let mut entries = self.entries.clone();
+        for entry in &mut entries {
+            for (url, digest) in release.fetched.get(&entry.name).into_iter().flatten() {
+                entry.fetched.entry(url.clone()).or_insert_with(|| digest.clone());
+            }
+        }
         for image in images {
-            if self.get(&image.key()).is_none() {
+            let key = image.key();
+            if self.get(&key).is_none() {
                 entries.push(LockEntry {
-                    name: image.key(),
                     recipe: image.recipe()?.digest(),
                     published: BTreeMap::new(),
-                    local_roots: local_roots.get(&image.key()).cloned().unwrap_or_default(),
+                    local_roots: release.local_roots.get(&key).cloned().unwrap_or_default(),
+                    fetched: release.fetched.get(&key).cloned().unwrap_or_default(),
+                    name: key,
                 });
             }
         }
@@ -176,6 +186,42 @@ impl Lock {
             entries: sorted(entries),
         })
     }
+
+    /// The digests of `key`'s fetched inputs this lock records, by URL.
+    pub fn pins(&self, key: &str) -> crate::fetch::Pins {
+        self.get(key).map(|e| e.fetched.clone()).unwrap_or_default()
+    }
+
+    /// For each released version among `images`, the URLs it fetches whose
+    /// digest neither its recipe nor this lock pins yet (its next build
+    /// records them).
+    pub fn unpinned_inputs(&self, images: &[&BaseImage]) -> Vec<(String, Vec<String>)> {
+        images
+            .iter()
+            .filter_map(|image| {
+                let entry = self.get(&image.key())?;
+                let recipe = image.recipe().ok()?;
+                let mut urls: Vec<String> = recipe
+                    .steps
+                    .iter()
+                    .filter_map(|s| s.fetched())
+                    .filter(|(url, pinned)| pinned.is_none() && !entry.fetched.contains_key(*url))
+                    .map(|(url, _)| url.to_owned())
+                    .collect();
+                urls.dedup();
+                (!urls.is_empty()).then(|| (image.key(), urls))
+            })
+            .collect()
+    }
+}
+
+/// What a release records besides recipe digests, by `family:version`.
+#[derive(Clone, Debug, Default)]
+pub struct Release {
+    /// Local root image ids, by platform.
+    pub local_roots: BTreeMap<String, BTreeMap<String, String>>,
+    /// Fetched input digests, by URL.
+    pub fetched: BTreeMap<String, crate::fetch::Pins>,
 }
 
 /// The header and the TOML of `file`; a serialization failure is an error,
@@ -220,6 +266,7 @@ mod tests {
             recipe: RecipeDigest::parse(&format!("sha256:{}", hex.to_string().repeat(64))).unwrap(),
             published: BTreeMap::new(),
             local_roots: BTreeMap::new(),
+            fetched: BTreeMap::new(),
         }
     }
 
@@ -274,7 +321,10 @@ mod tests {
 
     #[test]
     fn a_render_failure_is_an_error_not_an_empty_lock() {
-        let err = render_toml(&Unserializable).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = render_toml(&Unserializable)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("cannot be rendered (refused)"), "{err:?}");
     }
 

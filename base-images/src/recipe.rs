@@ -142,6 +142,59 @@ pub enum Step {
         /// The cache's identity, shared by every recipe that names it.
         cache: String,
     },
+    /// Places a file fetched from a URL by the build tool, on the host
+    /// (never by a step inside the image).
+    FetchFile {
+        /// Where the content comes from (`http://` or `https://`).
+        url: String,
+        /// The absolute path of the file in the image.
+        path: String,
+        /// The expected `sha256:<hex>` of the content, when pinned up front.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sha256: Option<String>,
+        /// The owner, `user[:group]` (root when unset).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
+        /// Permission bits (0o600 when unset, as `ADD` and Dagger's `http` give).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mode: Option<u32>,
+    },
+    /// Unpacks a zip or tar archive fetched from a URL by the build tool
+    /// into a directory.
+    FetchArchive {
+        /// Where the archive comes from; its name ends in `.zip`, `.tar`,
+        /// `.tar.gz` or `.tgz`.
+        url: String,
+        /// The absolute path of the directory its entries go into.
+        path: String,
+        /// The expected `sha256:<hex>` of the archive, when pinned up front.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sha256: Option<String>,
+        /// The owner of the directory and its entries (root when unset).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
+    },
+}
+
+/// Options of a fetched file or archive: a digest pinned up front, an owner.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FetchOptions {
+    sha256: Option<String>,
+    owner: Option<String>,
+}
+
+impl FetchOptions {
+    /// Pins the content's digest up front (`sha256:<64 hex>`).
+    pub fn sha256(mut self, digest: impl Into<String>) -> Self {
+        self.sha256 = Some(digest.into());
+        self
+    }
+
+    /// Makes `user[:group]` the owner.
+    pub fn owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = Some(owner.into());
+        self
+    }
 }
 
 impl Step {
@@ -158,6 +211,18 @@ impl Step {
             Step::DefaultArgs { .. } => "default_args",
             Step::NewFile { .. } => "new_file",
             Step::MountedCache { .. } => "mounted_cache",
+            Step::FetchFile { .. } => "fetch_file",
+            Step::FetchArchive { .. } => "fetch_archive",
+        }
+    }
+
+    /// The URL and pinned digest of a step that fetches content.
+    pub fn fetched(&self) -> Option<(&str, Option<&str>)> {
+        match self {
+            Step::FetchFile { url, sha256, .. } | Step::FetchArchive { url, sha256, .. } => {
+                Some((url, sha256.as_deref()))
+            }
+            _ => None,
         }
     }
 }
@@ -299,6 +364,51 @@ impl Recipe {
         })
     }
 
+    /// Places the file at `url`, fetched by the build tool, at `path`
+    /// (owned by root, mode 0o600, as `ADD` and Dagger's `http` give it).
+    pub fn with_fetched_file(self, path: impl Into<String>, url: impl Into<String>) -> Self {
+        self.with_fetched_file_opts(path, url, None, FetchOptions::default())
+    }
+
+    /// `with_fetched_file` with permission bits `mode`, a pinned digest or
+    /// an owner.
+    pub fn with_fetched_file_opts(
+        self,
+        path: impl Into<String>,
+        url: impl Into<String>,
+        mode: Option<u32>,
+        options: FetchOptions,
+    ) -> Self {
+        self.step(Step::FetchFile {
+            url: url.into(),
+            path: path.into(),
+            sha256: options.sha256,
+            owner: options.owner,
+            mode,
+        })
+    }
+
+    /// Unpacks the zip or tar archive at `url`, fetched by the build tool,
+    /// into the directory `path` (its entries keep their modes).
+    pub fn with_fetched_archive(self, path: impl Into<String>, url: impl Into<String>) -> Self {
+        self.with_fetched_archive_opts(path, url, FetchOptions::default())
+    }
+
+    /// `with_fetched_archive` with a pinned digest or an owner.
+    pub fn with_fetched_archive_opts(
+        self,
+        path: impl Into<String>,
+        url: impl Into<String>,
+        options: FetchOptions,
+    ) -> Self {
+        self.step(Step::FetchArchive {
+            url: url.into(),
+            path: path.into(),
+            sha256: options.sha256,
+            owner: options.owner,
+        })
+    }
+
     /// The root address to use for `platform`, if the recipe has one.
     pub fn root_for(&self, platform: &str) -> Option<&str> {
         match &self.root {
@@ -378,64 +488,6 @@ impl Recipe {
     }
 }
 
-/// The user and working directory a recipe has set so far: what a
-/// step-scoped user or workdir switches back to after its exec (Docker's
-/// defaults, `root` and `/`, when nothing set one). Shared by every place
-/// that lowers a recipe (Dockerfile, Docker engine, Dagger).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Scope {
-    user: Option<String>,
-    workdir: Option<String>,
-}
-
-impl Scope {
-    /// A scope starting from an image's configured user and workdir (empty
-    /// means unset).
-    pub(crate) fn of_image(user: &str, workdir: &str) -> Scope {
-        let set = |v: &str| (!v.is_empty()).then(|| v.to_owned());
-        Scope {
-            user: set(user),
-            workdir: set(workdir),
-        }
-    }
-
-    /// Follows a step that sets the user or the workdir.
-    pub(crate) fn follow(&mut self, step: &Step) {
-        match step {
-            Step::User { name } => self.user = Some(name.clone()),
-            Step::Workdir { path } => self.workdir = Some(path.clone()),
-            _ => {}
-        }
-    }
-
-    /// The user to switch back to.
-    pub(crate) fn user(&self) -> &str {
-        self.user.as_deref().unwrap_or("root")
-    }
-
-    /// The working directory to switch back to.
-    pub(crate) fn workdir(&self) -> &str {
-        self.workdir.as_deref().unwrap_or("/")
-    }
-
-    /// Whether the recipe set a user (a new file is then written as root).
-    pub(crate) fn runs_as_root(&self) -> bool {
-        matches!(self.user(), "root" | "0" | "0:0")
-    }
-}
-
-/// The argv an exec step runs: its own, behind `env NAME=value …` when it
-/// sets step-scoped variables (so they do not persist in the image).
-pub(crate) fn command_line(args: &[String], env: &BTreeMap<String, String>) -> Vec<String> {
-    let mut argv: Vec<String> = Vec::new();
-    if !env.is_empty() {
-        argv.push("env".into());
-        argv.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
-    }
-    argv.extend(args.iter().cloned());
-    argv
-}
-
 fn validate_step(step: &Step) -> Result<(), String> {
     match step {
         Step::Exec {
@@ -481,6 +533,33 @@ fn validate_step(step: &Step) -> Result<(), String> {
             }
             Ok(())
         }
+        Step::FetchFile {
+            url,
+            path,
+            sha256,
+            owner,
+            mode,
+        } => {
+            fetched(url, path, sha256.as_deref(), owner.as_deref())?;
+            match mode {
+                Some(mode) if *mode > 0o7777 => Err(format!("has mode {mode:#o}; permission bits go up to 0o7777")),
+                _ => Ok(()),
+            }
+        }
+        Step::FetchArchive {
+            url,
+            path,
+            sha256,
+            owner,
+        } => {
+            fetched(url, path, sha256.as_deref(), owner.as_deref())?;
+            match crate::fetch::ArchiveFormat::of_url(url) {
+                Some(_) => Ok(()),
+                None => Err(format!(
+                    "fetches `{url}`, whose name does not say its format; the URL's path must end in .zip, .tar, .tar.gz or .tgz"
+                )),
+            }
+        }
         Step::MountedCache { path, cache } => {
             absolute(path)?;
             if cache.is_empty() || !cache.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
@@ -490,6 +569,29 @@ fn validate_step(step: &Step) -> Result<(), String> {
             }
             Ok(())
         }
+    }
+}
+
+/// The parts every fetched step has: an http(s) URL, an absolute path, a
+/// well-formed digest and owner.
+fn fetched(url: &str, path: &str, sha256: Option<&str>, owner: Option<&str>) -> Result<(), String> {
+    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+    if !scheme_ok || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "fetches `{url}`; write an http:// or https:// URL without spaces"
+        ));
+    }
+    absolute(path)?;
+    if let Some(digest) = sha256 {
+        if crate::RecipeDigest::parse(digest).is_none() {
+            return Err(format!(
+                "pins `{digest}`; write sha256: and the 64 lowercase hex digits of the content's digest"
+            ));
+        }
+    }
+    match owner {
+        Some(owner) => user_name(owner),
+        None => Ok(()),
     }
 }
 
@@ -607,6 +709,36 @@ mod tests {
             (Recipe::from("UPPER:1"), "not a valid image address"),
             (Recipe::from_platforms(Vec::<(String, String)>::new()), "no platform"),
             (Recipe::from_platforms([("linux", "a")]), "`linux`"),
+            (
+                Recipe::from("a").with_fetched_file("/f", "ftp://x/f"),
+                "write an http:// or https:// URL",
+            ),
+            (Recipe::from("a").with_fetched_file("f", "https://x/f"), "path `f`"),
+            (
+                Recipe::from("a").with_fetched_file_opts(
+                    "/f",
+                    "https://x/f",
+                    None,
+                    FetchOptions::default().sha256("abc"),
+                ),
+                "pins `abc`",
+            ),
+            (
+                Recipe::from("a").with_fetched_file_opts("/f", "https://x/f", Some(0o10000), FetchOptions::default()),
+                "mode 0o10000",
+            ),
+            (
+                Recipe::from("a").with_fetched_archive("/d", "https://x/data.rar"),
+                "must end in .zip, .tar, .tar.gz or .tgz",
+            ),
+            (
+                Recipe::from("a").with_fetched_archive_opts(
+                    "/d",
+                    "https://x/a.zip",
+                    FetchOptions::default().owner("a b"),
+                ),
+                "names user `a b`",
+            ),
         ];
         for (recipe, expected) in cases {
             let err = recipe

@@ -64,6 +64,7 @@ async fn build_chain(engine: &DockerEngine, chain: &[(String, Recipe)]) -> (Dura
             recipe,
             platform: "linux/amd64",
             declared_by: &declared_by,
+            inputs: &base_images::fetch::Inputs::default(),
         };
         built.push(engine.build(request).await.unwrap());
     }

@@ -59,6 +59,17 @@ mod family {
     fn v1_0_1(parent: Recipe) -> Recipe {
         parent.with_exec(["sh", "-c", "echo building; echo this step is broken >&2; exit 3"])
     }
+
+    /// Where `ONCE` leaves its mark (the fake runs commands on this host).
+    pub(super) const MARK: &str = "/tmp/base-images-dagger-contract-once";
+
+    /// A command that succeeds once and fails when run again.
+    const ONCE: &str = "test ! -e /tmp/base-images-dagger-contract-once && touch /tmp/base-images-dagger-contract-once";
+
+    #[base_image(version = "1.0.2", parent = V1_0_0, changelog = "The same command twice; the second fails.")]
+    fn v1_0_2(parent: Recipe) -> Recipe {
+        parent.with_exec(["sh", "-c", ONCE]).with_exec(["sh", "-c", ONCE])
+    }
 }
 
 /// Builds and checks one version on the Dagger engine of the fake's session.
@@ -111,15 +122,29 @@ fn checks_on_the_dagger_engine_fail_with_the_docker_engines_report() {
         .expect("the check ran as nobody");
     let names: Vec<&str> = as_nobody.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["node", "... on Container", "withUser", "withExec", "stdout"]);
-    // The build synced the lowered chain once.
+    // The build synced after its one exec step, then the container that
+    // sync returned (loaded by its id).
     let builds: Vec<_> = queries.iter().filter(|q| q.last().unwrap().0 == "sync").collect();
-    assert_eq!(builds.len(), 1);
+    assert_eq!(builds.len(), 2);
     assert_eq!(
         builds[0][..2],
         [
             call("container", &[("platform", "\"linux/amd64\"")]),
             call("from", &[("address", "\"alpine:3\"")])
         ]
+    );
+    assert_eq!(builds[1][0].0, "node");
+}
+
+#[test]
+fn of_two_identical_commands_the_one_that_failed_is_named() {
+    let _ = std::fs::remove_file(family::MARK);
+    let (report, _) = on_dagger("dagger-contract:1.0.2");
+    let _ = std::fs::remove_file(family::MARK);
+    let message = report.error.as_ref().map(ToString::to_string).unwrap_or_default();
+    assert!(
+        message.contains("step 5 (exec, declared by dagger-contract:1.0.2) failed with exit code 1"),
+        "{message}"
     );
 }
 

@@ -191,10 +191,12 @@ async fn an_interrupted_build_removes_its_containers() {
     let nonce = format!("{:?}", Instant::now());
     let recipe = Recipe::from(base_images_tests::e2e::ROOT).with_exec(["sh", "-c", &format!("sleep 60 # {nonce}")]);
     let declared_by = vec!["test".to_owned()];
+    let inputs = base_images::fetch::Inputs::default();
     let work = engine.build(BuildRequest {
         recipe: &recipe,
         platform: "linux/amd64",
         declared_by: &declared_by,
+        inputs: &inputs,
     });
     let started = Instant::now();
     let result = interruptible(&engine, work, tokio::time::sleep(Duration::from_secs(3))).await;
@@ -226,6 +228,7 @@ async fn a_root_that_cannot_be_pulled_names_its_address_and_registry() {
             recipe: &recipe,
             platform: "linux/amd64",
             declared_by: &declared_by,
+            inputs: &base_images::fetch::Inputs::default(),
         })
         .await
         .unwrap_err()

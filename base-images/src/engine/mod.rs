@@ -24,6 +24,8 @@ pub struct BuildRequest<'a> {
     pub platform: &'a str,
     /// For each step, the `family:version` that declared it.
     pub declared_by: &'a [String],
+    /// The recipe's fetched content, verified (`fetch::fetch_inputs`).
+    pub inputs: &'a crate::fetch::Inputs,
 }
 
 /// A built image.

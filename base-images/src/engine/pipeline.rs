@@ -1,6 +1,7 @@
 //! Build versions and run their resolved checks: the one code path the build
-//! tool, the demo and the end-to-end tests share. Each version is built for
-//! each selected platform; its checks run concurrently in one container
+//! tool, the demo and the end-to-end tests share. A version's fetched
+//! content is downloaded and verified on the host first (`fetch`); then it
+//! is built for the selected platform; its checks run concurrently in one container
 //! (plus one with network for the checks that ask for it); results are
 //! cached by (image id, check digest).
 
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::{BuildRequest, BuiltImage, Engine};
 use crate::checks::{all_cached, run_checks, CheckReport, ResolvedCheck, ResultCache};
+use crate::fetch::{fetch_inputs, Pins};
 use crate::{BaseImage, Error};
 
 /// The outcome of one version on one platform.
@@ -21,6 +23,8 @@ pub struct ImageReport {
     pub image: Option<BuiltImage>,
     /// The check results (empty when the build failed).
     pub checks: Vec<CheckReport>,
+    /// The digest of every input fetched for it, by URL.
+    pub fetched: Pins,
     /// What stopped the build or the checks, if anything.
     pub error: Option<Error>,
     /// Time spent.
@@ -41,17 +45,26 @@ pub async fn build_and_check<E: Engine>(
     platform: &str,
     cache: &mut ResultCache,
 ) -> ImageReport {
-    build_and_check_on(engine, image, platform, &[], cache).await
+    build_and_check_on(engine, image, platform, &Options::default(), cache).await
 }
 
-/// `build_and_check` with the version's root addresses replaced as
-/// `root_overrides` say (`(from, to)` pairs): a smoke test of its steps on
-/// another root, never a release.
+/// How `build_and_check_on` builds a version.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Root addresses replaced (`(from, to)` pairs): a smoke test of a
+    /// version's steps on another root, never a release.
+    pub root_overrides: Vec<(String, String)>,
+    /// Digests of fetched content recorded in the lock for this version.
+    pub pins: Pins,
+}
+
+/// `build_and_check` with `options`: roots replaced, fetched content
+/// verified against the lock's pins.
 pub async fn build_and_check_on<E: Engine>(
     engine: &E,
     image: &BaseImage,
     platform: &str,
-    root_overrides: &[(String, String)],
+    options: &Options,
     cache: &mut ResultCache,
 ) -> ImageReport {
     let start = Instant::now();
@@ -60,10 +73,11 @@ pub async fn build_and_check_on<E: Engine>(
         platform: platform.to_owned(),
         image: None,
         checks: Vec::new(),
+        fetched: Pins::new(),
         error: None,
         duration: Duration::ZERO,
     };
-    match build_and_check_inner(engine, image, platform, root_overrides, cache, &mut report).await {
+    match build_and_check_inner(engine, image, platform, options, cache, &mut report).await {
         Ok(()) => {}
         Err(e) => report.error = Some(image.in_image(e)),
     }
@@ -75,18 +89,21 @@ async fn build_and_check_inner<E: Engine>(
     engine: &E,
     image: &BaseImage,
     platform: &str,
-    root_overrides: &[(String, String)],
+    options: &Options,
     cache: &mut ResultCache,
     report: &mut ImageReport,
 ) -> Result<(), Error> {
-    let recipe = image.recipe()?.with_root_overrides(root_overrides);
+    let recipe = image.recipe()?.with_root_overrides(&options.root_overrides);
     let checks = image.checks()?;
     let declared_by = image.step_origins();
+    let inputs = fetch_inputs(&recipe, &options.pins).await?;
+    report.fetched = inputs.digests();
     let built = engine
         .build(BuildRequest {
             recipe: &recipe,
             platform,
             declared_by: &declared_by,
+            inputs: &inputs,
         })
         .await?;
     report.image = Some(built.clone());

@@ -14,10 +14,11 @@ use dagger_sdk::{Container, Platform, Query, QueryContainerOpts};
 use sha2::{Digest as _, Sha256};
 
 use super::guard::{guarded, guarded_exec, ExecFailure, CALL_TIMEOUT};
+use super::lower::{apply, lowered};
 use super::session::Session;
 use super::target::DaggerTarget;
 use crate::engine::{BuildRequest, BuiltImage, Distribution, Engine, RootIdentity};
-use crate::recipe::command_line;
+use crate::lower::Op;
 use crate::{Error, Step};
 
 /// How long a whole build may take in the engine.
@@ -71,35 +72,20 @@ impl DaggerEngine {
     }
 }
 
-/// The error for a step Dagger reported as failed: the exec step whose
-/// command is the one that failed.
-fn step_failed(request: &BuildRequest<'_>, failure: ExecFailure) -> Error {
-    let failed = request.recipe.steps.iter().position(|step| match step {
-        Step::Exec { args, env, .. } => command_line(args, env) == failure.cmd,
-        _ => false,
-    });
+/// The error for step `index` (0-based), which Dagger reported as failed.
+fn step_failed(request: &BuildRequest<'_>, index: usize, failure: ExecFailure) -> Error {
     let output = [failure.stdout.trim_end(), failure.stderr.trim_end()]
         .iter()
         .flat_map(|s| s.lines())
         .collect::<Vec<_>>();
     let output = output[output.len().saturating_sub(OUTPUT_LINES)..].join("\n");
-    match failed {
-        Some(index) => Error::StepFailed {
-            step: index + 1,
-            op: request.recipe.steps[index].op(),
-            declared_by: request.declared_by.get(index).cloned().unwrap_or_default(),
-            command: failure.cmd,
-            exit_code: failure.exit_code,
-            output,
-        },
-        None => Error::Engine {
-            action: format!("build for {}", request.platform),
-            reason: format!(
-                "`{}` exited with code {}:\n{output}",
-                crate::checks::shell_words(&failure.cmd),
-                failure.exit_code
-            ),
-        },
+    Error::StepFailed {
+        step: index + 1,
+        op: request.recipe.steps.get(index).map_or("exec", Step::op),
+        declared_by: request.declared_by.get(index).cloned().unwrap_or_default(),
+        command: failure.cmd,
+        exit_code: failure.exit_code,
+        output,
     }
 }
 
@@ -110,12 +96,22 @@ impl Engine for DaggerEngine {
         format!("dagger at {}", self.endpoint)
     }
 
+    /// Syncs after every operation that runs or fetches something, so a
+    /// failure is the step's whose sync failed (never guessed from its
+    /// command line: two steps may run the same command).
     async fn build(&self, request: BuildRequest<'_>) -> Result<BuiltImage, Error> {
-        let container = request.recipe.to_container(&self.client, Some(request.platform))?;
+        let (mut container, ops) = lowered(request.recipe, &self.client, Some(request.platform))?;
+        let pins = request.inputs.digests();
         let what = format!("build for {}", request.platform);
-        let synced = guarded_exec(&what, BUILD_TIMEOUT, container.sync())
-            .await?
-            .map_err(|failure| step_failed(&request, failure))?;
+        for (index, op) in ops.iter().enumerate() {
+            container = apply(&self.client, &container, op, &pins);
+            if matches!(op, Op::Run(_) | Op::File(_) | Op::Unpack(_)) {
+                container = guarded_exec(&what, BUILD_TIMEOUT, container.sync())
+                    .await?
+                    .map_err(|failure| step_failed(&request, index, failure))?;
+            }
+        }
+        let synced = guarded(&what, BUILD_TIMEOUT, container.sync()).await?;
         let id = guarded(&what, CALL_TIMEOUT, synced.id()).await?;
         let key = format!("dagger:sha256:{:x}", Sha256::digest(id.0.as_bytes()));
         self.built().insert(key.clone(), synced);

@@ -1,54 +1,70 @@
-//! The lowering: a Recipe as a `dagger_sdk::Container`, step by step,
-//! with the SDK call that does the same thing. The match over steps is
-//! exhaustive, so a step Dagger cannot express is a compile error here, not
-//! a surprise at run time. Step-scoped env runs through `env NAME=value`
-//! (as on the Docker engine and in the Dockerfile), step-scoped user and
-//! workdir are switched around the exec and back.
+//! The lowering: a Recipe as a `dagger_sdk::Container`, operation by
+//! operation (`lower`), with the SDK call that does the same thing. The
+//! match over operations is exhaustive, so a step Dagger cannot express is
+//! a compile error here, not a surprise at run time. Step-scoped env runs
+//! through `env NAME=value` (as on the Docker engine and in the
+//! Dockerfile), step-scoped user and workdir are switched around the exec
+//! and back. A fetched file is `client.http(url)` with its checksum when
+//! one is known; a fetched archive is unpacked in a helper container of
+//! [`UNPACK_IMAGE`] and its directory copied in.
 
-use dagger_sdk::{Container, ContainerWithNewFileOpts, Platform, Query, QueryContainerOpts};
+use dagger_sdk::{
+    Container, ContainerWithDirectoryOpts, ContainerWithFileOpts, ContainerWithNewFileOpts, Platform, Query,
+    QueryContainerOpts, QueryHttpOpts,
+};
 
-use crate::recipe::{command_line, Scope};
-use crate::{BaseImage, Error, Recipe, Step};
+use crate::fetch::Pins;
+use crate::lower::{operations, Config, Content, Op, Scope, UNPACK_IMAGE};
+use crate::{BaseImage, Error, Recipe};
 
 impl Recipe {
     /// This recipe as a Dagger container, for `platform` (the engine's own
     /// when `None`; required for a root pinned per platform).
     pub fn to_container(&self, client: &Query, platform: Option<&str>) -> Result<Container, Error> {
-        self.validate()?;
-        let root = match platform {
-            Some(platform) => self.root_for(platform),
-            None => match self.root_addresses().as_slice() {
-                [(None, address)] => Some(*address),
-                _ => None,
-            },
-        }
-        .ok_or_else(|| Error::InvalidRoot {
-            reason: format!(
-                "has no address for {}; name a platform it pins ({})",
-                platform.unwrap_or("the engine's platform"),
-                self.root_addresses()
-                    .iter()
-                    .filter_map(|(p, _)| *p)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        })?;
-        let container = match platform {
-            Some(p) => client.container_opts(QueryContainerOpts {
-                platform: Some(Platform(p.to_owned())),
-            }),
-            None => client.container(),
-        };
-        let mut lowering = Lowering {
-            client,
-            container: container.from(root),
-            scope: Scope::default(),
-        };
-        for step in &self.steps {
-            lowering.step(step);
-        }
-        Ok(lowering.container)
+        self.to_container_pinned(client, platform, &Pins::new())
     }
+
+    /// `to_container`, with the digests `pins` (a lock's) records for
+    /// fetched content the recipe does not pin itself.
+    pub fn to_container_pinned(&self, client: &Query, platform: Option<&str>, pins: &Pins) -> Result<Container, Error> {
+        let (root, ops) = lowered(self, client, platform)?;
+        Ok(ops.iter().fold(root, |c, op| apply(client, &c, op, pins)))
+    }
+}
+
+/// The root container of `recipe` and its operations.
+pub(super) fn lowered<'r>(
+    recipe: &'r Recipe,
+    client: &Query,
+    platform: Option<&str>,
+) -> Result<(Container, Vec<Op<'r>>), Error> {
+    recipe.validate()?;
+    let root = match platform {
+        Some(platform) => recipe.root_for(platform),
+        None => match recipe.root_addresses().as_slice() {
+            [(None, address)] => Some(*address),
+            _ => None,
+        },
+    }
+    .ok_or_else(|| Error::InvalidRoot {
+        reason: format!(
+            "has no address for {}; name a platform it pins ({})",
+            platform.unwrap_or("the engine's platform"),
+            recipe
+                .root_addresses()
+                .iter()
+                .filter_map(|(p, _)| *p)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })?;
+    let container = match platform {
+        Some(p) => client.container_opts(QueryContainerOpts {
+            platform: Some(Platform(p.to_owned())),
+        }),
+        None => client.container(),
+    };
+    Ok((container.from(root), operations(recipe, Scope::default())?))
 }
 
 impl BaseImage {
@@ -66,57 +82,101 @@ impl BaseImage {
     }
 }
 
-/// The container being built and the user/workdir the recipe set so far.
-struct Lowering<'a> {
-    client: &'a Query,
-    container: Container,
-    scope: Scope,
-}
-
-impl Lowering<'_> {
-    fn step(&mut self, step: &Step) {
-        let c = &self.container;
-        self.scope.follow(step);
-        self.container = match step {
-            Step::Exec {
-                args,
-                env,
-                user,
-                workdir,
-            } => {
-                let mut c = c.clone();
-                if let Some(user) = user {
-                    c = c.with_user(user);
-                }
-                if let Some(dir) = workdir {
-                    c = c.with_workdir(dir);
-                }
-                c = c.with_exec(command_line(args, env));
-                if workdir.is_some() {
-                    c = c.with_workdir(self.scope.workdir());
-                }
-                if user.is_some() {
-                    c = c.with_user(self.scope.user());
-                }
-                c
+/// `c` with one operation applied.
+pub(super) fn apply(client: &Query, c: &Container, op: &Op<'_>, pins: &Pins) -> Container {
+    let checksum =
+        |url: &str, pinned: Option<&str>| pinned.or_else(|| pins.get(url).map(String::as_str)).map(str::to_owned);
+    match op {
+        Op::Run(run) => {
+            let mut c = c.clone();
+            if let Some(user) = run.user {
+                c = c.with_user(user);
             }
-            Step::Env { name, value } => c.with_env_variable(name, value),
-            Step::UnsetEnv { name } => c.without_env_variable(name),
-            Step::Workdir { path } => c.with_workdir(path),
-            Step::User { name } => c.with_user(name),
-            Step::Label { name, value } => c.with_label(name, value),
-            Step::Entrypoint { args } => c.with_entrypoint(args.clone()),
-            Step::DefaultArgs { args } => c.with_default_args(args.clone()),
-            Step::NewFile { path, contents, mode } => c.with_new_file_opts(
-                path,
+            if let Some(dir) = run.workdir {
+                c = c.with_workdir(dir);
+            }
+            c = c.with_exec(run.argv.clone());
+            if run.workdir.is_some() {
+                c = c.with_workdir(&run.image_workdir);
+            }
+            if run.user.is_some() {
+                c = c.with_user(&run.image_user);
+            }
+            c
+        }
+        Op::Config(config) => match config {
+            Config::Env(name, value) => c.with_env_variable(*name, *value),
+            Config::UnsetEnv(name) => c.without_env_variable(*name),
+            Config::Workdir(path) => c.with_workdir(*path),
+            Config::User(name) => c.with_user(*name),
+            Config::Label(name, value) => c.with_label(*name, *value),
+            Config::Entrypoint(args) => c.with_entrypoint(args.to_vec()),
+            Config::DefaultArgs(args) => c.with_default_args(args.to_vec()),
+        },
+        Op::File(file) => match file.content {
+            Content::Inline(contents) => c.with_new_file_opts(
+                file.path,
                 contents,
                 ContainerWithNewFileOpts {
-                    permissions: Some(*mode as isize),
+                    permissions: file.mode.map(|m| m as isize),
                     owner: None,
                     expand: None,
                 },
             ),
-            Step::MountedCache { path, cache } => c.with_mounted_cache(path, self.client.cache_volume(cache)),
-        };
+            Content::Fetched { url, sha256 } => {
+                let checksum = checksum(url, sha256);
+                let fetched = client.http_opts(
+                    url,
+                    QueryHttpOpts {
+                        auth_header: None,
+                        checksum: checksum.as_deref(),
+                        experimental_service_host: None,
+                        name: None,
+                        permissions: file.mode.map(|m| m as isize),
+                    },
+                );
+                c.with_file_opts(
+                    file.path,
+                    fetched,
+                    ContainerWithFileOpts {
+                        expand: None,
+                        owner: file.owner,
+                        permissions: None,
+                    },
+                )
+            }
+        },
+        Op::Unpack(unpack) => {
+            let checksum = checksum(unpack.url, unpack.sha256);
+            let archive = client.http_opts(
+                unpack.url,
+                QueryHttpOpts {
+                    auth_header: None,
+                    checksum: checksum.as_deref(),
+                    experimental_service_host: None,
+                    name: None,
+                    permissions: None,
+                },
+            );
+            let unpacked = client
+                .container()
+                .from(UNPACK_IMAGE)
+                .with_mounted_file("/archive", archive)
+                .with_exec(vec!["sh", "-c", unpack.format.unpack_script()])
+                .directory("/out");
+            c.with_directory_opts(
+                unpack.path,
+                unpacked,
+                ContainerWithDirectoryOpts {
+                    exclude: None,
+                    expand: None,
+                    gitignore: None,
+                    include: None,
+                    owner: unpack.owner,
+                    permissions: None,
+                },
+            )
+        }
+        Op::Cache { path, cache } => c.with_mounted_cache(*path, client.cache_volume(*cache)),
     }
 }

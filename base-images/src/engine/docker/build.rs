@@ -22,10 +22,10 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use sha2::{Digest as _, Sha256};
 
 use super::{engine_error, DockerEngine, RECIPE_LABEL, RUN_LABEL};
-use crate::dockerfile::{config_instruction, json, word};
 use crate::engine::{BuildRequest, BuiltImage};
-use crate::recipe::Scope;
-use crate::{Error, ImageAddress, RecipeDigest, Step};
+use crate::fetch::{unpack, Entry, EntryKind};
+use crate::lower::{json, operations, word, Config, Content, Op, Scope, FETCHED_FILE_MODE};
+use crate::{Error, ImageAddress, RecipeDigest};
 
 /// The repository cached steps are tagged in.
 pub const CACHE_REPOSITORY: &str = "base-images-cache";
@@ -33,31 +33,29 @@ pub const CACHE_REPOSITORY: &str = "base-images-cache";
 /// The image configuration later steps must preserve.
 #[derive(Clone, Debug, Default)]
 struct State {
-    scope: Scope,
     entrypoint: Option<Vec<String>>,
     cmd: Option<Vec<String>>,
     caches: Vec<(String, String)>,
 }
 
 impl State {
-    /// Follows a step's effect on the configuration.
-    fn follow(&mut self, step: &Step) {
-        self.scope.follow(step);
-        match step {
-            Step::Entrypoint { args } => {
+    /// Follows an operation's effect on the configuration.
+    fn follow(&mut self, op: &Op<'_>) {
+        match op {
+            Op::Config(Config::Entrypoint(args)) => {
                 // As in a Dockerfile and in Dagger, a new entrypoint resets the default args.
-                self.entrypoint = Some(args.clone());
+                self.entrypoint = Some(args.to_vec());
                 self.cmd = None;
             }
-            Step::DefaultArgs { args } => self.cmd = Some(args.clone()),
-            Step::MountedCache { path, cache } => self.caches.push((path.clone(), cache.clone())),
+            Op::Config(Config::DefaultArgs(args)) => self.cmd = Some(args.to_vec()),
+            Op::Cache { path, cache } => self.caches.push(((*path).to_owned(), (*cache).to_owned())),
             _ => {}
         }
     }
 
     /// Dockerfile changes that put entrypoint, cmd, user and workdir back
     /// after a container that overrode them.
-    fn restore(&self) -> Vec<String> {
+    fn restore(&self, user: &str, workdir: &str) -> Vec<String> {
         let mut changes = vec![format!(
             "ENTRYPOINT {}",
             json(self.entrypoint.as_deref().unwrap_or_default())
@@ -65,14 +63,8 @@ impl State {
         if let Some(cmd) = &self.cmd {
             changes.push(format!("CMD {}", json(cmd)));
         }
-        changes.push(format!(
-            "USER {}",
-            word(self.scope.user()).unwrap_or_else(|_| "root".into())
-        ));
-        changes.push(format!(
-            "WORKDIR {}",
-            word(self.scope.workdir()).unwrap_or_else(|_| "/".into())
-        ));
+        changes.push(format!("USER {}", word(user).unwrap_or_else(|_| "root".into())));
+        changes.push(format!("WORKDIR {}", word(workdir).unwrap_or_else(|_| "/".into())));
         changes
     }
 
@@ -104,9 +96,24 @@ fn cache_volume(cache: &str) -> String {
     format!("base-images-cache-{safe}")
 }
 
-/// The tag of the cached image holding a recipe prefix.
-fn cache_tag(root_id: &str, platform: &str, prefix: &RecipeDigest) -> String {
-    format!("{:x}", Sha256::digest(format!("{root_id}\n{platform}\n{prefix}")))
+/// The tag of the cached image holding a recipe prefix whose fetched
+/// content had the digests `inputs` (so changed content is never served
+/// from the cache).
+fn cache_tag(root_id: &str, platform: &str, prefix: &RecipeDigest, inputs: &[&str]) -> String {
+    let mut key = format!("{root_id}\n{platform}\n{prefix}");
+    for digest in inputs {
+        key.push('\n');
+        key.push_str(digest);
+    }
+    format!("{:x}", Sha256::digest(key))
+}
+
+/// The fetched content of a step, from the build's inputs.
+fn input<'r>(request: &'r BuildRequest<'_>, url: &str) -> Result<&'r crate::fetch::Fetched, Error> {
+    request.inputs.get(url).ok_or_else(|| Error::Engine {
+        action: format!("place {url}"),
+        reason: "it was not fetched before the build; fetch the recipe's inputs first (fetch::fetch_inputs)".into(),
+    })
 }
 
 pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> Result<BuiltImage, Error> {
@@ -117,20 +124,27 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
     let root_image = ensure_root(engine, root, request.platform).await?;
     let root_id = root_image.id.clone().unwrap_or_default();
     let config = root_image.config.unwrap_or_default();
-    let mut state = State {
-        scope: Scope::of_image(
+    let ops = operations(
+        recipe,
+        Scope::of_image(
             config.user.as_deref().unwrap_or_default(),
             config.working_dir.as_deref().unwrap_or_default(),
         ),
+    )?;
+    let mut state = State {
         entrypoint: config.entrypoint.filter(|e| !e.is_empty()),
         cmd: config.cmd.filter(|c| !c.is_empty()),
         caches: Vec::new(),
     };
     let prefixes = recipe.prefix_digests();
-    let tags: Vec<String> = prefixes
-        .iter()
-        .map(|p| cache_tag(&root_id, request.platform, p))
-        .collect();
+    let mut inputs: Vec<&str> = Vec::new();
+    let mut tags = vec![cache_tag(&root_id, request.platform, &prefixes[0], &inputs)];
+    for (step, prefix) in recipe.steps.iter().zip(&prefixes[1..]) {
+        if let Some((url, _)) = step.fetched() {
+            inputs.push(&input(&request, url)?.sha256);
+        }
+        tags.push(cache_tag(&root_id, request.platform, prefix, &inputs));
+    }
 
     // The longest prefix already built.
     let mut done = 0;
@@ -146,16 +160,17 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
             break;
         }
     }
-    for step in &recipe.steps[..done] {
-        state.follow(step);
+    for op in &ops[..done] {
+        state.follow(op);
     }
-    for (index, step) in recipe.steps.iter().enumerate().skip(done) {
+    for (index, op) in ops.iter().enumerate().skip(done) {
         let tag = &tags[index + 1];
         let label = format!("LABEL {RECIPE_LABEL}=\"{}\"", prefixes[index + 1]);
         let declared_by = request.declared_by.get(index).cloned().unwrap_or_default();
-        tracing::info!(step = index + 1, op = step.op(), %declared_by, "building step");
-        current = match step {
-            Step::MountedCache { .. } => {
+        let step_op = recipe.steps[index].op();
+        tracing::info!(step = index + 1, op = step_op, %declared_by, "building step");
+        current = match op {
+            Op::Cache { .. } => {
                 let options = TagImageOptions {
                     repo: Some(CACHE_REPOSITORY.into()),
                     tag: Some(tag.clone()),
@@ -167,17 +182,11 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
                     .map_err(engine_error("tag a cached step"))?;
                 current
             }
-            Step::Exec {
-                args,
-                env,
-                user,
-                workdir,
-            } => {
-                let argv = crate::recipe::command_line(args, env);
+            Op::Run(run) => {
                 let body = ContainerCreateBody {
-                    entrypoint: Some(argv.clone()),
-                    user: user.clone(),
-                    working_dir: workdir.clone(),
+                    entrypoint: Some(run.argv.clone()),
+                    user: run.user.map(str::to_owned),
+                    working_dir: run.workdir.map(str::to_owned),
                     host_config: Some(HostConfig {
                         network_mode: Some("host".into()),
                         mounts: Some(state.mounts()),
@@ -188,12 +197,15 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
                 let container = create(engine, &current, request.platform, body).await?;
                 let outcome = run_to_end(engine, &container).await;
                 let result = match outcome {
-                    Ok(0) => commit(engine, &container, tag, &[state.restore(), vec![label]].concat()).await,
+                    Ok(0) => {
+                        let changes = [state.restore(&run.image_user, &run.image_workdir), vec![label]].concat();
+                        commit(engine, &container, tag, &changes).await
+                    }
                     Ok(code) => Err(Error::StepFailed {
                         step: index + 1,
-                        op: step.op(),
+                        op: step_op,
                         declared_by,
-                        command: argv,
+                        command: run.argv.clone(),
                         exit_code: code,
                         output: tail(engine, &container).await,
                     }),
@@ -202,37 +214,102 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
                 engine.remove(&container).await;
                 result?
             }
-            Step::NewFile { path, contents, mode } => {
-                let container = create(engine, &current, request.platform, idle_body(&state)).await?;
-                let result = async {
-                    upload_file(engine, &container, path, contents.as_bytes(), *mode).await?;
-                    commit(engine, &container, tag, &[label]).await
-                }
-                .await;
-                engine.remove(&container).await;
-                result?
+            Op::File(file) => {
+                let (contents, mode) = match file.content {
+                    Content::Inline(text) => (text.as_bytes().to_vec(), file.mode.unwrap_or(0o644)),
+                    Content::Fetched { url, .. } => (
+                        input(&request, url)?.bytes.to_vec(),
+                        file.mode.unwrap_or(FETCHED_FILE_MODE),
+                    ),
+                };
+                let entries = [Entry {
+                    path: String::new(),
+                    mode,
+                    kind: EntryKind::File(contents),
+                }];
+                place(
+                    engine,
+                    &current,
+                    &request,
+                    &state,
+                    (file.path, file.owner),
+                    &entries,
+                    tag,
+                    label,
+                )
+                .await?
             }
-            _ => {
-                let instruction = config_instruction(step)
-                    .map_err(|reason| Error::InvalidStep {
-                        step: index + 1,
-                        op: step.op(),
-                        reason,
-                    })?
-                    .unwrap_or_default();
+            Op::Unpack(unpacked) => {
+                let bytes = &input(&request, unpacked.url)?.bytes;
+                let mut entries = vec![Entry {
+                    path: String::new(),
+                    mode: 0o755,
+                    kind: EntryKind::Directory,
+                }];
+                entries.extend(unpack(unpacked.format, bytes).map_err(|reason| Error::InvalidStep {
+                    step: index + 1,
+                    op: step_op,
+                    reason: format!("fetches {}, which {reason}", unpacked.url),
+                })?);
+                place(
+                    engine,
+                    &current,
+                    &request,
+                    &state,
+                    (unpacked.path, unpacked.owner),
+                    &entries,
+                    tag,
+                    label,
+                )
+                .await?
+            }
+            Op::Config(config) => {
+                let instruction = config.instruction().map_err(|reason| Error::InvalidStep {
+                    step: index + 1,
+                    op: step_op,
+                    reason,
+                })?;
                 let container = create(engine, &current, request.platform, idle_body(&state)).await?;
                 let result = commit(engine, &container, tag, &[instruction, label]).await;
                 engine.remove(&container).await;
                 result?
             }
         };
-        state.follow(step);
+        state.follow(op);
     }
     Ok(BuiltImage {
         id: current,
         steps_built: recipe.steps.len() - done,
         steps_cached: done,
     })
+}
+
+/// Uploads `entries` at `path` (the entry with an empty path is `path`
+/// itself) owned by `owner` (root when `None`), in a container of
+/// `image`, and commits it.
+#[allow(clippy::too_many_arguments)]
+async fn place(
+    engine: &DockerEngine,
+    image: &str,
+    request: &BuildRequest<'_>,
+    state: &State,
+    (path, owner): (&str, Option<&str>),
+    entries: &[Entry],
+    tag: &str,
+    label: String,
+) -> Result<String, Error> {
+    let container = create(engine, image, request.platform, idle_body(state)).await?;
+    let result = async {
+        let ids = match owner {
+            Some(owner) => owner_ids(engine, &container, owner).await?,
+            None => (0, 0),
+        };
+        upload(engine, &container, path, entries, ids).await?;
+        commit(engine, &container, tag, &[label]).await
+    }
+    .await;
+    engine.remove(&container).await;
+    result
 }
 
 /// The body of a container that is created, never started, and committed.
@@ -370,21 +447,80 @@ async fn commit(engine: &DockerEngine, container: &str, tag: &str, changes: &[St
     Ok(committed.id)
 }
 
-/// Uploads one file (owned by root, with `mode`), creating missing parent
-/// directories (0755) without touching existing ones.
-async fn upload_file(
+/// The uid and gid of `user[:group]` in the container's `/etc/passwd` and
+/// `/etc/group` (numbers are taken as they are; a user without a group
+/// gets its primary group).
+async fn owner_ids(engine: &DockerEngine, container: &str, owner: &str) -> Result<(u64, u64), Error> {
+    let (user, group) = match owner.split_once(':') {
+        Some((user, group)) => (user, Some(group)),
+        None => (owner, None),
+    };
+    let unknown = |what: &str, name: &str| Error::Engine {
+        action: format!("give {owner} a file"),
+        reason: format!("the image has no {what} `{name}`; create it in an earlier step"),
+    };
+    let passwd = read_text(engine, container, "/etc/passwd").await?;
+    let (uid, primary) = match user.parse::<u64>() {
+        Ok(uid) => (uid, uid),
+        Err(_) => passwd
+            .lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.len() > 3 && f[0] == user)
+            .and_then(|f| Some((f[2].parse().ok()?, f[3].parse().ok()?)))
+            .ok_or_else(|| unknown("user", user))?,
+    };
+    let gid = match group {
+        None => primary,
+        Some(group) => match group.parse::<u64>() {
+            Ok(gid) => gid,
+            Err(_) => read_text(engine, container, "/etc/group")
+                .await?
+                .lines()
+                .map(|l| l.split(':').collect::<Vec<_>>())
+                .find(|f| f.len() > 2 && f[0] == group)
+                .and_then(|f| f[2].parse().ok())
+                .ok_or_else(|| unknown("group", group))?,
+        },
+    };
+    Ok((uid, gid))
+}
+
+/// A text file of a container.
+async fn read_text(engine: &DockerEngine, container: &str, path: &str) -> Result<String, Error> {
+    let options = bollard::query_parameters::DownloadFromContainerOptions { path: path.to_owned() };
+    let chunks: Vec<bytes::Bytes> = engine
+        .docker
+        .download_from_container(container, Some(options))
+        .try_collect()
+        .await
+        .map_err(engine_error(format!("read {path}")))?;
+    let archive = chunks.concat();
+    let mut archive = tar::Archive::new(&archive[..]);
+    let mut text = String::new();
+    if let Some(Ok(mut entry)) = archive.entries().ok().and_then(|mut e| e.next()) {
+        std::io::Read::read_to_string(&mut entry, &mut text).map_err(|e| Error::Engine {
+            action: format!("read {path}"),
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(text)
+}
+
+/// Uploads `entries` at `path`, owned by `ids`, creating missing parent
+/// directories (0755, root) without touching existing ones.
+async fn upload(
     engine: &DockerEngine,
     container: &str,
     path: &str,
-    contents: &[u8],
-    mode: u32,
+    entries: &[Entry],
+    ids: (u64, u64),
 ) -> Result<(), Error> {
     let parts: Vec<&str> = path
         .trim_start_matches('/')
         .split('/')
         .filter(|p| !p.is_empty())
         .collect();
-    let Some((file, dirs)) = parts.split_last() else {
+    let Some((name, dirs)) = parts.split_last() else {
         return Err(Error::Engine {
             action: format!("write {path}"),
             reason: "the path names no file".into(),
@@ -405,7 +541,7 @@ async fn upload_file(
         }
         existing -= 1;
     }
-    let archive = tar_of(&dirs[existing..], file, contents, mode).map_err(|e| Error::Engine {
+    let archive = tar_of(&dirs[existing..], name, entries, ids).map_err(|e| Error::Engine {
         action: format!("pack {path}"),
         reason: e.to_string(),
     })?;
@@ -420,8 +556,10 @@ async fn upload_file(
         .map_err(engine_error(format!("write {path}")))
 }
 
-/// A tar archive with `dirs` (created, 0755) and then the file inside them.
-fn tar_of(dirs: &[&str], file: &str, contents: &[u8], mode: u32) -> std::io::Result<Vec<u8>> {
+/// A tar archive with `dirs` (created, 0755, root), then `entries` under
+/// `name` inside them (the entry with an empty path is `name` itself),
+/// owned by `ids`.
+fn tar_of(dirs: &[&str], name: &str, entries: &[Entry], (uid, gid): (u64, u64)) -> std::io::Result<Vec<u8>> {
     let mut builder = tar::Builder::new(Vec::new());
     let mut prefix = String::new();
     for dir in dirs {
@@ -435,12 +573,32 @@ fn tar_of(dirs: &[&str], file: &str, contents: &[u8], mode: u32) -> std::io::Res
         header.set_gid(0);
         builder.append_data(&mut header, &prefix, std::io::empty())?;
     }
-    let mut header = tar::Header::new_gnu();
-    header.set_mode(mode);
-    header.set_size(contents.len() as u64);
-    header.set_uid(0);
-    header.set_gid(0);
-    builder.append_data(&mut header, format!("{prefix}{file}"), contents)?;
+    for entry in entries {
+        let mut path = format!("{prefix}{name}");
+        if !entry.path.is_empty() {
+            path.push('/');
+            path.push_str(&entry.path);
+        }
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(entry.mode);
+        header.set_uid(uid);
+        header.set_gid(gid);
+        header.set_size(0);
+        match &entry.kind {
+            EntryKind::Directory => {
+                header.set_entry_type(tar::EntryType::Directory);
+                builder.append_data(&mut header, format!("{path}/"), std::io::empty())?;
+            }
+            EntryKind::File(contents) => {
+                header.set_size(contents.len() as u64);
+                builder.append_data(&mut header, path, &contents[..])?;
+            }
+            EntryKind::Symlink(target) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                builder.append_link(&mut header, path, target)?;
+            }
+        }
+    }
     builder.into_inner()
 }
 
@@ -452,51 +610,67 @@ mod tests {
     fn cache_tags_depend_on_root_platform_and_prefix() {
         let a = crate::Recipe::from("x:1").digest();
         let b = crate::Recipe::from("x:2").digest();
-        let tag = cache_tag("sha256:r", "linux/amd64", &a);
+        let tag = cache_tag("sha256:r", "linux/amd64", &a, &[]);
         assert_eq!(tag.len(), 64);
-        assert_ne!(tag, cache_tag("sha256:other", "linux/amd64", &a));
-        assert_ne!(tag, cache_tag("sha256:r", "linux/arm64", &a));
-        assert_ne!(tag, cache_tag("sha256:r", "linux/amd64", &b));
+        assert_ne!(tag, cache_tag("sha256:other", "linux/amd64", &a, &[]));
+        assert_ne!(tag, cache_tag("sha256:r", "linux/arm64", &a, &[]));
+        assert_ne!(tag, cache_tag("sha256:r", "linux/amd64", &b, &[]));
+        assert_ne!(tag, cache_tag("sha256:r", "linux/amd64", &a, &["sha256:fetched"]));
     }
 
     #[test]
     fn restore_puts_back_entrypoint_cmd_user_and_workdir() {
         let mut state = State::default();
-        state.follow(&Step::DefaultArgs {
-            args: vec!["bash".into()],
-        });
-        state.follow(&Step::User { name: "airbyte".into() });
+        let bash = ["bash".to_owned()];
+        state.follow(&Op::Config(Config::DefaultArgs(&bash)));
         assert_eq!(
-            state.restore(),
+            state.restore("airbyte", "/"),
             ["ENTRYPOINT []", "CMD [\"bash\"]", "USER airbyte", "WORKDIR /"]
         );
-        state.follow(&Step::Entrypoint {
-            args: vec!["/run".into()],
-        });
+        let run = ["/run".to_owned()];
+        state.follow(&Op::Config(Config::Entrypoint(&run)));
         assert_eq!(
-            state.restore()[..2],
+            state.restore("airbyte", "/")[..2],
             ["ENTRYPOINT [\"/run\"]".to_owned(), "USER airbyte".to_owned()]
         );
     }
 
     #[test]
-    fn archives_hold_new_dirs_then_the_file() {
-        let bytes = tar_of(&["a", "b"], "f.txt", b"hi", 0o600).unwrap();
+    fn archives_hold_new_dirs_then_the_entries_with_their_owner() {
+        let entries = [
+            Entry {
+                path: String::new(),
+                mode: 0o755,
+                kind: EntryKind::Directory,
+            },
+            Entry {
+                path: "f.txt".into(),
+                mode: 0o600,
+                kind: EntryKind::File(b"hi".to_vec()),
+            },
+        ];
+        let bytes = tar_of(&["a"], "b", &entries, (1000, 1001)).unwrap();
         let mut archive = tar::Archive::new(&bytes[..]);
-        let entries: Vec<(String, u32)> = archive
+        let listed: Vec<(String, u32, u64, u64)> = archive
             .entries()
             .unwrap()
             .map(|e| {
                 let e = e.unwrap();
-                (e.path().unwrap().display().to_string(), e.header().mode().unwrap())
+                let h = e.header();
+                (
+                    e.path().unwrap().display().to_string(),
+                    h.mode().unwrap(),
+                    h.uid().unwrap(),
+                    h.gid().unwrap(),
+                )
             })
             .collect();
         assert_eq!(
-            entries,
+            listed,
             [
-                ("a/".into(), 0o755),
-                ("a/b/".into(), 0o755),
-                ("a/b/f.txt".into(), 0o600)
+                ("a/".into(), 0o755, 0, 0),
+                ("a/b/".into(), 0o755, 1000, 1001),
+                ("a/b/f.txt".into(), 0o600, 1000, 1001)
             ]
         );
     }
