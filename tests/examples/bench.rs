@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use base_images::checks::{all_cached, run_checks, Check, CheckKind, ResolvedCheck, ResultCache};
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::{BuildRequest, BuiltImage, Engine};
+use base_images::fetch::{fetch_inputs, Pins};
 use base_images::{get, Recipe};
-use base_images_tests as _;
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -60,11 +60,12 @@ async fn build_chain(engine: &DockerEngine, chain: &[(String, Recipe)]) -> (Dura
     let mut built = Vec::new();
     for (key, recipe) in chain {
         let declared_by = vec![key.clone(); recipe.steps.len()];
+        let inputs = fetch_inputs(recipe, &Pins::new()).await.unwrap();
         let request = BuildRequest {
             recipe,
             platform: "linux/amd64",
             declared_by: &declared_by,
-            inputs: &base_images::fetch::Inputs::default(),
+            inputs: &inputs,
         };
         built.push(engine.build(request).await.unwrap());
     }
@@ -93,6 +94,7 @@ async fn check_chain(
 
 #[tokio::main]
 async fn main() {
+    base_images_tests::fixtures::serve();
     let engine = DockerEngine::connect().await.unwrap();
     let rounds = 30;
 

@@ -10,11 +10,10 @@ use std::process::ExitCode;
 use base_images::checks::{ResultCache, Status};
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::{build_and_check, interruptible, ImageReport};
-// Link the crate that declares the e2e family.
-use base_images_tests as _;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    base_images_tests::fixtures::serve();
     let engine = match DockerEngine::connect().await {
         Ok(engine) => engine,
         Err(e) => {

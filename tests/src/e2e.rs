@@ -2,12 +2,15 @@
 //! the Debian bookworm image `scripts/root-image.sh` bootstraps. Its versions
 //! do what Airbyte's base images do (UTC time zone, pinned pip packages with
 //! a pip cache, an apt package, a non-root `airbyte` user with a writable
-//! `/airbyte`, env vars, labels, a file with a mode, a switch to that user)
+//! `/airbyte`, env vars, labels, a file with a mode, a file and an archive
+//! fetched from the loopback server of `fixtures`, a switch to that user)
 //! and its checks use every built-in kind, inheritance and a same-id
 //! override.
 
 use base_images::checks::{BoxFuture, CheckTarget};
-use base_images::{base_image, sanity_checks, Checks, Recipe};
+use base_images::{base_image, sanity_checks, Checks, FetchOptions, Recipe};
+
+use crate::fixtures;
 
 /// The locally bootstrapped root (see `scripts/root-image.sh`).
 pub const ROOT: &str = "base-images-e2e/bookworm-python:2";
@@ -69,6 +72,17 @@ fn v1_1_0(parent: Recipe) -> Recipe {
         .with_exec(["chown", "airbyte:airbyte", "/airbyte"])
         .with_new_file("/airbyte/base.sh", "#!/bin/sh\nexec \"$@\"\n", 0o755)
         .with_env_variable("PIP_CACHE_DIR", "/custom_cache/pip")
+        .with_fetched_file_opts(
+            "/airbyte/greeting.txt",
+            fixtures::GREETING_URL,
+            Some(0o640),
+            FetchOptions::default().owner("airbyte"),
+        )
+        .with_fetched_archive_opts(
+            "/opt/e2e-data",
+            fixtures::DATA_URL,
+            FetchOptions::default().owner("airbyte"),
+        )
 }
 
 #[sanity_checks(V1_1_0)]
@@ -79,6 +93,28 @@ fn v1_1_0_checks(checks: Checks) -> Checks {
         .user_cannot_write("airbyte-cannot-write-cache", "airbyte", "/custom_cache")
         .file_with("base-script", "/airbyte/base.sh", Some(0o755), Some("root"))
         .env_var_equals("pip-cache-dir", "PIP_CACHE_DIR", "/custom_cache/pip")
+        .file_with(
+            "fetched-file",
+            "/airbyte/greeting.txt",
+            Some(0o640),
+            Some("airbyte:airbyte"),
+        )
+        .output_contains(
+            "fetched-file-text",
+            ["cat", "/airbyte/greeting.txt"],
+            fixtures::GREETING.trim_end(),
+        )
+        .file_with(
+            "unpacked-script",
+            "/opt/e2e-data/data/bin/run.sh",
+            Some(0o755),
+            Some("airbyte:airbyte"),
+        )
+        .output_contains(
+            "unpacked-script-runs",
+            ["/opt/e2e-data/data/bin/run.sh"],
+            "run from an archive",
+        )
 }
 
 /// A newer six: its check replaces the inherited one with the same id.

@@ -8,6 +8,7 @@
 pub mod broken;
 pub mod e2e;
 pub mod finish;
+pub mod fixtures;
 pub mod multi;
 pub mod platforms;
 pub mod seed;

@@ -37,6 +37,7 @@ fn assert_untouched(root: &Path) {
 }
 
 fn engine_up() -> bool {
+    base_images_tests::fixtures::serve();
     let up = std::env::var("DOCKER_HOST").is_ok_and(|h| Path::new(h.trim_start_matches("unix://")).exists());
     if !up && std::env::var_os("BASE_IMAGES_E2E").is_some() {
         panic!("BASE_IMAGES_E2E is set but DOCKER_HOST names no engine socket");
@@ -89,7 +90,7 @@ fn build_passes_writes_the_files_and_reports() {
     assert!(again.status.success(), "{}", text(&again));
     assert!(
         text(&again)
-            .contains("e2e-python:1.2.0 [linux/amd64] 14 check(s): 14 passed (14 cached), 0 failed, 0 step(s) built"),
+            .contains("e2e-python:1.2.0 [linux/amd64] 18 check(s): 18 passed (18 cached), 0 failed, 0 step(s) built"),
         "{}",
         text(&again)
     );

@@ -22,6 +22,7 @@ use base_images::{get, Error, Recipe};
 use base_images_tests as _;
 
 async fn engine() -> Option<DockerEngine> {
+    base_images_tests::fixtures::serve();
     match DockerEngine::connect().await {
         Ok(engine) => Some(engine),
         Err(e) if std::env::var_os("BASE_IMAGES_E2E").is_some() => panic!("BASE_IMAGES_E2E is set but {e}"),

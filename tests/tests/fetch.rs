@@ -1,0 +1,158 @@
+//! Fetched content end to end, through the build tool on the Docker engine,
+//! with the loopback server of `fixtures` (never the internet): a release
+//! records the sha256 of every fetched input in versions.lock; a later
+//! build that receives other bytes is refused naming the URL and both
+//! digests; a server that is down is a clear error; a version released
+//! before its inputs were recorded gets them on its next build (trust on
+//! first use), which `check` lists until then. Each test writes nothing
+//! when it is refused. Without an engine these tests say why they did not
+//! run; with `BASE_IMAGES_E2E=1` a missing engine fails them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly
+
+mod tool;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use base_images::fetch::sha256_of;
+use base_images::Lock;
+use base_images_tests::fixtures::{self, DATA_URL, GREETING, GREETING_URL};
+use tool::{text, tool, workspace};
+
+/// The fixture server is shared by this binary's tests: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn engine_up() -> bool {
+    let up = std::env::var("DOCKER_HOST").is_ok_and(|h| Path::new(h.trim_start_matches("unix://")).exists());
+    if !up && std::env::var_os("BASE_IMAGES_E2E").is_some() {
+        panic!("BASE_IMAGES_E2E is set but DOCKER_HOST names no engine socket");
+    }
+    if !up {
+        eprintln!("engine test not run: no DOCKER_HOST");
+    }
+    up
+}
+
+fn files(root: &Path) -> (String, Option<String>) {
+    (
+        std::fs::read_to_string(root.join("versions.lock")).unwrap(),
+        std::fs::read_to_string(root.join("CHANGELOG.md")).ok(),
+    )
+}
+
+#[test]
+fn a_release_pins_its_inputs_and_a_changed_byte_is_refused_after() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !engine_up() {
+        return;
+    }
+    fixtures::serve();
+    let ws = workspace();
+    let out = tool(ws.path(), &["build", "e2e-python:1.0.0", "e2e-python:1.1.0"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let lock = Lock::read(&ws.path().join("versions.lock")).unwrap();
+    let pins = lock.pins("e2e-python:1.1.0");
+    assert_eq!(pins.get(GREETING_URL), Some(&sha256_of(GREETING.as_bytes())));
+    assert_eq!(pins.get(DATA_URL), Some(&sha256_of(&fixtures::data_zip())));
+    assert!(lock.pins("e2e-python:1.0.0").is_empty(), "1.0.0 fetches nothing");
+
+    // The Dockerfile names the recorded digest.
+    let out = tool(ws.path(), &["dockerfile", "e2e-python:1.1.0"]);
+    let dockerfile = text(&out);
+    assert!(
+        dockerfile.contains(&format!(
+            "ADD --checksum={} --chown=airbyte --chmod=640 {GREETING_URL} /airbyte/greeting.txt",
+            sha256_of(GREETING.as_bytes())
+        )),
+        "{dockerfile}"
+    );
+
+    fixtures::serve_changed();
+    let before = files(ws.path());
+    let out = tool(ws.path(), &["build", "e2e-python:1.1.0"]);
+    fixtures::serve();
+    let output = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{output}");
+    assert!(
+        output.contains(&format!(
+            "{GREETING_URL} changed: versions.lock pins {}, but the server sent {}",
+            sha256_of(GREETING.as_bytes()),
+            sha256_of(b"someone changed this file\n")
+        )),
+        "{output}"
+    );
+    assert_eq!(files(ws.path()), before, "a refused build writes nothing");
+}
+
+#[test]
+fn a_server_that_is_down_is_a_clear_error_and_nothing_is_written() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !engine_up() {
+        return;
+    }
+    fixtures::stop();
+    let ws = workspace();
+    let out = tool(ws.path(), &["build", "e2e-python:1.1.0"]);
+    fixtures::serve();
+    let output = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{output}");
+    assert!(
+        output.contains(&format!("cannot fetch {GREETING_URL}: nothing answers there")),
+        "{output}"
+    );
+    assert_eq!(files(ws.path()), ("format = 1\n".to_owned(), None));
+}
+
+#[test]
+fn inputs_of_a_version_released_before_they_were_recorded_are_trusted_on_first_use() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !engine_up() {
+        return;
+    }
+    fixtures::serve();
+    let ws = workspace();
+    // Released, then the recorded inputs taken out of the lock: a version
+    // locked before inputs were recorded, as the catalog's were adopted.
+    let out = tool(ws.path(), &["build", "e2e-python:1.0.0", "e2e-python:1.1.0"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let lock_path = ws.path().join("versions.lock");
+    let released = std::fs::read_to_string(&lock_path).unwrap();
+    let mut adopted = String::new();
+    let mut in_fetched = false;
+    for line in released.lines() {
+        if line.starts_with('[') {
+            in_fetched = line == "[image.fetched]";
+        }
+        if !in_fetched {
+            adopted.push_str(line);
+            adopted.push('\n');
+        }
+    }
+    assert_ne!(adopted, released);
+    std::fs::write(&lock_path, adopted).unwrap();
+
+    let out = tool(ws.path(), &["check"]);
+    let output = text(&out);
+    assert!(out.status.success(), "{output}");
+    assert!(
+        output.contains("1 released version(s) fetch inputs not pinned yet")
+            && output.contains(&format!("e2e-python:1.1.0: {GREETING_URL}, {DATA_URL}")),
+        "{output}"
+    );
+
+    let out = tool(ws.path(), &["build", "e2e-python:1.1.0"]);
+    let output = text(&out);
+    assert!(out.status.success(), "{output}");
+    assert!(
+        output.contains(&format!(
+            "trust on first use: e2e-python:1.1.0 was released before its inputs were recorded; recorded {GREETING_URL} = {}",
+            sha256_of(GREETING.as_bytes())
+        )),
+        "{output}"
+    );
+    let lock = Lock::read(&ws.path().join("versions.lock")).unwrap();
+    assert_eq!(lock.pins("e2e-python:1.1.0").len(), 2);
+    let out = tool(ws.path(), &["check"]);
+    assert!(!text(&out).contains("not pinned yet"), "{}", text(&out));
+}
