@@ -49,7 +49,7 @@ pub fn render_pinned(recipe: &Recipe, platform: &str, pins: &Pins) -> Result<Str
                 .join(", ")
         ),
     })?;
-    let ops = operations(recipe, Scope::default())?;
+    let ops = operations(recipe, root, Scope::default())?;
     let mut out = Renderer {
         pins,
         text: String::new(),

@@ -255,15 +255,29 @@ impl BaseImage {
     /// replaces), and `{image}` / `{base_image}` in any text replaced by
     /// this version's key and root image.
     pub fn checks(&self) -> Result<Vec<ResolvedCheck>, Error> {
+        self.checks_with_base(&self.unvalidated_recipe().base_image_name())
+    }
+
+    /// `checks` as they run on `platform`: `{base_image}` is the root
+    /// address of that platform (a root pinned per platform has one each).
+    pub fn checks_for(&self, platform: &str) -> Result<Vec<ResolvedCheck>, Error> {
+        let recipe = self.unvalidated_recipe();
+        let base = recipe
+            .root_for(platform)
+            .map_or_else(|| recipe.base_image_name(), str::to_owned);
+        self.checks_with_base(&base)
+    }
+
+    fn checks_with_base(&self, base: &str) -> Result<Vec<ResolvedCheck>, Error> {
         let mut set: Vec<ResolvedCheck> = Vec::new();
         for image in self.lineage() {
             let (own, removed) = image.own_changes()?;
             drop_inherited(&mut set, &removed, &image.key()).map_err(|e| image.in_image(e))?;
             set = resolve(set, own, &image.key());
         }
-        let (key, base) = (self.key(), self.unvalidated_recipe().base_image_name());
+        let key = self.key();
         for resolved in &mut set {
-            resolved.check.expand(&key, &base);
+            resolved.check.expand(&key, base);
         }
         Ok(set)
     }

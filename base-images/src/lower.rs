@@ -177,14 +177,15 @@ pub(crate) struct Unpack<'a> {
     pub(crate) owner: Option<&'a str>,
 }
 
-/// The operations of `recipe`, one per step, starting from the image
-/// user and workdir `start` (the root image's, or Docker's defaults).
-pub(crate) fn operations(recipe: &Recipe, start: Scope) -> Result<Vec<Op<'_>>, Error> {
+/// The operations of `recipe` built on the root address `root`, one per
+/// step, starting from the image user and workdir `start` (the root
+/// image's, or Docker's defaults).
+pub(crate) fn operations<'a>(recipe: &'a Recipe, root: &'a str, start: Scope) -> Result<Vec<Op<'a>>, Error> {
     let mut scope = start;
     let mut ops = Vec::with_capacity(recipe.steps.len());
     for (index, step) in recipe.steps.iter().enumerate() {
         scope.follow(step);
-        ops.push(operation(step, &scope).map_err(|reason| Error::InvalidStep {
+        ops.push(operation(step, root, &scope).map_err(|reason| Error::InvalidStep {
             step: index + 1,
             op: step.op(),
             reason,
@@ -193,7 +194,7 @@ pub(crate) fn operations(recipe: &Recipe, start: Scope) -> Result<Vec<Op<'_>>, E
     Ok(ops)
 }
 
-fn operation<'a>(step: &'a Step, scope: &Scope) -> Result<Op<'a>, String> {
+fn operation<'a>(step: &'a Step, root: &'a str, scope: &Scope) -> Result<Op<'a>, String> {
     Ok(match step {
         Step::Exec {
             args,
@@ -217,6 +218,8 @@ fn operation<'a>(step: &'a Step, scope: &Scope) -> Result<Op<'a>, String> {
         }
         Step::Env { name, value } => Op::Config(Config::Env(name, value)),
         Step::UnsetEnv { name } => Op::Config(Config::UnsetEnv(name)),
+        Step::EnvRoot { name } => Op::Config(Config::Env(name, root)),
+        Step::LabelRoot { name } => Op::Config(Config::Label(name, root)),
         Step::Workdir { path } => Op::Config(Config::Workdir(path)),
         Step::User { name } => Op::Config(Config::User(name)),
         Step::Label { name, value } => Op::Config(Config::Label(name, value)),
@@ -308,7 +311,7 @@ mod tests {
         let r = Recipe::from("a")
             .with_user("app")
             .with_exec_opts(["id"], ExecOptions::default().user("root").env("K", "v"));
-        let ops = operations(&r, Scope::default()).unwrap_or_else(|e| panic!("{e}"));
+        let ops = operations(&r, "a", Scope::default()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             ops[1],
             Op::Run(Run {
@@ -327,7 +330,7 @@ mod tests {
             .with_user("app")
             .with_fetched_file_opts("/f", "https://h/f", None, FetchOptions::default().owner("app"))
             .with_fetched_archive("/d", "https://h/d.tar.gz?x=1");
-        let ops = operations(&r, Scope::default()).unwrap_or_else(|e| panic!("{e}"));
+        let ops = operations(&r, "a", Scope::default()).unwrap_or_else(|e| panic!("{e}"));
         let Op::File(file) = &ops[1] else { panic!("{ops:?}") };
         assert_eq!(file.image_user.as_deref(), Some("app"));
         assert_eq!(file.owner, Some("app"));
@@ -336,9 +339,25 @@ mod tests {
     }
 
     #[test]
+    fn root_valued_env_and_labels_name_the_platforms_root() {
+        let r = Recipe::from_platforms([("linux/amd64", "a@sha256:1"), ("linux/arm64", "b@sha256:2")])
+            .with_root_env_variable("BASE")
+            .with_root_label("base");
+        let root = r.root_for("linux/arm64").unwrap_or_default();
+        let ops = operations(&r, root, Scope::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            ops,
+            [
+                Op::Config(Config::Env("BASE", "b@sha256:2")),
+                Op::Config(Config::Label("base", "b@sha256:2"))
+            ]
+        );
+    }
+
+    #[test]
     fn the_image_scope_is_where_a_switch_goes_back_to() {
         let r = Recipe::from("a").with_exec_opts(["id"], ExecOptions::default().workdir("/tmp"));
-        let ops = operations(&r, Scope::of_image("svc", "/srv")).unwrap_or_else(|e| panic!("{e}"));
+        let ops = operations(&r, "a", Scope::of_image("svc", "/srv")).unwrap_or_else(|e| panic!("{e}"));
         let Op::Run(run) = &ops[0] else { panic!("{ops:?}") };
         assert_eq!((run.image_user.as_str(), run.image_workdir.as_str()), ("svc", "/srv"));
     }

@@ -94,6 +94,17 @@ pub enum Step {
         /// Its value.
         value: String,
     },
+    /// Sets an environment variable to the root address of the platform
+    /// being built (a root pinned per platform has one per platform).
+    EnvRoot {
+        /// The variable's name.
+        name: String,
+    },
+    /// Sets a label to the root address of the platform being built.
+    LabelRoot {
+        /// The label's name.
+        name: String,
+    },
     /// Removes an environment variable from the image.
     UnsetEnv {
         /// The variable's name.
@@ -212,6 +223,8 @@ impl Step {
             Step::NewFile { .. } => "new_file",
             Step::MountedCache { .. } => "mounted_cache",
             Step::FetchFile { .. } => "fetch_file",
+            Step::EnvRoot { .. } => "env_root",
+            Step::LabelRoot { .. } => "label_root",
             Step::FetchArchive { .. } => "fetch_archive",
         }
     }
@@ -304,6 +317,17 @@ impl Recipe {
             name: name.into(),
             value: value.into(),
         })
+    }
+
+    /// Sets an environment variable to the root address of the platform
+    /// being built.
+    pub fn with_root_env_variable(self, name: impl Into<String>) -> Self {
+        self.step(Step::EnvRoot { name: name.into() })
+    }
+
+    /// Sets a label to the root address of the platform being built.
+    pub fn with_root_label(self, name: impl Into<String>) -> Self {
+        self.step(Step::LabelRoot { name: name.into() })
     }
 
     /// Removes an environment variable.
@@ -513,7 +537,13 @@ fn validate_step(step: &Step) -> Result<(), String> {
             env_name(name)?;
             no_nul(value, "the value")
         }
-        Step::UnsetEnv { name } => env_name(name),
+        Step::UnsetEnv { name } | Step::EnvRoot { name } => env_name(name),
+        Step::LabelRoot { name } => {
+            if name.trim().is_empty() {
+                return Err("has an empty label name".into());
+            }
+            no_nul(name, "the label name")
+        }
         Step::Workdir { path } => absolute(path),
         Step::User { name } => user_name(name),
         Step::Label { name, value } => {

@@ -1,17 +1,17 @@
+# syntax=docker/dockerfile:1.6
 FROM --platform=linux/amd64 docker.io/library/amazoncorretto:21-al2023@sha256:5454cb606e803fce56861fdbc9eab365eaa2ab4f357ceb8c1d56f4f8c8a7bc33
 RUN ["sh","-c","set -o xtrace && yum update -y --security && yum install -y tar openssl findutils && yum clean all"]
+WORKDIR /airbyte
+# https://dtdg.co/latest-java-tracer is not pinned yet: its sha256 is recorded in versions.lock by the first build
+ADD https://dtdg.co/latest-java-tracer /airbyte/dd-java-agent.jar
+# https://raw.githubusercontent.com/airbytehq/airbyte/6d8a3a2bc4f4ca79f10164447a90fdce5c9ad6f9/airbyte-integrations/bases/base/base.sh is not pinned yet: its sha256 is recorded in versions.lock by the first build
+ADD https://raw.githubusercontent.com/airbytehq/airbyte/6d8a3a2bc4f4ca79f10164447a90fdce5c9ad6f9/airbyte-integrations/bases/base/base.sh /airbyte/base.sh
+# https://raw.githubusercontent.com/airbytehq/airbyte/6d8a3a2bc4f4ca79f10164447a90fdce5c9ad6f9/airbyte-integrations/bases/base-java/javabase.sh is not pinned yet: its sha256 is recorded in versions.lock by the first build
+ADD https://raw.githubusercontent.com/airbytehq/airbyte/6d8a3a2bc4f4ca79f10164447a90fdce5c9ad6f9/airbyte-integrations/bases/base-java/javabase.sh /airbyte/javabase.sh
 ENV AIRBYTE_SPEC_CMD="/airbyte/javabase.sh --spec"
 ENV AIRBYTE_CHECK_CMD="/airbyte/javabase.sh --check"
 ENV AIRBYTE_DISCOVER_CMD="/airbyte/javabase.sh --discover"
 ENV AIRBYTE_READ_CMD="/airbyte/javabase.sh --read"
 ENV AIRBYTE_WRITE_CMD="/airbyte/javabase.sh --write"
 ENV AIRBYTE_ENTRYPOINT="/airbyte/base.sh"
-WORKDIR /airbyte
-RUN ["sh","-c","curl -fsSL -o /airbyte/dd-java-agent.jar https://dtdg.co/latest-java-tracer && chmod 755 /airbyte/dd-java-agent.jar"]
-RUN ["sh","-c","curl -fsSL -o /airbyte/base.sh https://raw.githubusercontent.com/airbytehq/airbyte/6d8a3a2bc4f4ca79f10164447a90fdce5c9ad6f9/airbyte-integrations/bases/base/base.sh && chmod 755 /airbyte/base.sh"]
-RUN ["sh","-c","curl -fsSL -o /airbyte/javabase.sh https://raw.githubusercontent.com/airbytehq/airbyte/6d8a3a2bc4f4ca79f10164447a90fdce5c9ad6f9/airbyte-integrations/bases/base-java/javabase.sh && chmod 755 /airbyte/javabase.sh"]
 ENTRYPOINT ["/airbyte/base.sh"]
-ENV AIRBYTE_BASE_BASE_IMAGE="docker.io/library/amazoncorretto:21-al2023@sha256:5454cb606e803fce56861fdbc9eab365eaa2ab4f357ceb8c1d56f4f8c8a7bc33"
-ENV AIRBYTE_BASE_IMAGE="airbyte-java-connector-base:1.0.0-rc.4"
-LABEL "io.airbyte.base_base_image"="docker.io/library/amazoncorretto:21-al2023@sha256:5454cb606e803fce56861fdbc9eab365eaa2ab4f357ceb8c1d56f4f8c8a7bc33"
-LABEL "io.airbyte.base_image"="airbyte-java-connector-base:1.0.0-rc.4"

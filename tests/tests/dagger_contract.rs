@@ -139,6 +139,62 @@ fn mounted_cache_resolves_its_volume_first() {
     );
 }
 
+#[test]
+fn fetched_files_are_http_files_with_their_checksum_and_archives_unpack_in_a_helper() {
+    let digest = format!("sha256:{}", "b".repeat(64));
+    let recipe = base()
+        .with_fetched_file_opts(
+            "/airbyte/base.sh",
+            "https://h/base.sh",
+            Some(0o755),
+            base_images::FetchOptions::default()
+                .owner("airbyte")
+                .sha256(digest.clone()),
+        )
+        .with_fetched_archive("/usr/share/nltk_data/taggers", "https://h/tagger.zip");
+    let queries = lowered(recipe, None);
+    // Each argument that is an object is resolved to its id first.
+    assert_eq!(
+        queries[0],
+        [
+            call(
+                "http",
+                &[
+                    ("url", "\"https://h/base.sh\""),
+                    ("checksum", &format!("\"{digest}\"")),
+                    ("permissions", "493")
+                ]
+            ),
+            call("id", &[])
+        ]
+    );
+    let helper = queries
+        .iter()
+        .find(|q| q.iter().any(|(name, _)| name == "withMountedFile"))
+        .expect("the archive is unpacked in a helper container");
+    let names: Vec<&str> = helper.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["container", "from", "withMountedFile", "withExec", "directory", "id"]
+    );
+    assert_eq!(
+        helper[1],
+        call("from", &[("address", &format!("\"{}\"", base_images::UNPACK_IMAGE))])
+    );
+    assert_eq!(
+        helper[3],
+        call(
+            "withExec",
+            &[("args", "[\"sh\",\"-c\",\"mkdir -p /out && unzip -q /archive -d /out\"]")]
+        )
+    );
+    let last = queries.last().unwrap();
+    let names: Vec<&str> = last.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["container", "from", "withFile", "withDirectory", "id"]);
+    assert_eq!(last[2].1["owner"], "\"airbyte\"");
+    assert_eq!(last[3].1["path"], "\"/usr/share/nltk_data/taggers\"");
+}
+
 /// The calls one step lowers to, written from the Dagger API reference
 /// (steps without step-scoped options).
 fn expected_calls(step: &base_images::Step) -> Call {
@@ -172,7 +228,7 @@ fn a_full_airbyte_version_chain() {
     assert_eq!(queries.last().unwrap(), &expected);
     assert_eq!(
         queries[0],
-        [call("cacheVolume", &[("key", "\"pip-cache\"")]), call("id", &[])]
+        [call("cacheVolume", &[("key", "\"pip_cache\"")]), call("id", &[])]
     );
 }
 

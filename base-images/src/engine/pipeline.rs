@@ -94,7 +94,7 @@ async fn build_and_check_inner<E: Engine>(
     report: &mut ImageReport,
 ) -> Result<(), Error> {
     let recipe = image.recipe()?.with_root_overrides(&options.root_overrides);
-    let checks = image.checks()?;
+    let checks = image.checks_for(platform)?;
     let declared_by = image.step_origins();
     let inputs = fetch_inputs(&recipe, &options.pins).await?;
     report.fetched = inputs.digests();

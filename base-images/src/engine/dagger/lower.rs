@@ -64,7 +64,7 @@ pub(super) fn lowered<'r>(
         }),
         None => client.container(),
     };
-    Ok((container.from(root), operations(recipe, Scope::default())?))
+    Ok((container.from(root), operations(recipe, root, Scope::default())?))
 }
 
 impl BaseImage {

@@ -126,6 +126,7 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
     let config = root_image.config.unwrap_or_default();
     let ops = operations(
         recipe,
+        root,
         Scope::of_image(
             config.user.as_deref().unwrap_or_default(),
             config.working_dir.as_deref().unwrap_or_default(),
