@@ -38,17 +38,7 @@ pub fn render(recipe: &Recipe, platform: &str) -> Result<String, Error> {
 /// the recipe does not pin itself.
 pub fn render_pinned(recipe: &Recipe, platform: &str, pins: &Pins) -> Result<String, Error> {
     recipe.validate()?;
-    let root = recipe.root_for(platform).ok_or_else(|| Error::InvalidRoot {
-        reason: format!(
-            "has no root address for platform `{platform}` (it pins {}); pick one of those platforms",
-            recipe
-                .root_addresses()
-                .iter()
-                .filter_map(|(p, _)| *p)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    })?;
+    let root = recipe.root_address(Some(platform))?;
     let ops = operations(recipe, root, Scope::default())?;
     let mut out = Renderer {
         pins,
@@ -304,7 +294,7 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(err.contains("no root address for platform `linux/s390x`"), "{err}");
+        assert!(err.contains("no address for platform `linux/s390x`"), "{err}");
         assert!(err.contains("linux/amd64, linux/arm64"), "{err}");
     }
 

@@ -441,6 +441,30 @@ impl Recipe {
         }
     }
 
+    /// The root address a build for `platform` starts from (`None`: the
+    /// engine's own platform, for a root that is one address for all); an
+    /// error naming the platforms the recipe pins when it has none.
+    pub fn root_address(&self, platform: Option<&str>) -> Result<&str, Error> {
+        let found = match platform {
+            Some(platform) => self.root_for(platform),
+            None => match self.root_addresses().as_slice() {
+                [(None, address)] => Some(*address),
+                _ => None,
+            },
+        };
+        found.ok_or_else(|| Error::InvalidRoot {
+            reason: format!(
+                "has no address for {}; name a platform it pins ({})",
+                platform.map_or_else(|| "the engine's platform".to_owned(), |p| format!("platform `{p}`")),
+                self.root_addresses()
+                    .iter()
+                    .filter_map(|(p, _)| *p)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+    }
+
     /// The same recipe with every root address equal to a `from` replaced by
     /// its `to` (a local smoke test of a version's steps on another root).
     pub fn with_root_overrides(mut self, overrides: &[(String, String)]) -> Recipe {

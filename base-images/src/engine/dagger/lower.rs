@@ -39,25 +39,7 @@ pub(super) fn lowered<'r>(
     platform: Option<&str>,
 ) -> Result<(Container, Vec<Op<'r>>), Error> {
     recipe.validate()?;
-    let root = match platform {
-        Some(platform) => recipe.root_for(platform),
-        None => match recipe.root_addresses().as_slice() {
-            [(None, address)] => Some(*address),
-            _ => None,
-        },
-    }
-    .ok_or_else(|| Error::InvalidRoot {
-        reason: format!(
-            "has no address for {}; name a platform it pins ({})",
-            platform.unwrap_or("the engine's platform"),
-            recipe
-                .root_addresses()
-                .iter()
-                .filter_map(|(p, _)| *p)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    })?;
+    let root = recipe.root_address(platform)?;
     let container = match platform {
         Some(p) => client.container_opts(QueryContainerOpts {
             platform: Some(Platform(p.to_owned())),

@@ -118,9 +118,7 @@ fn input<'r>(request: &'r BuildRequest<'_>, url: &str) -> Result<&'r crate::fetc
 
 pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> Result<BuiltImage, Error> {
     let recipe = request.recipe;
-    let root = recipe.root_for(request.platform).ok_or_else(|| Error::InvalidRoot {
-        reason: format!("has no address for platform {}", request.platform),
-    })?;
+    let root = recipe.root_address(Some(request.platform))?;
     let root_image = ensure_root(engine, root, request.platform).await?;
     let root_id = root_image.id.clone().unwrap_or_default();
     let config = root_image.config.unwrap_or_default();
