@@ -10,6 +10,10 @@
 #   scripts/engine.sh stop         stop the private engine started by `start`
 #   scripts/engine.sh env          print the DOCKER_HOST to export
 #
+# The private engine listens on its unix socket and on 127.0.0.1:23750
+# (BASE_IMAGES_ENGINE_TCP_PORT); `run` exports BASE_IMAGES_ENGINE_TCP when
+# that answers.
+#
 # `start` and `run` also start a local OCI registry (Debian's docker-registry)
 # on 127.0.0.1:5000 for the tests that publish or pin roots, unless one
 # already answers there; the engine treats 127.0.0.0/8 as insecure.
@@ -24,6 +28,9 @@ set -euo pipefail
 
 DIR="${BASE_IMAGES_ENGINE_DIR:-/var/tmp/base-images-engine}"
 SOCK="$DIR/docker.sock"
+# The private engine also listens on loopback TCP (plain HTTP: loopback
+# only), so DOCKER_HOST=tcp://… is tested against a real daemon.
+TCP="tcp://127.0.0.1:${BASE_IMAGES_ENGINE_TCP_PORT:-23750}"
 CTR_SOCK="$DIR/containerd/containerd.sock"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
@@ -118,7 +125,7 @@ JSON
     for _ in $(seq 100); do [ -S "$CTR_SOCK" ] && break; sleep 0.1; done
     dockerd --config-file "$DIR/daemon.json" --containerd "$CTR_SOCK" \
         --data-root "$DIR/data" --exec-root "$DIR/exec" --pidfile "$DIR/dockerd.pid" \
-        -H "unix://$SOCK" --bridge=none --iptables=false --ip6tables=false --ip-forward=false \
+        -H "unix://$SOCK" -H "$TCP" --bridge=none --iptables=false --ip6tables=false --ip-forward=false \
         --ip-masq=false --userland-proxy=false >"$DIR/dockerd.log" 2>&1 &
     echo $! > "$DIR/dockerd.launcher.pid"
     for _ in $(seq 300); do
@@ -177,6 +184,10 @@ case "${1:-}" in
             [ -n "${started:-}" ] || trap 'stop_pid "$DIR/registry.pid"' EXIT
         fi
         export DOCKER_HOST="$host" BASE_IMAGES_E2E=1 BASE_IMAGES_REGISTRY="$REGISTRY"
+        # Where the engine answers on TCP, when it is ours (tests of tcp://).
+        if curl -fsS --max-time 2 "http://${TCP#tcp://}/_ping" >/dev/null 2>&1; then
+            export BASE_IMAGES_ENGINE_TCP="$TCP"
+        fi
         "$HERE/root-image.sh"
         "$@" ;;
     *)

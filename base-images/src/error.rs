@@ -90,6 +90,9 @@ pub enum Error {
         endpoint: String,
         /// Why it did not answer.
         reason: String,
+        /// The client's error, when it gave one.
+        #[source]
+        source: Option<bollard::errors::Error>,
     },
     /// `--engine dagger` (or the Dagger engine) without a Dagger session.
     #[error(

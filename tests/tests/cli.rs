@@ -751,3 +751,41 @@ fn a_two_platform_family_must_pin_an_index_not_one_platforms_manifest() {
         "pinned, so no local root is recorded"
     );
 }
+
+#[test]
+fn a_tcp_docker_host_reaches_the_engine_as_with_the_docker_cli() {
+    if !engine_up() {
+        return;
+    }
+    let Ok(tcp) = std::env::var("BASE_IMAGES_ENGINE_TCP") else {
+        eprintln!("engine test not run: the engine is not the project's private one (no BASE_IMAGES_ENGINE_TCP)");
+        return;
+    };
+    let ws = tool::workspace();
+    let out = tool::command(ws.path(), &["build", "e2e-python:1.0.0"])
+        .env("DOCKER_HOST", &tcp)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("engine: docker at {tcp}")),
+        "{}",
+        text(&out)
+    );
+
+    // TLS asked for, as the docker CLI reads it, without certificates.
+    let certs = ws.path().join("no-certs");
+    let out = tool::command(ws.path(), &["build", "e2e-python:1.0.0"])
+        .env("DOCKER_HOST", &tcp)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", &certs)
+        .output()
+        .unwrap();
+    let output = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{output}");
+    assert!(
+        output.contains(&format!("no container engine answers at {tcp}: ")),
+        "{output}"
+    );
+    assert!(output.contains(&certs.join("ca.pem").display().to_string()), "{output}");
+}

@@ -1,8 +1,9 @@
 //! The Docker engine: any Docker-API daemon (dockerd, Docker Desktop,
-//! podman's socket) through `bollard`, with the API version pinned to 1.41
-//! (Debian's dockerd 20.10) so older daemons answer. It finds the daemon
-//! from `DOCKER_HOST` or the default socket and fails within seconds, naming
-//! the socket, when none answers. Every container it creates carries a run
+//! podman's socket) through `bollard`, with the API version agreed with the
+//! daemon so older ones (Debian's dockerd 20.10, API 1.41) answer. It finds
+//! the daemon as the docker CLI does (`DOCKER_HOST`, `DOCKER_TLS_VERIFY`,
+//! `DOCKER_CERT_PATH`, else the default socket) and fails within seconds,
+//! naming the endpoint, when none answers. Every container it creates carries a run
 //! label and is tracked, so an interrupted run removes what it started.
 
 mod build;
@@ -13,19 +14,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bollard::query_parameters::RemoveContainerOptions;
-use bollard::{ClientVersion, Docker};
+use bollard::Docker;
 
 pub use build::CACHE_REPOSITORY;
 pub use target::DockerTarget;
 
 use super::{BuildRequest, BuiltImage, Distribution, Engine, RootIdentity};
 use crate::Error;
-
-/// The Docker API version requested from the daemon.
-pub const API_VERSION: ClientVersion = ClientVersion {
-    major_version: 1,
-    minor_version: 41,
-};
 
 /// How long connecting may take before the daemon counts as not answering.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -55,8 +50,10 @@ impl std::fmt::Debug for DockerEngine {
 }
 
 impl DockerEngine {
-    /// Connects to `DOCKER_HOST`, or to `/var/run/docker.sock`, and checks
-    /// that the daemon answers within [`CONNECT_TIMEOUT`].
+    /// Connects as the docker CLI does: to `DOCKER_HOST` (`unix://`,
+    /// `tcp://`, `https://`; TLS when `DOCKER_TLS_VERIFY` is set, with the
+    /// certificates in `DOCKER_CERT_PATH`), else `/var/run/docker.sock`, and
+    /// checks that the daemon answers within [`CONNECT_TIMEOUT`].
     pub async fn connect() -> Result<Self, Error> {
         let endpoint = std::env::var("DOCKER_HOST")
             .ok()
@@ -65,36 +62,36 @@ impl DockerEngine {
         Self::connect_to(&endpoint).await
     }
 
-    /// Connects to `endpoint` (`unix:///path` or `tcp://host:port`).
+    /// Connects to `endpoint` through bollard's own connection code (the
+    /// same schemes and TLS variables as `connect`), then agrees on the API
+    /// version with the daemon (at most what bollard speaks, at least what
+    /// an older daemon such as Debian's 20.10 does, 1.41).
     pub async fn connect_to(endpoint: &str) -> Result<Self, Error> {
-        let unavailable = |reason: String| Error::EngineUnavailable {
+        let unavailable = |reason: String, source: Option<bollard::errors::Error>| Error::EngineUnavailable {
             endpoint: endpoint.to_owned(),
             reason,
+            source,
         };
+        if let Some(path) = endpoint.strip_prefix("unix://") {
+            if !std::path::Path::new(path).exists() {
+                return Err(unavailable("the socket does not exist".into(), None));
+            }
+        }
         // Requests such as a long build step's wait are bounded by our own
         // timeouts, not the client's.
-        let request_timeout = 3600;
-        let docker = if let Some(path) = endpoint.strip_prefix("unix://") {
-            if !std::path::Path::new(path).exists() {
-                return Err(unavailable("the socket does not exist".into()));
+        let docker = Docker::connect_with_host(endpoint)
+            .map_err(|e| unavailable(e.to_string(), Some(e)))?
+            .with_timeout(Duration::from_secs(3600));
+        let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await {
+            Ok(Ok(docker)) => docker,
+            Ok(Err(e)) => return Err(unavailable(e.to_string(), Some(e))),
+            Err(_) => {
+                return Err(unavailable(
+                    format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                    None,
+                ))
             }
-            Docker::connect_with_unix(path, request_timeout, &API_VERSION)
-        } else if let Some(address) = endpoint
-            .strip_prefix("tcp://")
-            .or_else(|| endpoint.strip_prefix("http://"))
-        {
-            Docker::connect_with_http(&format!("http://{address}"), request_timeout, &API_VERSION)
-        } else {
-            return Err(unavailable(
-                "DOCKER_HOST must be unix:///path or tcp://host:port".into(),
-            ));
-        }
-        .map_err(|e| unavailable(e.to_string()))?;
-        match tokio::time::timeout(CONNECT_TIMEOUT, docker.ping()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(unavailable(e.to_string())),
-            Err(_) => return Err(unavailable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
-        }
+        };
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
