@@ -2,7 +2,8 @@
 //! (own and inherited) passes; every check kind fails when it should, with
 //! its id, command and output; a failing step names itself and its version;
 //! steps and results are served from the caches; an interrupted build
-//! removes its containers; a missing or silent engine is reported quickly.
+//! removes its containers; a check cut at its time limit leaves no process
+//! behind; a missing or silent engine is reported quickly.
 //!
 //! The engine comes from `DOCKER_HOST` (`scripts/engine.sh run` sets it and
 //! `BASE_IMAGES_E2E=1`). With `BASE_IMAGES_E2E=1` a missing engine fails
@@ -277,4 +278,83 @@ async fn a_silent_engine_is_given_up_on_within_five_seconds() {
     );
     assert!(took < Duration::from_secs(7), "{took:?}");
     drop(held);
+}
+
+/// A custom check whose command outlives any limit.
+fn hangs_too(target: &dyn base_images::checks::CheckTarget) -> base_images::checks::BoxFuture<'_, Result<(), String>> {
+    Box::pin(async move {
+        target.exec(&["sleep", "601"]).await?;
+        Ok(())
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_check_cut_at_its_limit_leaves_no_process_running() {
+    use base_images::checks::{run_checks, Check, CheckKind, ResolvedCheck};
+    let Some(engine) = engine().await else { return };
+    let recipe = Recipe::from(base_images_tests::e2e::ROOT);
+    let inputs = base_images::fetch::Inputs::default();
+    let built = engine
+        .build(BuildRequest {
+            recipe: &recipe,
+            platform: "linux/amd64",
+            declared_by: &[],
+            inputs: &inputs,
+        })
+        .await
+        .unwrap();
+    let limit = Duration::from_secs(1);
+    let checks: Vec<ResolvedCheck> = [
+        // Alone for its user, so it runs on its own, not in a batch.
+        Check::new(
+            "hangs-alone",
+            CheckKind::CommandSucceeds {
+                args: vec!["sleep".into(), "600".into()],
+            },
+        )
+        .as_user("nobody")
+        .timeout(limit),
+        Check::new(
+            "hangs-custom",
+            CheckKind::Custom {
+                function: base_images::checks::CustomCheck(hangs_too),
+            },
+        )
+        .timeout(limit),
+    ]
+    .into_iter()
+    .map(|check| ResolvedCheck {
+        check,
+        declared_in: "test".into(),
+        replaces: None,
+    })
+    .collect();
+    let target = engine.start(&built, false).await.unwrap();
+    let started = Instant::now();
+    let reports = run_checks(&target, &built.id, &checks, &mut ResultCache::disabled()).await;
+    assert!(started.elapsed() < Duration::from_secs(10));
+    for report in &reports {
+        assert_eq!(report.status, Status::TimedOut(limit), "{}", report.check.check.id);
+    }
+    let listing = base_images::checks::CheckTarget::exec(
+        &target,
+        &[
+            "sh",
+            "-c",
+            "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done",
+        ],
+    )
+    .await
+    .unwrap();
+    engine.stop(target).await;
+    assert!(
+        listing.stdout.contains("infinity"),
+        "the listing works: {}",
+        listing.stdout
+    );
+    assert!(
+        !listing.stdout.contains("sleep 600") && !listing.stdout.contains("sleep 601"),
+        "processes left running: {}",
+        listing.stdout
+    );
 }

@@ -2,8 +2,10 @@
 //! costs the engine far more than the command itself, so the commands of a
 //! check set that run as the same user go to one `/bin/sh` script that runs
 //! them concurrently, each under `timeout`, and prints each result framed by
-//! a random boundary. An image without `sh`, `mktemp` or `timeout` answers
-//! exit code 125 without frames; the caller then runs the checks one by one.
+//! a random boundary, in order. An image without `sh`, `mktemp` or `timeout`
+//! answers exit code 125 without frames; the caller then runs the checks one
+//! by one. A script cut off (its exec failed or ran out of time) still gives
+//! the frames it printed whole; only the rest is run again.
 
 use std::time::Duration;
 
@@ -37,61 +39,74 @@ pub(crate) fn boundary() -> String {
     format!("@@{:x}", digest)[..26].to_owned()
 }
 
-/// The script running `commands` concurrently. For each, in order, it
-/// prints `<boundary>:<index>:<exit code>` and a newline, the stdout,
-/// `<boundary>:` and a newline, and the stderr. Shell built-ins do the
-/// bookkeeping, so each check costs the process it runs plus `timeout`.
+/// The script running `commands` concurrently. For each, in order, as soon
+/// as it and the ones before it ended, it prints `<boundary>:<index>:<exit
+/// code>` and a newline, the stdout, `<boundary>:` and a newline, the
+/// stderr, and `<boundary>;` and a newline: so when the script is cut off,
+/// the frames it printed are whole and the rest is known to be missing.
+/// Shell built-ins do the bookkeeping, so each check costs the process it
+/// runs plus `timeout`, which stops a command at its limit.
 pub(crate) fn script(commands: &[BatchCommand<'_>], boundary: &str) -> String {
     let mut s = format!(
         "command -v mktemp >/dev/null && command -v timeout >/dev/null || exit 125\n\
          d=$(mktemp -d) || exit 125\n\
          b='{boundary}'\n\
          run() {{ i=$1; t=$2; shift 2; timeout -k 1 \"$t\" \"$@\" >\"$d/$i.o\" 2>\"$d/$i.e\" </dev/null; \
-         printf '%s:%s:%s\\n' \"$b\" \"$i\" \"$?\" >\"$d/$i.h\"; printf '%s:\\n' \"$b\" >\"$d/$i.m\"; }}\n"
+         printf '%s:%s:%s\\n' \"$b\" \"$i\" \"$?\" >\"$d/$i.h\"; }}\n"
     );
-    let mut files = Vec::new();
     for (i, command) in commands.iter().enumerate() {
         s.push_str(&format!(
-            "run {i} {:.3} {} &\n",
+            "run {i} {:.3} {} &\np{i}=$!\n",
             command.limit.as_secs_f64(),
             super::shell_words(command.argv)
         ));
-        files.extend([
-            format!("\"$d/{i}.h\""),
-            format!("\"$d/{i}.o\""),
-            format!("\"$d/{i}.m\""),
-            format!("\"$d/{i}.e\""),
-        ]);
     }
-    s.push_str(&format!("wait\ncat {}\nrm -rf \"$d\"\n", files.join(" ")));
+    for i in 0..commands.len() {
+        s.push_str(&format!(
+            "wait $p{i}; cat \"$d/{i}.h\" \"$d/{i}.o\"; printf '%s:\\n' \"$b\"; cat \"$d/{i}.e\"; printf '%s;\\n' \"$b\"\n"
+        ));
+    }
+    s.push_str("rm -rf \"$d\"\n");
     s
 }
 
-/// Splits the script's stdout into one output per command; `None` if it is
-/// not what the script prints (then run the commands one by one).
-pub(crate) fn parse(stdout: &str, boundary: &str, count: usize) -> Option<Vec<ExecOutput>> {
-    let mut rest = stdout.strip_prefix(boundary)?;
+/// The whole frames at the start of the script's stdout, in order (fewer
+/// than the commands when the script was cut off; none when the image
+/// could not run it).
+pub(crate) fn parse_prefix(stdout: &str, boundary: &str, count: usize) -> Vec<ExecOutput> {
+    frames(stdout, boundary, count)
+}
+
+/// Up to `count` whole frames.
+fn frames(stdout: &str, boundary: &str, count: usize) -> Vec<ExecOutput> {
     let mut outputs = Vec::with_capacity(count);
-    for index in 0..count {
-        let (header, body) = rest.split_once('\n')?;
-        let mut fields = header.strip_prefix(':')?.split(':');
-        if fields.next()?.parse::<usize>().ok()? != index {
-            return None;
-        }
-        let exit_code = fields.next()?.parse().ok()?;
-        let (out, after) = body.split_once(&format!("{boundary}:\n"))?;
-        let (err, next) = match after.find(boundary) {
-            Some(at) => (&after[..at], &after[at + boundary.len()..]),
-            None => (after, ""),
-        };
-        outputs.push(ExecOutput {
-            exit_code,
-            stdout: out.to_owned(),
-            stderr: err.to_owned(),
-        });
+    let mut rest = stdout;
+    let middle = format!("{boundary}:\n");
+    let end = format!("{boundary};\n");
+    while outputs.len() < count {
+        let frame = (|| {
+            let (header, body) = rest.strip_prefix(boundary)?.split_once('\n')?;
+            let mut fields = header.strip_prefix(':')?.split(':');
+            if fields.next()?.parse::<usize>().ok()? != outputs.len() {
+                return None;
+            }
+            let exit_code = fields.next()?.parse().ok()?;
+            let (out, after) = body.split_once(&middle)?;
+            let (err, next) = after.split_once(&end)?;
+            Some((
+                ExecOutput {
+                    exit_code,
+                    stdout: out.to_owned(),
+                    stderr: err.to_owned(),
+                },
+                next,
+            ))
+        })();
+        let Some((output, next)) = frame else { break };
+        outputs.push(output);
         rest = next;
     }
-    rest.is_empty().then_some(outputs)
+    outputs
 }
 
 #[cfg(test)]
@@ -121,8 +136,8 @@ mod tests {
 
     #[test]
     fn parses_framed_outputs_and_refuses_anything_else() {
-        let text = format!("{B}:0:0\nhi\n{B}:\n{B}:1:124\nno newline{B}:\nerr\n");
-        let outputs = parse(&text, B, 2).unwrap();
+        let text = format!("{B}:0:0\nhi\n{B}:\n{B};\n{B}:1:124\nno newline{B}:\nerr\n{B};\n");
+        let outputs = parse_prefix(&text, B, 2);
         assert_eq!(
             outputs[0],
             ExecOutput {
@@ -139,9 +154,18 @@ mod tests {
                 stderr: "err\n".into()
             }
         );
-        assert!(parse(&text, B, 3).is_none(), "a missing frame");
-        assert!(parse("sh: timeout: not found\n", B, 1).is_none());
-        assert!(parse(&format!("{text}{B}:9:0\n"), B, 2).is_none(), "trailing frames");
+        assert_eq!(parse_prefix(&text, B, 3).len(), 2, "a missing frame");
+        assert_eq!(parse_prefix(&text, B, 1).len(), 1, "no more than asked for");
+        assert!(parse_prefix("sh: timeout: not found\n", B, 1).is_empty());
+    }
+
+    #[test]
+    fn a_cut_off_script_gives_its_whole_frames() {
+        let text = format!("{B}:0:0\nhi\n{B}:\n{B};\n{B}:1:0\nhalf of it");
+        let outputs = parse_prefix(&text, B, 3);
+        assert_eq!(outputs.len(), 1);
+        assert_eq!(outputs[0].stdout, "hi\n");
+        assert!(parse_prefix("sh: not found", B, 3).is_empty());
     }
 
     #[test]
@@ -168,7 +192,8 @@ mod tests {
         let Ok(out) = std::process::Command::new("sh").args(["-c", &text]).output() else {
             return;
         };
-        let outputs = parse(&String::from_utf8_lossy(&out.stdout), B, 2).unwrap();
+        let outputs = parse_prefix(&String::from_utf8_lossy(&out.stdout), B, 2);
+        assert_eq!(outputs.len(), 2);
         assert_eq!(
             outputs[0],
             ExecOutput {

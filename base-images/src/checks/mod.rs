@@ -166,6 +166,22 @@ pub trait CheckTarget: Send + Sync {
     fn exec<'a>(&'a self, args: &'a [&'a str]) -> BoxFuture<'a, Result<ExecOutput, String>> {
         self.exec_as(None, args)
     }
+    /// Runs a command as `user` for at most `limit`. At the limit an
+    /// engine that can stops the process (the Docker engine runs it under
+    /// the image's `timeout`) and answers what it printed with exit code
+    /// 124; this default drops the request and answers an error.
+    fn exec_for<'a>(
+        &'a self,
+        user: Option<&'a str>,
+        args: &'a [&'a str],
+        limit: Duration,
+    ) -> BoxFuture<'a, Result<ExecOutput, String>> {
+        Box::pin(async move {
+            tokio::time::timeout(limit, self.exec_as(user, args))
+                .await
+                .unwrap_or_else(|_| Err(format!("no answer within {:.1} s", limit.as_secs_f64())))
+        })
+    }
     /// Reads a file of the container.
     fn read_file<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>>;
     /// Reads an environment variable of the image.

@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use futures_util::future::{join_all, BoxFuture};
+use futures_util::future::join_all;
 use futures_util::FutureExt as _;
 
 use super::batch::{self, BatchCommand, TIMED_OUT};
 use super::eval::{judge, plan, Plan};
-use super::{evaluate, Check, CheckTarget, Failure, ResolvedCheck, ResultCache};
+use super::{evaluate, BoxFuture, Check, CheckTarget, ExecOutput, Failure, ResolvedCheck, ResultCache};
 
 /// The time limit of a check that sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -54,10 +54,45 @@ fn limit(check: &Check) -> Duration {
     check.timeout.unwrap_or(DEFAULT_TIMEOUT)
 }
 
-/// One check run on its own, within its time limit.
+/// How long after its limit a check is given up on, when the engine did
+/// not stop it (`timeout -k 1` kills one second after the limit).
+const GRACE: Duration = Duration::from_secs(3);
+
+/// A target whose every command is bounded by a check's deadline, so a
+/// process a check starts (a custom check's too) is stopped with it.
+struct Limited<'a> {
+    target: &'a dyn CheckTarget,
+    until: Instant,
+}
+
+impl CheckTarget for Limited<'_> {
+    fn exec_as<'a>(&'a self, user: Option<&'a str>, args: &'a [&'a str]) -> BoxFuture<'a, Result<ExecOutput, String>> {
+        let left = self.until.saturating_duration_since(Instant::now());
+        self.target.exec_for(user, args, left)
+    }
+
+    fn read_file<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>> {
+        self.target.read_file(path)
+    }
+
+    fn env_var<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, String>> {
+        self.target.env_var(name)
+    }
+
+    fn label<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, String>> {
+        self.target.label(name)
+    }
+}
+
+/// One check run on its own, within its time limit; the processes it
+/// started are stopped at the limit where the engine can.
 async fn single(target: &dyn CheckTarget, check: &Check) -> Status {
     let limit = limit(check);
-    match tokio::time::timeout(limit, evaluate(check, target)).await {
+    let until = Instant::now() + limit;
+    let limited = Limited { target, until };
+    match tokio::time::timeout(limit + GRACE, evaluate(check, &limited)).await {
+        // Its commands were cut at the limit, whatever it made of that.
+        _ if Instant::now() >= until => Status::TimedOut(limit),
         Ok(Ok(())) => Status::Passed,
         Ok(Err(failure)) => Status::Failed(failure),
         Err(_) => Status::TimedOut(limit),
@@ -65,7 +100,10 @@ async fn single(target: &dyn CheckTarget, check: &Check) -> Status {
 }
 
 /// The one-command checks of one user, in one exec when there are several.
+/// What the batch could not judge (it was cut off, or the image cannot run
+/// it) runs again one by one; what it judged does not.
 async fn batched(target: &dyn CheckTarget, user: Option<&str>, items: &[Planned<'_>]) -> Vec<Status> {
+    let mut statuses = Vec::with_capacity(items.len());
     if items.len() > 1 {
         let commands: Vec<BatchCommand<'_>> = items
             .iter()
@@ -78,22 +116,30 @@ async fn batched(target: &dyn CheckTarget, user: Option<&str>, items: &[Planned<
         let script = batch::script(&commands, &boundary);
         let longest = commands.iter().map(|c| c.limit).max().unwrap_or(DEFAULT_TIMEOUT);
         let argv = ["sh", "-c", script.as_str()];
-        let run = target.exec_as(user, &argv);
-        if let Ok(Ok(out)) = tokio::time::timeout(longest + Duration::from_secs(5), run).await {
-            if let Some(outputs) = batch::parse(&out.stdout, &boundary, items.len()) {
-                return items
-                    .iter()
-                    .zip(outputs)
-                    .map(|((_, check, argv), output)| match output.exit_code {
-                        TIMED_OUT => Status::TimedOut(limit(check)),
-                        _ => judge(check, argv, &output).map_or_else(Status::Failed, |()| Status::Passed),
-                    })
-                    .collect();
-            }
+        let outputs = match target.exec_for(user, &argv, longest + GRACE).await {
+            Ok(out) => batch::parse_prefix(&out.stdout, &boundary, items.len()),
+            Err(_) => Vec::new(),
+        };
+        statuses.extend(
+            items
+                .iter()
+                .zip(outputs)
+                .map(|((_, check, argv), output)| match output.exit_code {
+                    TIMED_OUT => Status::TimedOut(limit(check)),
+                    _ => judge(check, argv, &output).map_or_else(Status::Failed, |()| Status::Passed),
+                }),
+        );
+        if statuses.len() < items.len() {
+            tracing::debug!(
+                judged = statuses.len(),
+                of = items.len(),
+                "the batch was cut off or cannot run in this image; running the rest one by one"
+            );
         }
-        tracing::debug!("batched checks unavailable in this image; running them one by one");
     }
-    join_all(items.iter().map(|(_, check, _)| single(target, check))).await
+    let rest = &items[statuses.len()..];
+    statuses.extend(join_all(rest.iter().map(|(_, check, _)| single(target, check))).await);
+    statuses
 }
 
 /// The reports of `checks` when every one already passed on `image_id`
@@ -134,7 +180,7 @@ pub async fn run_checks(
             Plan::Direct => direct.push((index, check)),
         }
     }
-    let mut work: Vec<BoxFuture<'_, Vec<(usize, Status, Duration)>>> = Vec::new();
+    let mut work: Vec<futures_util::future::BoxFuture<'_, Vec<(usize, Status, Duration)>>> = Vec::new();
     for (user, items) in &groups {
         work.push(
             async move {
@@ -241,6 +287,60 @@ mod tests {
             "one failed batch, then one exec per command check: {calls:?}"
         );
         assert!(calls[0].starts_with("sh -c"));
+    }
+
+    /// A target whose batch script is cut off after its first two frames.
+    #[derive(Default)]
+    struct CutOff {
+        calls: Mutex<Vec<String>>,
+    }
+
+    impl CheckTarget for CutOff {
+        fn exec_as<'a>(&'a self, _: Option<&'a str>, args: &'a [&'a str]) -> Boxed<'a, Result<ExecOutput, String>> {
+            self.calls.lock().unwrap().push(args.join(" "));
+            let out = match args {
+                ["sh", "-c", script] => {
+                    let boundary = script.split("b='").nth(1).unwrap().split('\'').next().unwrap();
+                    ExecOutput {
+                        exit_code: 137,
+                        stdout: format!("{boundary}:0:0\na\n{boundary}:\n{boundary};\n{boundary}:1:0\nb\n{boundary}:\n{boundary};\n{boundary}:2:"),
+                        stderr: String::new(),
+                    }
+                }
+                [_, word] => ExecOutput {
+                    exit_code: 0,
+                    stdout: format!("{word}\n"),
+                    stderr: String::new(),
+                },
+                _ => unreachable!(),
+            };
+            Box::pin(async move { Ok(out) })
+        }
+        fn read_file<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Vec<u8>, String>> {
+            Box::pin(async { Err("no".into()) })
+        }
+        fn env_var<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Option<String>, String>> {
+            Box::pin(async { Ok(None) })
+        }
+        fn label<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Option<String>, String>> {
+            Box::pin(async { Ok(None) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cut_off_batch_runs_again_only_what_it_did_not_judge() {
+        let checks = resolved(
+            Checks::new()
+                .output_contains("a", ["echo", "a"], "a")
+                .output_contains("b", ["echo", "b"], "b")
+                .output_contains("c", ["echo", "c"], "c"),
+        );
+        let target = CutOff::default();
+        let reports = run_checks(&target, "img", &checks, &mut ResultCache::disabled()).await;
+        assert!(reports.iter().all(|r| r.status.is_pass()), "{reports:?}");
+        let calls = target.calls.lock().unwrap().clone();
+        assert_eq!(calls.len(), 2, "the batch, then only `c` again: {calls:?}");
+        assert_eq!(calls[1], "echo c");
     }
 
     #[tokio::test]

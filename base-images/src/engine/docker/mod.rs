@@ -25,7 +25,7 @@ use crate::Error;
 /// How long connecting may take before the daemon counts as not answering.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The label every container of a run carries (`<pid>-<start time>`).
+/// The label every container of a run carries (`<pid>-<start time>-<n>`).
 pub const RUN_LABEL: &str = "org.base-images.run";
 
 /// The label of a built image: the digest of the recipe prefix it holds.
@@ -95,10 +95,13 @@ impl DockerEngine {
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
+        // Two engines connected in the same millisecond still differ.
+        static CONNECTIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let connection = CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(DockerEngine {
             docker,
             endpoint: endpoint.to_owned(),
-            run_id: format!("{}-{}", std::process::id(), started.as_millis()),
+            run_id: format!("{}-{}-{connection}", std::process::id(), started.as_millis()),
             containers: Arc::default(),
         })
     }

@@ -4,10 +4,11 @@
 //! API with stdout and stderr kept apart.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{CreateContainerOptions, DownloadFromContainerOptions};
+use bollard::query_parameters::{ContainerArchiveInfoOptions, CreateContainerOptions, DownloadFromContainerOptions};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use super::{engine_error, DockerEngine, RUN_LABEL};
@@ -22,6 +23,8 @@ pub struct DockerTarget {
     id: String,
     env: Vec<String>,
     labels: HashMap<String, String>,
+    /// The image's `timeout` program, which stops a command at its limit.
+    timeout: Option<&'static str>,
 }
 
 impl DockerTarget {
@@ -63,11 +66,27 @@ pub(super) async fn start(engine: &DockerEngine, image: &BuiltImage, network: bo
     };
     let mut labels = config.labels.unwrap_or_default();
     labels.remove(RUN_LABEL);
+    let mut timeout = None;
+    for program in ["/usr/bin/timeout", "/bin/timeout"] {
+        let options = ContainerArchiveInfoOptions {
+            path: program.to_owned(),
+        };
+        if engine
+            .docker
+            .get_container_archive_info(&created.id, Some(options))
+            .await
+            .is_ok()
+        {
+            timeout = Some(program);
+            break;
+        }
+    }
     Ok(DockerTarget {
         engine: engine.clone(),
         id: created.id,
         env: config.env.unwrap_or_default(),
         labels,
+        timeout,
     })
 }
 
@@ -130,6 +149,36 @@ impl DockerTarget {
 impl CheckTarget for DockerTarget {
     fn exec_as<'a>(&'a self, user: Option<&'a str>, args: &'a [&'a str]) -> BoxFuture<'a, Result<ExecOutput, String>> {
         Box::pin(self.run(user, args))
+    }
+
+    /// Under the image's `timeout` (`-k 1`), so the process is stopped at
+    /// the limit (exit code 124), not left running; without one, the
+    /// request is dropped at the limit and the process ends with the
+    /// check container.
+    fn exec_for<'a>(
+        &'a self,
+        user: Option<&'a str>,
+        args: &'a [&'a str],
+        limit: Duration,
+    ) -> BoxFuture<'a, Result<ExecOutput, String>> {
+        Box::pin(async move {
+            let secs = format!("{:.3}", limit.as_secs_f64().max(0.001));
+            let wrapped: Vec<&str> = match self.timeout {
+                Some(program) => [program, "-k", "1", secs.as_str()]
+                    .into_iter()
+                    .chain(args.iter().copied())
+                    .collect(),
+                None => args.to_vec(),
+            };
+            let wait = if self.timeout.is_some() {
+                limit + Duration::from_secs(3)
+            } else {
+                limit
+            };
+            tokio::time::timeout(wait, self.run(user, &wrapped))
+                .await
+                .unwrap_or_else(|_| Err(format!("no answer within {:.1} s", limit.as_secs_f64())))
+        })
     }
 
     fn read_file<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>> {
