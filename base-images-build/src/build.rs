@@ -70,8 +70,8 @@ async fn release_policy<E: Engine>(
     lock: &base_images::Lock,
     platform: &str,
     ui: &Ui,
-) -> Result<BTreeMap<String, BTreeMap<String, String>>, Error> {
-    let mut local_roots: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+) -> Result<BTreeMap<base_images::ImageKey, BTreeMap<String, String>>, Error> {
+    let mut local_roots: BTreeMap<base_images::ImageKey, BTreeMap<String, String>> = BTreeMap::new();
     let mut problems = Vec::new();
     for image in images {
         let recipe = image.recipe()?;
@@ -243,7 +243,7 @@ async fn build_on<E: Engine>(
             async move {
                 let mut reports = Vec::new();
                 for image in chain {
-                    progress.set_message(image.key());
+                    progress.set_message(image.key().to_string());
                     let options = Options {
                         root_overrides: overrides.clone(),
                         pins: lock.pins(&image.key()),

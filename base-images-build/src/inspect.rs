@@ -36,7 +36,12 @@ pub(crate) fn list(images: &[&BaseImage], lock: &Lock, json: bool) -> Result<Str
         return Ok(serde_json::to_string_pretty(&value).unwrap_or_default());
     }
     let mut out = String::new();
-    let width = rows.iter().map(|(i, _, _)| i.key().len()).max().unwrap_or(5).max(5);
+    let width = rows
+        .iter()
+        .map(|(i, _, _)| i.key().to_string().len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     let parent_width = rows
         .iter()
         .map(|(i, _, _)| i.parent().map_or(1, |p| p.version_str().len()))
@@ -74,7 +79,7 @@ fn describe(step: &Step) -> String {
 pub(crate) fn show(image: &BaseImage) -> Result<String, Error> {
     let recipe = image.recipe()?;
     let origins = image.step_origins();
-    let key = image.key();
+    let key = image.key().to_string();
     let mut out = String::new();
     let _ = writeln!(out, "{key}: {}", image.changelog());
     let lineage: Vec<String> = image.lineage().iter().map(|i| i.version_str().to_owned()).collect();
@@ -114,7 +119,7 @@ pub(crate) fn dockerfile(image: &BaseImage, platform: Option<&str>, lock: &Lock)
 
 fn image_error(image: &BaseImage, error: base_images::Error) -> base_images::Error {
     base_images::Error::InImage {
-        image: image.key(),
+        image: image.key().to_string(),
         location: image.location().to_string(),
         source: Box::new(error),
     }

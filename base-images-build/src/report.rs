@@ -57,7 +57,7 @@ pub(crate) fn table(reports: &[ImageReport]) -> String {
     for r in reports {
         let (passed, failed, cached) = counts(r);
         rows.push([
-            r.key.clone(),
+            r.key.to_string(),
             r.platform.clone(),
             passed.to_string(),
             failed.to_string(),
@@ -166,7 +166,7 @@ pub(crate) fn junit(reports: &[ImageReport]) -> String {
                 .set_message("the build failed")
                 .set_description(error.to_string());
             let mut case = TestCase::new("build", status);
-            case.set_classname(r.key.clone());
+            case.set_classname(r.key.to_string());
             suite.add_test_case(case);
         }
         for c in &r.checks {
@@ -184,7 +184,7 @@ pub(crate) fn junit(reports: &[ImageReport]) -> String {
                 }
             };
             let mut case = TestCase::new(c.check.check.id.clone(), status);
-            case.set_classname(r.key.clone()).set_time(c.duration);
+            case.set_classname(r.key.to_string()).set_time(c.duration);
             suite.add_test_case(case);
         }
         report.add_test_suite(suite);

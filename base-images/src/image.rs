@@ -8,7 +8,7 @@ use std::fmt;
 
 use crate::checks::{drop_inherited, resolve, Checks, ResolvedCheck};
 use crate::version::Version;
-use crate::{registry, Error, Recipe};
+use crate::{registry, Error, ImageKey, Recipe};
 
 /// How a version builds its recipe.
 #[derive(Clone, Copy)]
@@ -162,8 +162,8 @@ impl BaseImage {
     }
 
     /// The lookup key, `family:version`.
-    pub fn key(&self) -> String {
-        format!("{}:{}", self.family, self.version_text)
+    pub fn key(&self) -> ImageKey {
+        ImageKey::new(self.family, self.version.to_semver())
     }
 
     /// This version and its ancestors, from the root down to this one.
@@ -227,7 +227,7 @@ impl BaseImage {
         (0..own.steps.len())
             .map(|n| {
                 let first = recipes.iter().position(|r| r.steps.get(..=n) == own.steps.get(..=n));
-                first.map_or_else(|| self.key(), |i| lineage[i].key())
+                first.map_or_else(|| self.key(), |i| lineage[i].key()).to_string()
             })
             .collect()
     }
@@ -272,10 +272,11 @@ impl BaseImage {
         let mut set: Vec<ResolvedCheck> = Vec::new();
         for image in self.lineage() {
             let (own, removed) = image.own_changes()?;
-            drop_inherited(&mut set, &removed, &image.key()).map_err(|e| image.in_image(e))?;
-            set = resolve(set, own, &image.key());
+            let key = image.key().to_string();
+            drop_inherited(&mut set, &removed, &key).map_err(|e| image.in_image(e))?;
+            set = resolve(set, own, &key);
         }
-        let key = self.key();
+        let key = self.key().to_string();
         for resolved in &mut set {
             resolved.check.expand(&key, base);
         }
@@ -290,7 +291,7 @@ impl BaseImage {
     /// Wraps an error with this image's key and declaration site.
     pub(crate) fn in_image(&self, source: Error) -> Error {
         Error::InImage {
-            image: self.key(),
+            image: self.key().to_string(),
             location: self.location.to_string(),
             source: Box::new(source),
         }

@@ -23,7 +23,7 @@
 //! }
 //!
 //! let image = base_images::get("doc-example:1.0.1")?;
-//! assert_eq!(image.parent().map(|p| p.key()), Some("doc-example:1.0.0".to_owned()));
+//! assert_eq!(image.parent().map(|p| p.key().to_string()).as_deref(), Some("doc-example:1.0.0"));
 //! assert_eq!(image.recipe()?.steps.len(), 1);
 //! # Ok::<(), base_images::Error>(())
 //! ```
@@ -41,6 +41,7 @@ mod error;
 pub mod fetch;
 pub mod fsio;
 mod image;
+mod key;
 pub mod lock;
 mod lower;
 pub mod platform;
@@ -54,6 +55,7 @@ pub use canonical::{RecipeDigest, ENCODING_VERSION};
 pub use checks::{Check, CheckKind, Checks, ResolvedCheck};
 pub use error::Error;
 pub use image::{BaseImage, Build, CheckSet, Finish, Location};
+pub use key::ImageKey;
 pub use lock::{Lock, LockEntry, Release};
 pub use lower::UNPACK_IMAGE;
 pub use recipe::{ExecOptions, FetchOptions, Recipe, Root, Step};

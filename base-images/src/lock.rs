@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::canonical::RecipeDigest;
 use crate::image::BaseImage;
-use crate::{fsio, Error};
+use crate::{fsio, Error, ImageKey};
 
 /// The lock file format this library reads and writes.
 pub const LOCK_FORMAT: u32 = 1;
@@ -25,7 +25,7 @@ const HEADER: &str = "# Recipe digests of released base-image versions.\n\
 #[serde(deny_unknown_fields)]
 pub struct LockEntry {
     /// `family:version`.
-    pub name: String,
+    pub name: ImageKey,
     /// The digest of its canonical recipe.
     pub recipe: RecipeDigest,
     /// Published image digests, per platform (empty until published).
@@ -80,7 +80,7 @@ impl Lock {
         }
         let mut seen = BTreeMap::new();
         for entry in &file.images {
-            if seen.insert(entry.name.as_str(), ()).is_some() {
+            if seen.insert(&entry.name, ()).is_some() {
                 return Err(bad(format!("`{}` is listed twice; keep one entry", entry.name)));
             }
         }
@@ -94,9 +94,9 @@ impl Lock {
         &self.entries
     }
 
-    /// The entry for `family:version`.
-    pub fn get(&self, name: &str) -> Option<&LockEntry> {
-        self.entries.iter().find(|e| e.name == name)
+    /// The entry of `key`.
+    pub fn get(&self, key: &ImageKey) -> Option<&LockEntry> {
+        self.entries.iter().find(|e| e.name == *key)
     }
 
     /// The lock as TOML text (deterministic).
@@ -188,14 +188,14 @@ impl Lock {
     }
 
     /// The digests of `key`'s fetched inputs this lock records, by URL.
-    pub fn pins(&self, key: &str) -> crate::fetch::Pins {
+    pub fn pins(&self, key: &ImageKey) -> crate::fetch::Pins {
         self.get(key).map(|e| e.fetched.clone()).unwrap_or_default()
     }
 
     /// For each released version among `images`, the URLs it fetches whose
     /// digest neither its recipe nor this lock pins yet (its next build
     /// records them).
-    pub fn unpinned_inputs(&self, images: &[&BaseImage]) -> Vec<(String, Vec<String>)> {
+    pub fn unpinned_inputs(&self, images: &[&BaseImage]) -> Vec<(ImageKey, Vec<String>)> {
         images
             .iter()
             .filter_map(|image| {
@@ -219,9 +219,9 @@ impl Lock {
 #[derive(Clone, Debug, Default)]
 pub struct Release {
     /// Local root image ids, by platform.
-    pub local_roots: BTreeMap<String, BTreeMap<String, String>>,
+    pub local_roots: BTreeMap<ImageKey, BTreeMap<String, String>>,
     /// Fetched input digests, by URL.
-    pub fetched: BTreeMap<String, crate::fetch::Pins>,
+    pub fetched: BTreeMap<ImageKey, crate::fetch::Pins>,
 }
 
 /// The header and the TOML of `file`; a serialization failure is an error,
@@ -242,12 +242,9 @@ pub fn unpinned_root(recipe: &crate::Recipe) -> Option<(Option<&str>, &str)> {
         .find(|(_, address)| !crate::ImageAddress::parse(address).is_ok_and(|a| a.is_pinned()))
 }
 
-/// Sorts by family, then semver precedence (names that do not parse last).
+/// Sorts by family, then semver precedence.
 fn sorted(mut entries: Vec<LockEntry>) -> Vec<LockEntry> {
-    entries.sort_by_cached_key(|e| {
-        let (family, version) = e.name.rsplit_once(':').unwrap_or((e.name.as_str(), ""));
-        (family.to_owned(), semver::Version::parse(version).ok(), e.name.clone())
-    });
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
     entries
 }
 
@@ -262,7 +259,7 @@ mod tests {
 
     fn entry(name: &str, hex: char) -> LockEntry {
         LockEntry {
-            name: name.into(),
+            name: name.parse().unwrap(),
             recipe: RecipeDigest::parse(&format!("sha256:{}", hex.to_string().repeat(64))).unwrap(),
             published: BTreeMap::new(),
             local_roots: BTreeMap::new(),
@@ -280,7 +277,7 @@ mod tests {
                 entry("b:1.10.0-rc.1", 'd'),
             ]),
         };
-        let names: Vec<_> = lock.entries().iter().map(|e| e.name.as_str()).collect();
+        let names: Vec<String> = lock.entries().iter().map(|e| e.name.to_string()).collect();
         assert_eq!(names, ["a:2.0.0", "b:1.9.0", "b:1.10.0-rc.1", "b:1.10.0"]);
         let text = lock.render()?;
         assert!(text.starts_with("# Recipe digests"));

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use linkme::distributed_slice;
 
 use crate::image::{BaseImage, Build, CheckSet};
-use crate::Error;
+use crate::{Error, ImageKey};
 
 /// Every `#[base_image]` static, in link order.
 #[doc(hidden)]
@@ -39,27 +39,30 @@ pub fn versions_of(family: &str) -> Vec<&'static BaseImage> {
     all().into_iter().filter(|i| i.family() == family).collect()
 }
 
-/// The version registered under `family:version`.
-pub fn get(key: &str) -> Result<&'static BaseImage, Error> {
-    let (family, version) = key
-        .rsplit_once(':')
-        .filter(|(f, v)| !f.is_empty() && !v.is_empty())
-        .ok_or_else(|| Error::BadKey { key: key.to_owned() })?;
-    if version == "latest" {
-        return latest(family);
+/// The version a user names: `family:version`, or `family:latest` (see
+/// [`latest`]).
+pub fn get(text: &str) -> Result<&'static BaseImage, Error> {
+    match text.strip_suffix(":latest") {
+        Some(family) if !family.is_empty() => latest(family),
+        _ => lookup(&text.parse()?),
     }
-    let versions = versions_of(family);
+}
+
+/// The version registered under `key`.
+pub fn lookup(key: &ImageKey) -> Result<&'static BaseImage, Error> {
+    let versions = versions_of(key.family());
     if versions.is_empty() {
-        return Err(not_found_family(key));
+        return Err(not_found_family(&key.to_string()));
     }
     versions
         .iter()
         .copied()
-        .find(|i| i.version_str() == version)
+        .find(|i| i.version().to_semver() == *key.version())
         .ok_or_else(|| Error::NotFound {
-            key: key.to_owned(),
+            key: key.to_string(),
             hint: format!(
-                "family `{family}` has versions {}",
+                "family `{}` has versions {}",
+                key.family(),
                 versions.iter().map(|i| i.version_str()).collect::<Vec<_>>().join(", ")
             ),
         })
@@ -103,7 +106,7 @@ pub fn validate() -> Result<(), Error> {
 /// `validate` over explicit lists (what the registry holds, or a test's).
 pub fn validate_images(images: &[&BaseImage], check_sets: &[&CheckSet]) -> Result<(), Error> {
     let mut problems = Vec::new();
-    let mut by_key: BTreeMap<String, Vec<&BaseImage>> = BTreeMap::new();
+    let mut by_key: BTreeMap<ImageKey, Vec<&BaseImage>> = BTreeMap::new();
     let mut roots: BTreeMap<&str, Vec<&BaseImage>> = BTreeMap::new();
     for image in images {
         by_key.entry(image.key()).or_default().push(image);
@@ -184,7 +187,7 @@ fn lineage_problem(image: &BaseImage, images: &[&BaseImage]) -> Option<String> {
                 "{image} has a cycle in its parents: {}",
                 seen.iter()
                     .chain([&parent])
-                    .map(|i| i.key())
+                    .map(|i| i.key().to_string())
                     .collect::<Vec<_>>()
                     .join(" -> ")
             ));

@@ -336,7 +336,7 @@ fn only_the_development_image_carries_airbyte_metadata() {
             Step::Label { name, .. } => name.starts_with("io.airbyte"),
             _ => false,
         });
-        assert_eq!(metadata, image.key() == format!("{PY}:0.1.0"), "{image}");
+        assert_eq!(metadata, image.key().to_string() == format!("{PY}:0.1.0"), "{image}");
         assert_eq!(image.platforms(), ["linux/amd64", "linux/arm64"]);
     }
     // On arm64, 0.1.0 names its arm64 root.
@@ -553,7 +553,7 @@ fn java_check_sets_follow_the_facts() {
 #[test]
 fn lookups_work_as_in_the_seed() {
     let image = get("airbyte-python-connector-base:1.0.0").unwrap();
-    assert_eq!(image.parent().map(|p| p.key()), Some(format!("{PY}:0.1.0")));
+    assert_eq!(image.parent().map(|p| p.key().to_string()), Some(format!("{PY}:0.1.0")));
     assert_eq!(
         base_images::latest(PY).unwrap().version_str(),
         "3.0.0",

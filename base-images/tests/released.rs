@@ -22,7 +22,7 @@ fn catalog_is_valid_locked_and_released_versions_never_change() -> Result<(), Er
         lock.with_released(&images)?.write(&lock_path)?;
         return Ok(());
     }
-    let unreleased: Vec<String> = images
+    let unreleased: Vec<base_images::ImageKey> = images
         .iter()
         .filter(|i| lock.get(&i.key()).is_none())
         .map(|i| i.key())

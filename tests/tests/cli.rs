@@ -747,7 +747,8 @@ fn a_two_platform_family_must_pin_an_index_not_one_platforms_manifest() {
     assert!(out.status.success(), "{}", text(&out));
     let lock = Lock::read(&ws.path().join("versions.lock")).unwrap();
     assert!(
-        lock.get("e2e-index:1.0.0").is_some_and(|e| e.local_roots.is_empty()),
+        lock.get(&"e2e-index:1.0.0".parse().unwrap())
+            .is_some_and(|e| e.local_roots.is_empty()),
         "pinned, so no local root is recorded"
     );
 }

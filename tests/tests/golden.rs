@@ -58,7 +58,7 @@ fn digests_and_dockerfiles_match_the_golden_files() {
         .collect();
     for image in base_images::all() {
         cases.push((
-            image.key().replace(':', "-"),
+            image.key().to_string().replace(':', "-"),
             image.recipe().unwrap(),
             image.platforms().to_vec(),
         ));

@@ -45,7 +45,10 @@ fn released_versions_never_change() -> Result<(), Error> {
 fn a_changed_recipe_is_refused_with_the_release_message() -> Result<(), Error> {
     let lock = Lock::read(&lock_path())?;
     let text = lock.render()?.replace(
-        lock.get("seed-example:1.0.0").unwrap().recipe.as_str(),
+        lock.get(&"seed-example:1.0.0".parse().unwrap())
+            .unwrap()
+            .recipe
+            .as_str(),
         &format!("sha256:{}", "0".repeat(64)),
     );
     let tampered = Lock::parse(&text, &lock_path())?;
@@ -100,7 +103,7 @@ fn new_versions_are_added_and_released_ones_kept() -> Result<(), Error> {
 #[test]
 fn lock_entries_are_sorted_by_semver() -> Result<(), Error> {
     let lock = Lock::read(&lock_path())?;
-    let names: Vec<&str> = lock.entries().iter().map(|e: &LockEntry| e.name.as_str()).collect();
+    let names: Vec<String> = lock.entries().iter().map(|e: &LockEntry| e.name.to_string()).collect();
     assert_eq!(
         names,
         [

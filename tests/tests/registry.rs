@@ -101,7 +101,7 @@ fn seed_example_inherits_steps_and_checks() -> Result<(), Error> {
             "ffmpeg-installed"
         ]
     );
-    let key = image.key();
+    let key = image.key().to_string();
     assert_eq!(
         checks[0].origin(&key),
         Origin::Inherited {
@@ -134,7 +134,7 @@ fn a_new_root_keeps_steps_and_an_own_check_replaces_the_inherited_one() -> Resul
         "replaced in place"
     );
     assert_eq!(
-        checks[2].origin(&release.key()),
+        checks[2].origin(&release.key().to_string()),
         Origin::Overriding {
             replaces: "test-multi:0.1.0".into()
         }
@@ -164,7 +164,7 @@ fn lookups() -> Result<(), Error> {
     let keys: Vec<String> = base_images::all()
         .iter()
         .filter(|i| ["seed-example", "test-multi"].contains(&i.family()))
-        .map(|i| i.key())
+        .map(|i| i.key().to_string())
         .collect();
     assert_eq!(
         keys,

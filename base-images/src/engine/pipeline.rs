@@ -16,7 +16,7 @@ use crate::{BaseImage, Error};
 #[derive(Debug)]
 pub struct ImageReport {
     /// `family:version`.
-    pub key: String,
+    pub key: crate::ImageKey,
     /// The platform built.
     pub platform: String,
     /// The built image, unless the build failed.

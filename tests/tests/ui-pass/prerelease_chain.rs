@@ -23,5 +23,5 @@ fn v2_0_0_checks(checks: Checks) -> Checks {
 fn main() {
     assert_eq!(V2_0_0.family(), "ui");
     assert_eq!(V2_0_0.parent().map(|p| p.version_str()), Some("2.0.0-rc.1"));
-    assert_eq!(base_images::latest("ui").map(|i| i.key()).ok(), Some("ui:2.0.0".to_owned()));
+    assert_eq!(base_images::latest("ui").map(|i| i.key().to_string()).ok(), Some("ui:2.0.0".to_owned()));
 }
