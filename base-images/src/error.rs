@@ -67,9 +67,9 @@ pub enum Error {
     /// Invariants of the registry the compiler cannot see are broken.
     #[error("the base-image registry has {} problem(s):\n{}", .0.len(), bullet_list(.0))]
     Registry(Vec<String>),
-    /// Released versions changed or disappeared.
+    /// Released versions changed or disappeared, each named as data.
     #[error("{}", bullet_list(.0))]
-    Released(Vec<String>),
+    Released(Vec<crate::lock::ReleaseProblem>),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -92,7 +92,7 @@ pub enum Error {
         reason: String,
         /// The client's error, when it gave one.
         #[source]
-        source: Option<bollard::errors::Error>,
+        source: Option<Box<bollard::errors::Error>>,
     },
     /// `--engine dagger` (or the Dagger engine) without a Dagger session.
     #[error(
@@ -110,6 +110,9 @@ pub enum Error {
         action: String,
         /// The engine's answer.
         reason: String,
+        /// The engine client's error (bollard's, Dagger's), when it gave one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     },
     /// A root image could not be pulled.
     #[error("cannot pull root image {address} from registry {registry}: {reason}")]
@@ -120,6 +123,9 @@ pub enum Error {
         registry: String,
         /// The engine's answer.
         reason: String,
+        /// The engine client's error.
+        #[source]
+        source: Box<bollard::errors::Error>,
     },
     /// A build step exited non-zero.
     #[error(
@@ -187,6 +193,6 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
-fn bullet_list(items: &[String]) -> String {
+fn bullet_list<T: std::fmt::Display>(items: &[T]) -> String {
     items.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n")
 }

@@ -56,7 +56,7 @@ pub use checks::{Check, CheckKind, Checks, ResolvedCheck};
 pub use error::Error;
 pub use image::{BaseImage, Build, CheckSet, Finish, Location};
 pub use key::ImageKey;
-pub use lock::{Lock, LockEntry, Release};
+pub use lock::{Lock, LockEntry, Release, ReleaseProblem};
 pub use lower::UNPACK_IMAGE;
 pub use recipe::{ExecOptions, FetchOptions, Recipe, Root, Step};
 pub use registry::{all, families, get, latest, validate};

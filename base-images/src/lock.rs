@@ -118,30 +118,28 @@ impl Lock {
     pub fn verify(&self, images: &[&BaseImage]) -> Result<(), Error> {
         let mut problems = Vec::new();
         for entry in &self.entries {
+            let key = entry.name.clone();
             match images.iter().find(|i| i.key() == entry.name) {
-                None => problems.push(format!(
-                    "{} is released (in versions.lock) but no longer declared; restore its #[base_image] function",
-                    entry.name
-                )),
+                None => problems.push(ReleaseProblem::Missing { key }),
                 Some(image) => match image.recipe() {
-                    Err(e) => problems.push(e.to_string()),
+                    Err(e) => problems.push(ReleaseProblem::Invalid {
+                        key,
+                        reason: e.to_string(),
+                    }),
                     Ok(recipe) if recipe.digest() == entry.recipe && entry.local_roots.is_empty() => {
                         if let Some((_, address)) = unpinned_root(&recipe) {
-                            problems.push(format!(
-                                "{} is released, but its root {address} is not pinned by digest; a released version \
-                                 must pin its roots (repo:tag@sha256:...): declare a new version that does",
-                                entry.name
-                            ));
+                            problems.push(ReleaseProblem::Unpinned {
+                                key,
+                                address: address.to_owned(),
+                            });
                         }
                     }
-                    Ok(recipe) if recipe.digest() != entry.recipe => problems.push(format!(
-                        "{} is released and must never change; declare a new version instead \
-                         (locked recipe {}, declared recipe now {}, at {})",
-                        entry.name,
-                        entry.recipe,
-                        recipe.digest(),
-                        image.location()
-                    )),
+                    Ok(recipe) if recipe.digest() != entry.recipe => problems.push(ReleaseProblem::Changed {
+                        key,
+                        locked: entry.recipe.clone(),
+                        declared: recipe.digest(),
+                        location: image.location().to_string(),
+                    }),
                     Ok(_) => {}
                 },
             }
@@ -212,6 +210,81 @@ impl Lock {
                 (!urls.is_empty()).then(|| (image.key(), urls))
             })
             .collect()
+    }
+}
+
+/// A released version that changed, disappeared or lost its pin, as
+/// `verify` finds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReleaseProblem {
+    /// Its recipe is not the one locked.
+    Changed {
+        /// The version.
+        key: ImageKey,
+        /// The locked recipe digest.
+        locked: RecipeDigest,
+        /// The declared recipe's digest now.
+        declared: RecipeDigest,
+        /// Where it is declared.
+        location: String,
+    },
+    /// It is locked but no longer declared.
+    Missing {
+        /// The version.
+        key: ImageKey,
+    },
+    /// Its root is not pinned by digest (nor recorded as a local root).
+    Unpinned {
+        /// The version.
+        key: ImageKey,
+        /// The unpinned root address.
+        address: String,
+    },
+    /// Its recipe no longer validates.
+    Invalid {
+        /// The version.
+        key: ImageKey,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl ReleaseProblem {
+    /// The version concerned.
+    pub fn key(&self) -> &ImageKey {
+        match self {
+            ReleaseProblem::Changed { key, .. }
+            | ReleaseProblem::Missing { key }
+            | ReleaseProblem::Unpinned { key, .. }
+            | ReleaseProblem::Invalid { key, .. } => key,
+        }
+    }
+}
+
+impl std::fmt::Display for ReleaseProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReleaseProblem::Changed {
+                key,
+                locked,
+                declared,
+                location,
+            } => write!(
+                f,
+                "{key} is released and must never change; declare a new version instead \
+                 (locked recipe {locked}, declared recipe now {declared}, at {location})"
+            ),
+            ReleaseProblem::Missing { key } => write!(
+                f,
+                "{key} is released (in versions.lock) but no longer declared; restore its #[base_image] function"
+            ),
+            ReleaseProblem::Unpinned { key, address } => write!(
+                f,
+                "{key} is released, but its root {address} is not pinned by digest; a released version \
+                 must pin its roots (repo:tag@sha256:...): declare a new version that does"
+            ),
+            ReleaseProblem::Invalid { reason, .. } => f.write_str(reason),
+        }
     }
 }
 

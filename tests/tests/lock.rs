@@ -52,6 +52,17 @@ fn a_changed_recipe_is_refused_with_the_release_message() -> Result<(), Error> {
         &format!("sha256:{}", "0".repeat(64)),
     );
     let tampered = Lock::parse(&text, &lock_path())?;
+    // The problem is data: which version, and both digests.
+    match tampered.verify(&test_families()) {
+        Err(Error::Released(problems)) => match problems.as_slice() {
+            [base_images::ReleaseProblem::Changed { key, locked, .. }] => {
+                assert_eq!(key.to_string(), "seed-example:1.0.0");
+                assert_eq!(locked.as_str(), format!("sha256:{}", "0".repeat(64)));
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
     let message = tampered.verify(&test_families()).unwrap_err().to_string();
     assert!(
         message.contains("seed-example:1.0.0 is released and must never change; declare a new version instead"),

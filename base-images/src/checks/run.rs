@@ -11,7 +11,7 @@ use futures_util::FutureExt as _;
 
 use super::batch::{self, BatchCommand, TIMED_OUT};
 use super::eval::{judge, plan, Plan};
-use super::{evaluate, BoxFuture, Check, CheckTarget, ExecOutput, Failure, ResolvedCheck, ResultCache};
+use super::{evaluate, BoxFuture, Check, CheckTarget, ExecOutput, Failure, ResolvedCheck, ResultCache, TargetError};
 
 /// The time limit of a check that sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -66,20 +66,24 @@ struct Limited<'a> {
 }
 
 impl CheckTarget for Limited<'_> {
-    fn exec_as<'a>(&'a self, user: Option<&'a str>, args: &'a [&'a str]) -> BoxFuture<'a, Result<ExecOutput, String>> {
+    fn exec_as<'a>(
+        &'a self,
+        user: Option<&'a str>,
+        args: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<ExecOutput, TargetError>> {
         let left = self.until.saturating_duration_since(Instant::now());
         self.target.exec_for(user, args, left)
     }
 
-    fn read_file<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>> {
+    fn read_file<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<u8>, TargetError>> {
         self.target.read_file(path)
     }
 
-    fn env_var<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, String>> {
+    fn env_var<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, TargetError>> {
         self.target.env_var(name)
     }
 
-    fn label<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, String>> {
+    fn label<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, TargetError>> {
         self.target.label(name)
     }
 }
@@ -217,7 +221,7 @@ pub async fn run_checks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::{BoxFuture as Boxed, Checks, ExecOutput};
+    use crate::checks::{BoxFuture as Boxed, Checks, ExecOutput, TargetError};
     use std::sync::Mutex;
 
     /// A target without `sh`: every batch fails, single commands answer.
@@ -227,7 +231,11 @@ mod tests {
     }
 
     impl CheckTarget for NoShell {
-        fn exec_as<'a>(&'a self, _: Option<&'a str>, args: &'a [&'a str]) -> Boxed<'a, Result<ExecOutput, String>> {
+        fn exec_as<'a>(
+            &'a self,
+            _: Option<&'a str>,
+            args: &'a [&'a str],
+        ) -> Boxed<'a, Result<ExecOutput, TargetError>> {
             self.calls.lock().unwrap().push(args.join(" "));
             let out = match args {
                 ["sh", ..] => ExecOutput {
@@ -253,13 +261,13 @@ mod tests {
             };
             Box::pin(async move { Ok(out) })
         }
-        fn read_file<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Vec<u8>, String>> {
-            Box::pin(async { Err("no".into()) })
+        fn read_file<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Vec<u8>, TargetError>> {
+            Box::pin(async { Err(TargetError::Unexpected("no".into())) })
         }
-        fn env_var<'a>(&'a self, name: &'a str) -> Boxed<'a, Result<Option<String>, String>> {
+        fn env_var<'a>(&'a self, name: &'a str) -> Boxed<'a, Result<Option<String>, TargetError>> {
             Box::pin(async move { Ok((name == "HOME").then(|| "/root".to_owned())) })
         }
-        fn label<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Option<String>, String>> {
+        fn label<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Option<String>, TargetError>> {
             Box::pin(async { Ok(None) })
         }
     }
@@ -296,7 +304,11 @@ mod tests {
     }
 
     impl CheckTarget for CutOff {
-        fn exec_as<'a>(&'a self, _: Option<&'a str>, args: &'a [&'a str]) -> Boxed<'a, Result<ExecOutput, String>> {
+        fn exec_as<'a>(
+            &'a self,
+            _: Option<&'a str>,
+            args: &'a [&'a str],
+        ) -> Boxed<'a, Result<ExecOutput, TargetError>> {
             self.calls.lock().unwrap().push(args.join(" "));
             let out = match args {
                 ["sh", "-c", script] => {
@@ -316,13 +328,13 @@ mod tests {
             };
             Box::pin(async move { Ok(out) })
         }
-        fn read_file<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Vec<u8>, String>> {
-            Box::pin(async { Err("no".into()) })
+        fn read_file<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Vec<u8>, TargetError>> {
+            Box::pin(async { Err(TargetError::Unexpected("no".into())) })
         }
-        fn env_var<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Option<String>, String>> {
+        fn env_var<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Option<String>, TargetError>> {
             Box::pin(async { Ok(None) })
         }
-        fn label<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Option<String>, String>> {
+        fn label<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Option<String>, TargetError>> {
             Box::pin(async { Ok(None) })
         }
     }

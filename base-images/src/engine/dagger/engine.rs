@@ -128,6 +128,7 @@ impl Engine for DaggerEngine {
             reason: "the Dagger API does not say which platforms a registry serves under an address; \
                      `build --engine docker` verifies it"
                 .into(),
+            source: None,
         })
     }
 
@@ -150,6 +151,7 @@ impl Engine for DaggerEngine {
         let container = self.built().get(&image.id).cloned().ok_or_else(|| Error::Engine {
             action: format!("run checks in {}", image.id),
             reason: "this engine did not build that image".into(),
+            source: None,
         })?;
         Ok(DaggerTarget::new(container))
     }

@@ -62,7 +62,7 @@ pub async fn guarded<T>(
 ) -> Result<T, Error> {
     guarded_exec(what, limit, call)
         .await?
-        .map_err(|failure| engine_error(what, exec_text(&failure)))
+        .map_err(|failure| engine_error(what, exec_text(&failure), None))
 }
 
 /// `guarded` for a call that runs a process: a non-zero exit is
@@ -77,6 +77,7 @@ pub async fn guarded_exec<T>(
         Err(_) => Err(engine_error(
             what,
             format!("the Dagger engine did not answer within {} s", limit.as_secs_f64()),
+            None,
         )),
         Ok(Err(panic)) => {
             let text = panic
@@ -87,20 +88,22 @@ pub async fn guarded_exec<T>(
             Err(engine_error(
                 what,
                 format!("the Dagger SDK failed on the engine's answer: {text}"),
+                None,
             ))
         }
         Ok(Ok(Err(e))) => match exec_failure(&e) {
             Some(failure) => Ok(Err(failure)),
-            None => Err(engine_error(what, error_chain(&e))),
+            None => Err(engine_error(what, error_chain(&e), Some(Box::new(e)))),
         },
         Ok(Ok(Ok(value))) => Ok(Ok(value)),
     }
 }
 
-fn engine_error(what: &str, reason: String) -> Error {
+fn engine_error(what: &str, reason: String, source: Option<Box<dyn std::error::Error + Send + Sync>>) -> Error {
     Error::Engine {
         action: what.to_owned(),
         reason,
+        source,
     }
 }
 

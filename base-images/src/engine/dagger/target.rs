@@ -9,7 +9,7 @@ use dagger_sdk::Container;
 use serde::de::DeserializeOwned;
 
 use super::guard::{guarded, guarded_exec, CALL_TIMEOUT};
-use crate::checks::{shell_words, BoxFuture, CheckTarget, ExecOutput};
+use crate::checks::{shell_words, BoxFuture, CheckTarget, ExecOutput, TargetError};
 
 /// How long one exec may take at most (each check's own time limit is
 /// applied by the runner and is usually far shorter).
@@ -28,7 +28,7 @@ impl DaggerTarget {
     }
 
     /// A field of the container's configuration that may be null.
-    async fn config_field<T: DeserializeOwned>(&self, field: &str, name: &str) -> Result<Option<T>, String> {
+    async fn config_field<T: DeserializeOwned>(&self, field: &str, name: &str) -> Result<Option<T>, TargetError> {
         let query = self.container.selection.select(field).arg("name", name);
         let what = format!("read {field} {name}");
         guarded(
@@ -37,12 +37,16 @@ impl DaggerTarget {
             query.execute(self.container.graphql_client.clone()),
         )
         .await
-        .map_err(|e| e.to_string())
+        .map_err(TargetError::from)
     }
 }
 
 impl CheckTarget for DaggerTarget {
-    fn exec_as<'a>(&'a self, user: Option<&'a str>, args: &'a [&'a str]) -> BoxFuture<'a, Result<ExecOutput, String>> {
+    fn exec_as<'a>(
+        &'a self,
+        user: Option<&'a str>,
+        args: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<ExecOutput, TargetError>> {
         Box::pin(async move {
             let mut container = self.container.clone();
             if let Some(user) = user {
@@ -50,14 +54,9 @@ impl CheckTarget for DaggerTarget {
             }
             let container = container.with_exec(args.to_vec());
             let what = format!("run `{}`", shell_words(args));
-            match guarded_exec(&what, EXEC_TIMEOUT, container.stdout())
-                .await
-                .map_err(|e| e.to_string())?
-            {
+            match guarded_exec(&what, EXEC_TIMEOUT, container.stdout()).await? {
                 Ok(stdout) => {
-                    let stderr = guarded(&what, CALL_TIMEOUT, container.stderr())
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let stderr = guarded(&what, CALL_TIMEOUT, container.stderr()).await?;
                     Ok(ExecOutput {
                         exit_code: 0,
                         stdout,
@@ -74,21 +73,21 @@ impl CheckTarget for DaggerTarget {
     }
 
     /// Dagger's API returns a file's contents as a string: text files only.
-    fn read_file<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>> {
+    fn read_file<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<u8>, TargetError>> {
         Box::pin(async move {
             let what = format!("read {path}");
             guarded(&what, CALL_TIMEOUT, self.container.file(path).contents())
                 .await
                 .map(String::into_bytes)
-                .map_err(|e| e.to_string())
+                .map_err(TargetError::from)
         })
     }
 
-    fn env_var<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, String>> {
+    fn env_var<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, TargetError>> {
         Box::pin(self.config_field("envVariable", name))
     }
 
-    fn label<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, String>> {
+    fn label<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, TargetError>> {
         Box::pin(self.config_field("label", name))
     }
 }

@@ -113,6 +113,7 @@ fn input<'r>(request: &'r BuildRequest<'_>, url: &str) -> Result<&'r crate::fetc
     request.inputs.get(url).ok_or_else(|| Error::Engine {
         action: format!("place {url}"),
         reason: "it was not fetched before the build; fetch the recipe's inputs first (fetch::fetch_inputs)".into(),
+        source: None,
     })
 }
 
@@ -343,19 +344,20 @@ pub(super) async fn ensure_root(
         .create_image(Some(options), None, None)
         .try_collect()
         .await;
-    let pull_error = |reason: String| Error::Pull {
+    let pull_error = |reason: String, source| Error::Pull {
         address: address.to_owned(),
         registry: registry.clone(),
         reason,
+        source: Box::new(source),
     };
     if let Err(e) = pulled {
-        return Err(pull_error(e.to_string()));
+        return Err(pull_error(e.to_string(), e));
     }
     engine
         .docker
         .inspect_image(address)
         .await
-        .map_err(|e| pull_error(format!("pulled, but not found afterwards: {e}")))
+        .map_err(|e| pull_error(format!("pulled, but not found afterwards: {e}"), e))
 }
 
 /// The registry host an image name refers to (Docker's default when none).
@@ -408,6 +410,7 @@ async fn run_to_end(engine: &DockerEngine, container: &str) -> Result<i64, Error
         None => Err(Error::Engine {
             action: "wait for a build step".into(),
             reason: "no answer".into(),
+            source: None,
         }),
     }
 }
@@ -457,6 +460,7 @@ async fn owner_ids(engine: &DockerEngine, container: &str, owner: &str) -> Resul
     let unknown = |what: &str, name: &str| Error::Engine {
         action: format!("give {owner} a file"),
         reason: format!("the image has no {what} `{name}`; create it in an earlier step"),
+        source: None,
     };
     let passwd = read_text(engine, container, "/etc/passwd").await?;
     let (uid, primary) = match user.parse::<u64>() {
@@ -500,6 +504,7 @@ async fn read_text(engine: &DockerEngine, container: &str, path: &str) -> Result
         std::io::Read::read_to_string(&mut entry, &mut text).map_err(|e| Error::Engine {
             action: format!("read {path}"),
             reason: e.to_string(),
+            source: Some(Box::new(e)),
         })?;
     }
     Ok(text)
@@ -523,6 +528,7 @@ async fn upload(
         return Err(Error::Engine {
             action: format!("write {path}"),
             reason: "the path names no file".into(),
+            source: None,
         });
     };
     // The deepest existing ancestor directory.
@@ -543,6 +549,7 @@ async fn upload(
     let archive = tar_of(&dirs[existing..], name, entries, ids).map_err(|e| Error::Engine {
         action: format!("pack {path}"),
         reason: e.to_string(),
+        source: None,
     })?;
     let options = UploadToContainerOptions {
         path: format!("/{}", dirs[..existing].join("/")),

@@ -70,7 +70,7 @@ impl DockerEngine {
         let unavailable = |reason: String, source: Option<bollard::errors::Error>| Error::EngineUnavailable {
             endpoint: endpoint.to_owned(),
             reason,
-            source,
+            source: source.map(Box::new),
         };
         if let Some(path) = endpoint.strip_prefix("unix://") {
             if !std::path::Path::new(path).exists() {
@@ -228,5 +228,6 @@ fn engine_error(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error
     move |e| Error::Engine {
         action,
         reason: e.to_string(),
+        source: Some(Box::new(e)),
     }
 }

@@ -12,7 +12,7 @@ use bollard::query_parameters::{ContainerArchiveInfoOptions, CreateContainerOpti
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use super::{engine_error, DockerEngine, RUN_LABEL};
-use crate::checks::{BoxFuture, CheckTarget, ExecOutput};
+use crate::checks::{BoxFuture, CheckTarget, ExecOutput, TargetError};
 use crate::engine::BuiltImage;
 use crate::Error;
 
@@ -91,8 +91,12 @@ pub(super) async fn start(engine: &DockerEngine, image: &BuiltImage, network: bo
 }
 
 impl DockerTarget {
-    async fn run(&self, user: Option<&str>, args: &[&str]) -> Result<ExecOutput, String> {
+    async fn run(&self, user: Option<&str>, args: &[&str]) -> Result<ExecOutput, TargetError> {
         let docker = &self.engine.docker;
+        let failed = |action: &str| {
+            let action = format!("{action} `{}`", crate::checks::shell_words(args));
+            move |e: bollard::errors::Error| TargetError::request(action, e)
+        };
         let options = CreateExecOptions {
             cmd: Some(args.to_vec()),
             user,
@@ -100,20 +104,26 @@ impl DockerTarget {
             attach_stderr: Some(true),
             ..Default::default()
         };
-        let exec = docker.create_exec(&self.id, options).await.map_err(|e| e.to_string())?;
+        let exec = docker
+            .create_exec(&self.id, options)
+            .await
+            .map_err(failed("create an exec of"))?;
         let mut stdout = Vec::new();
         let mut stderr = Vec::new();
         if let StartExecResults::Attached { mut output, .. } =
-            docker.start_exec(&exec.id, None).await.map_err(|e| e.to_string())?
+            docker.start_exec(&exec.id, None).await.map_err(failed("start"))?
         {
             while let Some(chunk) = output.next().await {
-                match chunk.map_err(|e| e.to_string())? {
+                match chunk.map_err(failed("read the output of"))? {
                     bollard::container::LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
                     other => stdout.extend_from_slice(&other.into_bytes()),
                 }
             }
         }
-        let inspect = docker.inspect_exec(&exec.id).await.map_err(|e| e.to_string())?;
+        let inspect = docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(failed("read the exit code of"))?;
         Ok(ExecOutput {
             exit_code: inspect.exit_code.unwrap_or(-1),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -121,7 +131,8 @@ impl DockerTarget {
         })
     }
 
-    async fn file(&self, path: &str) -> Result<Vec<u8>, String> {
+    async fn file(&self, path: &str) -> Result<Vec<u8>, TargetError> {
+        let action = format!("read {path}");
         let options = DownloadFromContainerOptions { path: path.to_owned() };
         let chunks: Vec<bytes::Bytes> = self
             .engine
@@ -129,25 +140,29 @@ impl DockerTarget {
             .download_from_container(&self.id, Some(options))
             .try_collect()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| TargetError::request(&action, e))?;
         let archive = chunks.concat();
         let mut archive = tar::Archive::new(&archive[..]);
-        let mut entries = archive.entries().map_err(|e| e.to_string())?;
+        let mut entries = archive.entries().map_err(|e| TargetError::request(&action, e))?;
         let mut entry = entries
             .next()
-            .ok_or_else(|| format!("{path}: empty archive"))?
-            .map_err(|e| e.to_string())?;
+            .ok_or_else(|| TargetError::Unexpected(format!("{path}: the engine sent an empty archive")))?
+            .map_err(|e| TargetError::request(&action, e))?;
         if entry.header().entry_type().is_dir() {
-            return Err(format!("{path} is a directory"));
+            return Err(TargetError::Unexpected(format!("{path} is a directory")));
         }
         let mut contents = Vec::new();
-        std::io::Read::read_to_end(&mut entry, &mut contents).map_err(|e| e.to_string())?;
+        std::io::Read::read_to_end(&mut entry, &mut contents).map_err(|e| TargetError::request(&action, e))?;
         Ok(contents)
     }
 }
 
 impl CheckTarget for DockerTarget {
-    fn exec_as<'a>(&'a self, user: Option<&'a str>, args: &'a [&'a str]) -> BoxFuture<'a, Result<ExecOutput, String>> {
+    fn exec_as<'a>(
+        &'a self,
+        user: Option<&'a str>,
+        args: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<ExecOutput, TargetError>> {
         Box::pin(self.run(user, args))
     }
 
@@ -160,7 +175,7 @@ impl CheckTarget for DockerTarget {
         user: Option<&'a str>,
         args: &'a [&'a str],
         limit: Duration,
-    ) -> BoxFuture<'a, Result<ExecOutput, String>> {
+    ) -> BoxFuture<'a, Result<ExecOutput, TargetError>> {
         Box::pin(async move {
             let secs = format!("{:.3}", limit.as_secs_f64().max(0.001));
             let wrapped: Vec<&str> = match self.timeout {
@@ -177,21 +192,21 @@ impl CheckTarget for DockerTarget {
             };
             tokio::time::timeout(wait, self.run(user, &wrapped))
                 .await
-                .unwrap_or_else(|_| Err(format!("no answer within {:.1} s", limit.as_secs_f64())))
+                .unwrap_or(Err(TargetError::TimedOut(limit)))
         })
     }
 
-    fn read_file<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>> {
+    fn read_file<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Vec<u8>, TargetError>> {
         Box::pin(self.file(path))
     }
 
-    fn env_var<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, String>> {
+    fn env_var<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, TargetError>> {
         let prefix = format!("{name}=");
         let value = self.env.iter().find_map(|e| e.strip_prefix(&prefix)).map(str::to_owned);
         Box::pin(async move { Ok(value) })
     }
 
-    fn label<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, String>> {
+    fn label<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<String>, TargetError>> {
         let value = self.labels.get(name).cloned();
         Box::pin(async move { Ok(value) })
     }
