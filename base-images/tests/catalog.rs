@@ -95,8 +95,8 @@ const UPGRADE: &[&str] =
     &["RUN sh -c apt-get update && apt-get upgrade -y && apt-get dist-upgrade -y && apt-get clean"];
 const CHOWN_TMP: &[&str] = &["RUN chown -R airbyte:airbyte /tmp"];
 
-#[test]
-fn python_dockerfiles_are_what_airbyte_published() {
+/// Each Python version's Dockerfile as Airbyte's changelog showed it.
+fn python_published() -> Vec<(&'static str, String)> {
     let root_0_1_0 = "docker.io/library/python:3.9.18-bookworm@sha256:40582fe697811beb7bfceef2087416336faa990fd7e24984a7c18a86d3423d58";
     let from = |root: &str| format!("FROM docker.io/library/python:{root}");
     let slim = from("3.9.18-slim-bookworm@sha256:44b7f161ed03f85e96d423b9916cdc8cb0509fb970fd643bdbc9896d49e1cad0");
@@ -113,7 +113,7 @@ fn python_dockerfiles_are_what_airbyte_published() {
         format!("LABEL io.airbyte.base_image={PY}:0.1.0"),
     ];
     let metadata: Vec<&str> = metadata.iter().map(String::as_str).collect();
-    let expected: [(&str, String); 12] = [
+    vec![
         ("0.1.0", lines(&[&metadata, TZ, PIP_23])),
         ("1.0.0", lines(&[&[&slim], TZ, PIP_23, POETRY])),
         ("1.1.0", lines(&[&[&slim], TZ, PIP_23, POETRY, SOCAT])),
@@ -154,15 +154,7 @@ fn python_dockerfiles_are_what_airbyte_published() {
                 CDK_STRAY,
             ]),
         ),
-    ];
-    let registered: Vec<String> = base_images::registry::versions_of(PY)
-        .iter()
-        .map(|i| i.version_str().to_owned())
-        .collect();
-    assert_eq!(registered, expected.iter().map(|(v, _)| *v).collect::<Vec<_>>());
-    for (version, dockerfile) in expected {
-        assert_eq!(reduced_of(PY, version), dockerfile, "{PY}:{version}");
-    }
+    ]
 }
 
 /// The six env vars every Java version sets, last.
@@ -175,8 +167,8 @@ const JAVA_ENV: &[&str] = &[
     "ENV AIRBYTE_ENTRYPOINT=/airbyte/base.sh",
 ];
 
-#[test]
-fn java_dockerfiles_are_what_airbyte_published() {
+/// Each Java version's Dockerfile as Airbyte's changelog showed it.
+fn java_published() -> Vec<(&'static str, String)> {
     let from = |digest: &str| format!("FROM docker.io/library/amazoncorretto:21-al2023@sha256:{digest}");
     let first = from("5454cb606e803fce56861fdbc9eab365eaa2ab4f357ceb8c1d56f4f8c8a7bc33");
     let newer = from("c90f38f8a5c4494cb773a984dc9fa9a727b3e6c2f2ee2cba27c834a6e101af0d");
@@ -189,7 +181,7 @@ fn java_dockerfiles_are_what_airbyte_published() {
     ];
     let adduser: &[&str] = &["RUN sh -c set -o xtrace && yum update -y --security && yum install -y /usr/sbin/adduser tar openssl findutils && yum clean all && adduser --base-dir /airbyte --uid 1000 --user-group --system airbyte && mkdir --mode 755 /airbyte && mkdir --mode 755 /custom_cache && chown -R airbyte:airbyte /airbyte"];
     let non_root: &[&str] = &["RUN sh -c set -o xtrace && yum install -y shadow-utils tar openssl findutils && yum update -y --security && yum clean all && rm -rf /var/cache/yum && groupadd --gid 1000 airbyte && useradd --uid 1000 --gid airbyte --shell /bin/bash --create-home airbyte && mkdir /secrets && mkdir /config && mkdir --mode 755 /airbyte && mkdir --mode 755 /custom_cache && chown -R airbyte:airbyte /airbyte && chown -R airbyte:airbyte /custom_cache && chown -R airbyte:airbyte /secrets && chown -R airbyte:airbyte /config && chown -R airbyte:airbyte /usr/share/pki/ca-trust-source && chown -R airbyte:airbyte /etc/pki/ca-trust && chown -R airbyte:airbyte /tmp"];
-    let expected: [(&str, String); 8] = [
+    vec![
         ("1.0.0-rc.1", lines(&[&[&first], two_runs, JAVA_ENV])),
         ("1.0.0-rc.2", lines(&[&[&first], two_runs, JAVA_ENV])),
         ("1.0.0-rc.4", lines(&[&[&first], one_run, JAVA_ENV])),
@@ -198,18 +190,69 @@ fn java_dockerfiles_are_what_airbyte_published() {
         ("2.0.0-rc.2", lines(&[&[&first], non_root, JAVA_ENV])),
         ("2.0.0", lines(&[&[&first], non_root, JAVA_ENV])),
         ("2.0.1", lines(&[&[&newer], non_root, JAVA_ENV])),
-    ];
-    let registered: Vec<String> = base_images::registry::versions_of(JAVA)
-        .iter()
-        .map(|i| i.version_str().to_owned())
-        .collect();
-    assert_eq!(
-        registered,
-        expected.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
-        "1.0.0-rc.3 is left out: its steps are not known"
-    );
-    for (version, dockerfile) in expected {
-        assert_eq!(reduced_of(JAVA, version), dockerfile, "{JAVA}:{version}");
+    ]
+}
+
+/// The reduced Dockerfile of `family:version` equals the published one.
+fn published_as_airbyte_showed(family: &str, version: &str) {
+    let published = if family == PY {
+        python_published()
+    } else {
+        java_published()
+    };
+    let (_, dockerfile) = published
+        .into_iter()
+        .find(|(v, _)| *v == version)
+        .unwrap_or_else(|| panic!("{family}:{version} is not in the facts"));
+    assert_eq!(reduced_of(family, version), dockerfile, "{family}:{version}");
+}
+
+/// One test per catalog version.
+macro_rules! published {
+    ($($name:ident: $family:expr, $version:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                published_as_airbyte_showed($family, $version);
+            }
+        )*
+    };
+}
+
+published! {
+    python_0_1_0_is_what_airbyte_published: PY, "0.1.0";
+    python_1_0_0_is_what_airbyte_published: PY, "1.0.0";
+    python_1_1_0_is_what_airbyte_published: PY, "1.1.0";
+    python_1_2_0_is_what_airbyte_published: PY, "1.2.0";
+    python_1_2_1_is_what_airbyte_published: PY, "1.2.1";
+    python_1_2_2_rc_1_is_what_airbyte_published: PY, "1.2.2-rc.1";
+    python_1_2_2_is_what_airbyte_published: PY, "1.2.2";
+    python_1_2_3_is_what_airbyte_published: PY, "1.2.3";
+    python_2_0_0_is_what_airbyte_published: PY, "2.0.0";
+    python_3_0_0_rc_1_is_what_airbyte_published: PY, "3.0.0-rc.1";
+    python_3_0_0_is_what_airbyte_published: PY, "3.0.0";
+    python_3_0_1_rc_1_is_what_airbyte_published: PY, "3.0.1-rc.1";
+    java_1_0_0_rc_1_is_what_airbyte_published: JAVA, "1.0.0-rc.1";
+    java_1_0_0_rc_2_is_what_airbyte_published: JAVA, "1.0.0-rc.2";
+    java_1_0_0_rc_4_is_what_airbyte_published: JAVA, "1.0.0-rc.4";
+    java_1_0_0_is_what_airbyte_published: JAVA, "1.0.0";
+    java_2_0_0_rc_1_is_what_airbyte_published: JAVA, "2.0.0-rc.1";
+    java_2_0_0_rc_2_is_what_airbyte_published: JAVA, "2.0.0-rc.2";
+    java_2_0_0_is_what_airbyte_published: JAVA, "2.0.0";
+    java_2_0_1_is_what_airbyte_published: JAVA, "2.0.1";
+}
+
+#[test]
+fn the_catalog_declares_exactly_the_published_versions() {
+    for (family, published) in [(PY, python_published()), (JAVA, java_published())] {
+        let registered: Vec<String> = base_images::registry::versions_of(family)
+            .iter()
+            .map(|i| i.version_str().to_owned())
+            .collect();
+        let published: Vec<&str> = published.iter().map(|(v, _)| *v).collect();
+        // Left out, their steps not known: Python 1.2.0-rc.1, 3.0.2 and
+        // the 4.x line; Java 1.0.0-rc.3.
+        assert_eq!(registered, published, "{family}");
     }
 }
 

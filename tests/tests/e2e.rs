@@ -233,8 +233,12 @@ async fn a_root_that_cannot_be_pulled_names_its_address_and_registry() {
             inputs: &base_images::fetch::Inputs::default(),
         })
         .await
-        .unwrap_err()
-        .to_string();
+        .unwrap_err();
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the engine client's error is kept: {err:?}"
+    );
+    let err = err.to_string();
     assert!(
         err.starts_with("cannot pull root image 127.0.0.1:9/no/such-image:1 from registry 127.0.0.1:9: "),
         "{err}"
