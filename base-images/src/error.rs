@@ -130,7 +130,7 @@ pub enum Error {
     /// A build step exited non-zero.
     #[error(
         "step {step} ({op}, declared by {declared_by}) failed with exit code {exit_code}: `{}`\n{}",
-        crate::checks::shell_words(command),
+        crate::shell::shell_words(command),
         indent(output)
     )]
     StepFailed {

@@ -8,7 +8,7 @@ use std::fmt;
 
 use crate::checks::{drop_inherited, resolve, Checks, ResolvedCheck};
 use crate::version::Version;
-use crate::{registry, Error, ImageKey, Recipe};
+use crate::{Error, ImageKey, Recipe};
 
 /// How a version builds its recipe.
 #[derive(Clone, Copy)]
@@ -240,7 +240,7 @@ impl BaseImage {
 
     /// Own checks, and the ids of inherited checks it drops (`without`).
     fn own_changes(&self) -> Result<(Vec<crate::Check>, Vec<String>), Error> {
-        match registry::check_sets_of(self).first() {
+        match check_sets_of(self).first() {
             Some(set) => {
                 let checks = (set.build)(Checks::new());
                 let removed = checks.removed().to_vec();
@@ -314,6 +314,17 @@ impl fmt::Display for BaseImage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.family, self.version_text)
     }
+}
+
+/// Every `#[sanity_checks]` declaration, in link order (the registry
+/// validates them; a version finds its own here).
+#[doc(hidden)]
+#[linkme::distributed_slice]
+pub static CHECK_SETS: [CheckSet];
+
+/// The check sets registered for `image`.
+pub(crate) fn check_sets_of(image: &BaseImage) -> Vec<&'static CheckSet> {
+    CHECK_SETS.iter().filter(|s| std::ptr::eq(s.image, image)).collect()
 }
 
 /// The checks a `#[sanity_checks(VERSION)]` function declares for one version.

@@ -47,6 +47,7 @@ mod lower;
 pub mod platform;
 mod recipe;
 pub mod registry;
+mod shell;
 mod version;
 
 pub use address::ImageAddress;
@@ -66,9 +67,10 @@ pub use version::Version;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::image::Declaration;
+    pub use crate::image::CHECK_SETS;
     pub use crate::platform::check as check_platform;
     pub use crate::platform::DEFAULT_PLATFORMS;
-    pub use crate::registry::{BASE_IMAGES, CHECK_SETS};
+    pub use crate::registry::BASE_IMAGES;
     pub use crate::version::{str_eq, ConstMessage};
     pub use linkme;
 

@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use linkme::distributed_slice;
 
+#[doc(hidden)]
+pub use crate::image::CHECK_SETS;
 use crate::image::{BaseImage, Build, CheckSet};
 use crate::{Error, ImageKey};
 
@@ -15,11 +17,6 @@ use crate::{Error, ImageKey};
 #[doc(hidden)]
 #[distributed_slice]
 pub static BASE_IMAGES: [&'static BaseImage];
-
-/// Every `#[sanity_checks]` declaration, in link order.
-#[doc(hidden)]
-#[distributed_slice]
-pub static CHECK_SETS: [CheckSet];
 
 /// Every registered version, sorted by family then version.
 pub fn all() -> Vec<&'static BaseImage> {
@@ -91,11 +88,6 @@ fn not_found_family(key: &str) -> Error {
             format!("known families are {}", families.join(", "))
         },
     }
-}
-
-/// The check sets registered for `image`.
-pub(crate) fn check_sets_of(image: &BaseImage) -> Vec<&'static CheckSet> {
-    CHECK_SETS.iter().filter(|s| std::ptr::eq(s.image, image)).collect()
 }
 
 /// Checks the invariants the compiler cannot see; lists every problem.

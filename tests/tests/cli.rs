@@ -447,10 +447,6 @@ fn a_catalog_version_runs_on_the_local_root_with_a_root_override() {
     assert_eq!(
         with("passed"),
         [
-            "env-airbyte-base-image",
-            "env-airbyte-base-base-image",
-            "label-base-image",
-            "label-base-base-image",
             "timezone-utc",
             "bash-version",
             "pip-version",

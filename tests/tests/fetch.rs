@@ -13,7 +13,7 @@
 mod tool;
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use base_images::fetch::sha256_of;
 use base_images::Lock;
@@ -41,16 +41,24 @@ fn files(root: &Path) -> (String, Option<String>) {
     )
 }
 
-#[test]
-fn a_release_pins_its_inputs_and_a_changed_byte_is_refused_after() {
-    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+/// This test's turn with the fixture server (serving the original bytes)
+/// and a workspace where e2e-python 1.0.0 and 1.1.0 were just released;
+/// `None` without an engine.
+fn released() -> Option<(MutexGuard<'static, ()>, tempfile::TempDir)> {
+    let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     if !engine_up() {
-        return;
+        return None;
     }
     fixtures::serve();
     let ws = workspace();
     let out = tool(ws.path(), &["build", "e2e-python:1.0.0", "e2e-python:1.1.0"]);
     assert!(out.status.success(), "{}", text(&out));
+    Some((serial, ws))
+}
+
+#[test]
+fn a_release_pins_its_inputs_and_a_changed_byte_is_refused_after() {
+    let Some((_serial, ws)) = released() else { return };
     let lock = Lock::read(&ws.path().join("versions.lock")).unwrap();
     let pins = lock.pins(&"e2e-python:1.1.0".parse().unwrap());
     assert_eq!(pins.get(GREETING_URL), Some(&sha256_of(GREETING.as_bytes())));
@@ -90,7 +98,7 @@ fn a_release_pins_its_inputs_and_a_changed_byte_is_refused_after() {
 
 #[test]
 fn a_server_that_is_down_is_a_clear_error_and_nothing_is_written() {
-    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     if !engine_up() {
         return;
     }
@@ -109,16 +117,9 @@ fn a_server_that_is_down_is_a_clear_error_and_nothing_is_written() {
 
 #[test]
 fn inputs_of_a_version_released_before_they_were_recorded_are_trusted_on_first_use() {
-    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !engine_up() {
-        return;
-    }
-    fixtures::serve();
-    let ws = workspace();
     // Released, then the recorded inputs taken out of the lock: a version
     // locked before inputs were recorded, as the catalog's were adopted.
-    let out = tool(ws.path(), &["build", "e2e-python:1.0.0", "e2e-python:1.1.0"]);
-    assert!(out.status.success(), "{}", text(&out));
+    let Some((_serial, ws)) = released() else { return };
     let lock_path = ws.path().join("versions.lock");
     let released = std::fs::read_to_string(&lock_path).unwrap();
     let mut adopted = String::new();

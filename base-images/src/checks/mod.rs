@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::Error;
 
+pub use crate::shell::shell_words;
 pub use cache::ResultCache;
 pub use eval::{evaluate, judge, plan, Failure, Plan};
 pub use resolve::{drop_inherited, resolve, Origin, ResolvedCheck};
@@ -441,26 +442,6 @@ fn describe(kind: &CheckKind) -> String {
         CheckKind::Timezone { timezone } => format!("the time zone is {timezone}"),
         CheckKind::Custom { .. } => "custom check".into(),
     }
-}
-
-/// A command as a person would type it in `sh`: words quoted only when
-/// they need it (also used to build scripts, so the quoting is complete).
-pub fn shell_words<S: AsRef<str>>(args: &[S]) -> String {
-    args.iter()
-        .map(|word| {
-            let word = word.as_ref();
-            let plain = !word.is_empty()
-                && word
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_./=:,+@%-".contains(c));
-            if plain {
-                word.to_owned()
-            } else {
-                format!("'{}'", word.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn stream_name(stream: Stream) -> &'static str {

@@ -111,7 +111,7 @@ fn engine_error(what: &str, reason: String, source: Option<Box<dyn std::error::E
 fn exec_text(failure: &ExecFailure) -> String {
     format!(
         "`{}` exited with code {}: {}",
-        crate::checks::shell_words(&failure.cmd),
+        crate::shell::shell_words(&failure.cmd),
         failure.exit_code,
         failure.stderr.trim_end()
     )

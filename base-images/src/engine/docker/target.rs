@@ -94,7 +94,7 @@ impl DockerTarget {
     async fn run(&self, user: Option<&str>, args: &[&str]) -> Result<ExecOutput, TargetError> {
         let docker = &self.engine.docker;
         let failed = |action: &str| {
-            let action = format!("{action} `{}`", crate::checks::shell_words(args));
+            let action = format!("{action} `{}`", crate::shell::shell_words(args));
             move |e: bollard::errors::Error| TargetError::request(action, e)
         };
         let options = CreateExecOptions {
