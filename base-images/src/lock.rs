@@ -199,14 +199,12 @@ impl Lock {
             .filter_map(|image| {
                 let entry = self.get(&image.key())?;
                 let recipe = image.recipe().ok()?;
-                let mut urls: Vec<String> = recipe
-                    .steps
-                    .iter()
-                    .filter_map(|s| s.fetched())
-                    .filter(|(url, pinned)| pinned.is_none() && !entry.fetched.contains_key(*url))
-                    .map(|(url, _)| url.to_owned())
-                    .collect();
-                urls.dedup();
+                let mut urls: Vec<String> = Vec::new();
+                for (url, pinned) in recipe.steps.iter().filter_map(|s| s.fetched()) {
+                    if pinned.is_none() && !entry.fetched.contains_key(url) && !urls.iter().any(|u| u == url) {
+                        urls.push(url.to_owned());
+                    }
+                }
                 (!urls.is_empty()).then(|| (image.key(), urls))
             })
             .collect()
