@@ -13,9 +13,10 @@
 //! - a fetched file is `ADD --checksum=sha256:… [--chown] [--chmod] URL
 //!   PATH`; a fetched archive is a named stage on [`UNPACK_IMAGE`] that
 //!   fetches and unpacks it, then `COPY --from=… [--chown]`. `--checksum`
-//!   needs the Dockerfile frontend 1.6, so such a Dockerfile starts with a
-//!   `# syntax=` line. The digest is the recipe's pin or the lock's;
-//!   without either, `ADD` goes unchecked and a comment says so;
+//!   (and `--chmod`) need a newer Dockerfile frontend than older engines
+//!   build in, so a Dockerfile that uses them starts with a `# syntax=`
+//!   line. The digest is the recipe's pin or the lock's; without either,
+//!   `ADD` goes unchecked and a comment says so;
 //! - removing a variable cannot be expressed: it is set empty, with a
 //!   comment saying so.
 
@@ -45,7 +46,7 @@ pub fn render_pinned(recipe: &Recipe, platform: &str, pins: &Pins) -> Result<Str
         text: String::new(),
         mounts: String::new(),
     };
-    if recipe.steps.iter().any(|s| s.fetched().is_some()) {
+    if ops.iter().any(|op| out.needs_frontend(op)) {
         out.line(SYNTAX);
     }
     // Archives are unpacked in stages of their own, before the image's.
@@ -75,6 +76,21 @@ impl Renderer<'_> {
     fn line(&mut self, line: impl AsRef<str>) {
         self.text.push_str(line.as_ref());
         self.text.push('\n');
+    }
+
+    /// Whether `op` renders a flag the built-in frontend of older engines
+    /// lacks (`ADD --checksum`, `--chmod`).
+    fn needs_frontend(&self, op: &Op<'_>) -> bool {
+        let known = |url: &str, pinned: Option<&str>| pinned.is_some() || self.pins.contains_key(url);
+        match op {
+            Op::File(FileOp {
+                content: Content::Fetched { url, sha256 },
+                mode,
+                ..
+            }) => known(url, *sha256) || mode.is_some(),
+            Op::Unpack(unpack) => known(unpack.url, unpack.sha256),
+            _ => false,
+        }
     }
 
     /// `--checksum=…` for `url`, or a comment line saying it is not pinned.
@@ -283,6 +299,21 @@ mod tests {
                  COPY --from=fetched-2 /out/ /usr/share/nltk_data/taggers/\n"
             )
         );
+    }
+
+    #[test]
+    fn the_syntax_line_only_when_a_flag_needs_it() {
+        let r = Recipe::from("a").with_fetched_file_opts(
+            "/f",
+            "https://h/f",
+            None,
+            crate::FetchOptions::default().owner("app"),
+        );
+        let plain = render(&r, "linux/amd64").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!plain.contains(SYNTAX), "{plain}");
+        let pins = Pins::from([("https://h/f".to_owned(), format!("sha256:{}", "c".repeat(64)))]);
+        let pinned = render_pinned(&r, "linux/amd64", &pins).unwrap_or_else(|e| panic!("{e}"));
+        assert!(pinned.starts_with(SYNTAX), "{pinned}");
     }
 
     #[test]

@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1.6
 FROM --platform=linux/amd64 docker.io/library/amazoncorretto:21-al2023@sha256:5454cb606e803fce56861fdbc9eab365eaa2ab4f357ceb8c1d56f4f8c8a7bc33
 RUN ["yum","update","-y","--security"]
 RUN ["yum","install","-y","tar","openssl","findutils"]

@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1.6
 # https://github.com/nltk/nltk_data/raw/5db857e6f7df11eabb5e5665836db9ec8df07e28/packages/tokenizers/punkt.zip is not pinned yet: its sha256 is recorded in versions.lock by the first build
 FROM docker.io/library/busybox:1.36.1 AS fetched-16
 ADD https://github.com/nltk/nltk_data/raw/5db857e6f7df11eabb5e5665836db9ec8df07e28/packages/tokenizers/punkt.zip /archive
