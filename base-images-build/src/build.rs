@@ -196,6 +196,17 @@ async fn build_on<E: Engine>(
     let (images, skipped): (Vec<&'static BaseImage>, Vec<&'static BaseImage>) = selected
         .into_iter()
         .partition(|i| i.platforms().contains(&args.platform.as_str()));
+    if !args.selectors.is_empty() && !skipped.is_empty() {
+        let named: Vec<String> = skipped
+            .iter()
+            .map(|i| format!("{i} ({})", i.platforms().join(", ")))
+            .collect();
+        return Err(Error::Usage(format!(
+            "--platform {}: not a platform of {}; build each for one of the platforms its family declares",
+            args.platform,
+            named.join(", ")
+        )));
+    }
     for image in &skipped {
         ui.note(&format!("skipping {image}: it is not built for {}", args.platform));
     }

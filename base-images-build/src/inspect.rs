@@ -110,6 +110,13 @@ pub(crate) fn show(image: &BaseImage) -> Result<String, Error> {
 /// `dockerfile`, with the digests the lock records for fetched content.
 pub(crate) fn dockerfile(image: &BaseImage, platform: Option<&str>, lock: &Lock) -> Result<String, Error> {
     let platform = match platform {
+        Some(p) if !image.platforms().contains(&p) => {
+            return Err(Error::Usage(format!(
+                "--platform {p}: {} is built for {} only; pick one of those",
+                image.key(),
+                image.platforms().join(", ")
+            )))
+        }
         Some(p) => p,
         None => image.platforms().first().copied().unwrap_or("linux/amd64"),
     };

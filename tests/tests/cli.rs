@@ -786,3 +786,36 @@ fn a_tcp_docker_host_reaches_the_engine_as_with_the_docker_cli() {
     );
     assert!(output.contains(&certs.join("ca.pem").display().to_string()), "{output}");
 }
+
+#[test]
+fn a_platform_the_family_does_not_declare_is_refused() {
+    let ws = tool::workspace();
+    let out = tool(
+        ws.path(),
+        &[
+            "dockerfile",
+            "airbyte-python-connector-base:1.0.0",
+            "--platform",
+            "linux/s390x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "--platform linux/s390x: airbyte-python-connector-base:1.0.0 is built for linux/amd64, linux/arm64 only"
+        ),
+        "{}",
+        text(&out)
+    );
+    let out = tool(ws.path(), &["build", "e2e-python:1.0.0", "--platform", "linux/arm64"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("--platform linux/arm64: not a platform of e2e-python:1.0.0 (linux/amd64)"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("versions.lock")).unwrap(),
+        "format = 1\n"
+    );
+}
