@@ -111,6 +111,17 @@ fn digest_of(bytes: &[u8]) -> RecipeDigest {
     RecipeDigest(format!("sha256:{:x}", Sha256::digest(bytes)))
 }
 
+/// A value whose serialization fails (for tests of encoding failures).
+#[cfg(test)]
+pub(crate) struct Unserializable;
+
+#[cfg(test)]
+impl Serialize for Unserializable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("refused"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,15 +154,6 @@ mod tests {
         assert_eq!(prefixes.len(), 3);
         assert_eq!(prefixes[0], Recipe::from("x:1").digest());
         assert_eq!(prefixes[2], r.digest());
-    }
-
-    /// A value whose serialization fails, as no recipe's can.
-    struct Unserializable;
-
-    impl Serialize for Unserializable {
-        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-            Err(serde::ser::Error::custom("refused"))
-        }
     }
 
     #[test]

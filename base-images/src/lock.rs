@@ -378,18 +378,9 @@ mod tests {
         }
     }
 
-    /// A value whose serialization fails.
-    struct Unserializable;
-
-    impl Serialize for Unserializable {
-        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-            Err(serde::ser::Error::custom("refused"))
-        }
-    }
-
     #[test]
     fn a_render_failure_is_an_error_not_an_empty_lock() {
-        let err = render_toml(&Unserializable)
+        let err = render_toml(&crate::canonical::Unserializable)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();

@@ -18,7 +18,7 @@ use base_images_tests as _;
 
 mod tool;
 
-use tool::{command, text, tool, workspace};
+use tool::{command, engine_up, text, tool, workspace};
 
 /// A workspace whose CHANGELOG.md says "before", to see that nothing is written.
 fn seeded_workspace() -> tempfile::TempDir {
@@ -34,18 +34,6 @@ fn assert_untouched(root: &Path) {
         std::fs::read_to_string(root.join("versions.lock")).unwrap(),
         "format = 1\n"
     );
-}
-
-fn engine_up() -> bool {
-    base_images_tests::fixtures::serve();
-    let up = std::env::var("DOCKER_HOST").is_ok_and(|h| Path::new(h.trim_start_matches("unix://")).exists());
-    if !up && std::env::var_os("BASE_IMAGES_E2E").is_some() {
-        panic!("BASE_IMAGES_E2E is set but DOCKER_HOST names no engine socket");
-    }
-    if !up {
-        eprintln!("engine test not run: no DOCKER_HOST");
-    }
-    up
 }
 
 #[test]

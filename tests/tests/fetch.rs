@@ -18,21 +18,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use base_images::fetch::sha256_of;
 use base_images::Lock;
 use base_images_tests::fixtures::{self, DATA_URL, GREETING, GREETING_URL};
-use tool::{text, tool, workspace};
+use tool::{engine_up, text, tool, workspace};
 
 /// The fixture server is shared by this binary's tests: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn engine_up() -> bool {
-    let up = std::env::var("DOCKER_HOST").is_ok_and(|h| Path::new(h.trim_start_matches("unix://")).exists());
-    if !up && std::env::var_os("BASE_IMAGES_E2E").is_some() {
-        panic!("BASE_IMAGES_E2E is set but DOCKER_HOST names no engine socket");
-    }
-    if !up {
-        eprintln!("engine test not run: no DOCKER_HOST");
-    }
-    up
-}
 
 fn files(root: &Path) -> (String, Option<String>) {
     (

@@ -224,41 +224,30 @@ mod tests {
     use crate::checks::{BoxFuture as Boxed, Checks, ExecOutput, TargetError};
     use std::sync::Mutex;
 
-    /// A target without `sh`: every batch fails, single commands answer.
-    #[derive(Default)]
-    struct NoShell {
+    /// A target that records each command and answers it with `answer`;
+    /// `HOME` is its one environment variable.
+    struct Scripted {
         calls: Mutex<Vec<String>>,
+        answer: fn(&[&str]) -> ExecOutput,
     }
 
-    impl CheckTarget for NoShell {
+    impl Scripted {
+        fn new(answer: fn(&[&str]) -> ExecOutput) -> Self {
+            Scripted {
+                calls: Mutex::default(),
+                answer,
+            }
+        }
+    }
+
+    impl CheckTarget for Scripted {
         fn exec_as<'a>(
             &'a self,
             _: Option<&'a str>,
             args: &'a [&'a str],
         ) -> Boxed<'a, Result<ExecOutput, TargetError>> {
             self.calls.lock().unwrap().push(args.join(" "));
-            let out = match args {
-                ["sh", ..] => ExecOutput {
-                    exit_code: 127,
-                    stdout: String::new(),
-                    stderr: "sh: not found".into(),
-                },
-                ["echo", word] => ExecOutput {
-                    exit_code: 0,
-                    stdout: format!("{word}\n"),
-                    stderr: String::new(),
-                },
-                ["printenv", "HOME"] => ExecOutput {
-                    exit_code: 0,
-                    stdout: "/root\n".into(),
-                    stderr: String::new(),
-                },
-                _ => ExecOutput {
-                    exit_code: 1,
-                    stdout: String::new(),
-                    stderr: String::new(),
-                },
-            };
+            let out = (self.answer)(args);
             Box::pin(async move { Ok(out) })
         }
         fn read_file<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Vec<u8>, TargetError>> {
@@ -269,6 +258,40 @@ mod tests {
         }
         fn label<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Option<String>, TargetError>> {
             Box::pin(async { Ok(None) })
+        }
+    }
+
+    fn output(exit_code: i64, stdout: &str, stderr: &str) -> ExecOutput {
+        ExecOutput {
+            exit_code,
+            stdout: stdout.to_owned(),
+            stderr: stderr.to_owned(),
+        }
+    }
+
+    /// An image without `sh`: every batch fails, single commands answer.
+    fn no_shell(args: &[&str]) -> ExecOutput {
+        match args {
+            ["sh", ..] => output(127, "", "sh: not found"),
+            ["echo", word] => output(0, &format!("{word}\n"), ""),
+            ["printenv", "HOME"] => output(0, "/root\n", ""),
+            _ => output(1, "", ""),
+        }
+    }
+
+    /// A batch script cut off after its first two frames.
+    fn cut_off(args: &[&str]) -> ExecOutput {
+        match args {
+            ["sh", "-c", script] => {
+                let boundary = script.split("b='").nth(1).unwrap().split('\'').next().unwrap();
+                output(
+                    137,
+                    &format!("{boundary}:0:0\na\n{boundary}:\n{boundary};\n{boundary}:1:0\nb\n{boundary}:\n{boundary};\n{boundary}:2:"),
+                    "",
+                )
+            }
+            [_, word] => output(0, &format!("{word}\n"), ""),
+            _ => unreachable!(),
         }
     }
 
@@ -284,7 +307,7 @@ mod tests {
                 .output_contains("b", ["echo", "b"], "nope")
                 .env_var_equals("home", "HOME", "/root"),
         );
-        let target = NoShell::default();
+        let target = Scripted::new(no_shell);
         let reports = run_checks(&target, "img", &checks, &mut ResultCache::disabled()).await;
         let statuses: Vec<bool> = reports.iter().map(|r| r.status.is_pass()).collect();
         assert_eq!(statuses, [true, false, true]);
@@ -297,48 +320,6 @@ mod tests {
         assert!(calls[0].starts_with("sh -c"));
     }
 
-    /// A target whose batch script is cut off after its first two frames.
-    #[derive(Default)]
-    struct CutOff {
-        calls: Mutex<Vec<String>>,
-    }
-
-    impl CheckTarget for CutOff {
-        fn exec_as<'a>(
-            &'a self,
-            _: Option<&'a str>,
-            args: &'a [&'a str],
-        ) -> Boxed<'a, Result<ExecOutput, TargetError>> {
-            self.calls.lock().unwrap().push(args.join(" "));
-            let out = match args {
-                ["sh", "-c", script] => {
-                    let boundary = script.split("b='").nth(1).unwrap().split('\'').next().unwrap();
-                    ExecOutput {
-                        exit_code: 137,
-                        stdout: format!("{boundary}:0:0\na\n{boundary}:\n{boundary};\n{boundary}:1:0\nb\n{boundary}:\n{boundary};\n{boundary}:2:"),
-                        stderr: String::new(),
-                    }
-                }
-                [_, word] => ExecOutput {
-                    exit_code: 0,
-                    stdout: format!("{word}\n"),
-                    stderr: String::new(),
-                },
-                _ => unreachable!(),
-            };
-            Box::pin(async move { Ok(out) })
-        }
-        fn read_file<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Vec<u8>, TargetError>> {
-            Box::pin(async { Err(TargetError::Unexpected("no".into())) })
-        }
-        fn env_var<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Option<String>, TargetError>> {
-            Box::pin(async { Ok(None) })
-        }
-        fn label<'a>(&'a self, _: &'a str) -> Boxed<'a, Result<Option<String>, TargetError>> {
-            Box::pin(async { Ok(None) })
-        }
-    }
-
     #[tokio::test]
     async fn a_cut_off_batch_runs_again_only_what_it_did_not_judge() {
         let checks = resolved(
@@ -347,7 +328,7 @@ mod tests {
                 .output_contains("b", ["echo", "b"], "b")
                 .output_contains("c", ["echo", "c"], "c"),
         );
-        let target = CutOff::default();
+        let target = Scripted::new(cut_off);
         let reports = run_checks(&target, "img", &checks, &mut ResultCache::disabled()).await;
         assert!(reports.iter().all(|r| r.status.is_pass()), "{reports:?}");
         let calls = target.calls.lock().unwrap().clone();
@@ -358,7 +339,7 @@ mod tests {
     #[tokio::test]
     async fn cached_passes_are_not_run_again() {
         let checks = resolved(Checks::new().output_contains("a", ["echo", "a"], "a"));
-        let target = NoShell::default();
+        let target = Scripted::new(no_shell);
         let mut cache = ResultCache::disabled();
         let first = run_checks(&target, "img", &checks, &mut cache).await;
         assert_eq!(first[0].status, Status::Passed);

@@ -13,6 +13,21 @@ use std::process::{Command, Output};
 /// The build tool's binary.
 const TOOL: &str = env!("CARGO_BIN_EXE_e2e-build");
 
+/// Whether the engine tests run: the engine named by `DOCKER_HOST` is
+/// there (with `BASE_IMAGES_E2E=1` a missing one fails the test); the
+/// fixture server the e2e family fetches from is started.
+pub(crate) fn engine_up() -> bool {
+    base_images_tests::fixtures::serve();
+    let up = std::env::var("DOCKER_HOST").is_ok_and(|h| Path::new(h.trim_start_matches("unix://")).exists());
+    if !up && std::env::var_os("BASE_IMAGES_E2E").is_some() {
+        panic!("BASE_IMAGES_E2E is set but DOCKER_HOST names no engine socket");
+    }
+    if !up {
+        eprintln!("engine test not run: no DOCKER_HOST");
+    }
+    up
+}
+
 /// A workspace with an empty versions.lock.
 pub(crate) fn workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

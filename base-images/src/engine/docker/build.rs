@@ -21,7 +21,7 @@ use bollard::query_parameters::{
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use sha2::{Digest as _, Sha256};
 
-use super::{engine_error, DockerEngine, RECIPE_LABEL, RUN_LABEL};
+use super::{container_file, engine_error, ContainerFile, DockerEngine, RECIPE_LABEL, RUN_LABEL};
 use crate::engine::{BuildRequest, BuiltImage};
 use crate::fetch::{unpack, Entry, EntryKind};
 use crate::lower::{json, operations, word, Config, Content, Op, Scope, FETCHED_FILE_MODE};
@@ -488,26 +488,17 @@ async fn owner_ids(engine: &DockerEngine, container: &str, owner: &str) -> Resul
     Ok((uid, gid))
 }
 
-/// A text file of a container.
+/// A text file of a container (empty when it is not a file).
 async fn read_text(engine: &DockerEngine, container: &str, path: &str) -> Result<String, Error> {
-    let options = bollard::query_parameters::DownloadFromContainerOptions { path: path.to_owned() };
-    let chunks: Vec<bytes::Bytes> = engine
-        .docker
-        .download_from_container(container, Some(options))
-        .try_collect()
-        .await
-        .map_err(engine_error(format!("read {path}")))?;
-    let archive = chunks.concat();
-    let mut archive = tar::Archive::new(&archive[..]);
-    let mut text = String::new();
-    if let Some(Ok(mut entry)) = archive.entries().ok().and_then(|mut e| e.next()) {
-        std::io::Read::read_to_string(&mut entry, &mut text).map_err(|e| Error::Engine {
+    match container_file(engine, container, path).await {
+        Ok(ContainerFile::File(bytes)) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Ok(ContainerFile::Directory | ContainerFile::Empty) => Ok(String::new()),
+        Err(e) => Err(Error::Engine {
             action: format!("read {path}"),
             reason: e.to_string(),
-            source: Some(Box::new(e)),
-        })?;
+            source: Some(e),
+        }),
     }
-    Ok(text)
 }
 
 /// Uploads `entries` at `path`, owned by `ids`, creating missing parent

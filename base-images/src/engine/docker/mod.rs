@@ -216,6 +216,44 @@ impl Engine for DockerEngine {
     }
 }
 
+/// What reading a path of a container through the archive API found.
+enum ContainerFile {
+    /// A file, with its contents.
+    File(Vec<u8>),
+    /// A directory.
+    Directory,
+    /// Nothing (an empty archive).
+    Empty,
+}
+
+/// Reads `path` of `container` through the archive API (the build's
+/// `/etc/passwd`, a check's `read_file`).
+async fn container_file(
+    engine: &DockerEngine,
+    container: &str,
+    path: &str,
+) -> Result<ContainerFile, Box<dyn std::error::Error + Send + Sync>> {
+    use futures_util::TryStreamExt as _;
+    let options = bollard::query_parameters::DownloadFromContainerOptions { path: path.to_owned() };
+    let chunks: Vec<bytes::Bytes> = engine
+        .docker
+        .download_from_container(container, Some(options))
+        .try_collect()
+        .await?;
+    let archive = chunks.concat();
+    let mut archive = tar::Archive::new(&archive[..]);
+    let Some(entry) = archive.entries()?.next() else {
+        return Ok(ContainerFile::Empty);
+    };
+    let mut entry = entry?;
+    if entry.header().entry_type().is_dir() {
+        return Ok(ContainerFile::Directory);
+    }
+    let mut contents = Vec::new();
+    std::io::Read::read_to_end(&mut entry, &mut contents)?;
+    Ok(ContainerFile::File(contents))
+}
+
 /// A repository name as the engine shortens it (`docker.io/library/x` is `x`).
 fn short_name(name: &str) -> &str {
     let name = name.strip_prefix("docker.io/").unwrap_or(name);

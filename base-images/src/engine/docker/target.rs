@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{ContainerArchiveInfoOptions, CreateContainerOptions, DownloadFromContainerOptions};
-use futures_util::{StreamExt as _, TryStreamExt as _};
+use bollard::query_parameters::{ContainerArchiveInfoOptions, CreateContainerOptions};
+use futures_util::StreamExt as _;
 
-use super::{engine_error, DockerEngine, RUN_LABEL};
+use super::{container_file, engine_error, ContainerFile, DockerEngine, RUN_LABEL};
 use crate::checks::{BoxFuture, CheckTarget, ExecOutput, TargetError};
 use crate::engine::BuiltImage;
 use crate::Error;
@@ -132,28 +132,14 @@ impl DockerTarget {
     }
 
     async fn file(&self, path: &str) -> Result<Vec<u8>, TargetError> {
-        let action = format!("read {path}");
-        let options = DownloadFromContainerOptions { path: path.to_owned() };
-        let chunks: Vec<bytes::Bytes> = self
-            .engine
-            .docker
-            .download_from_container(&self.id, Some(options))
-            .try_collect()
-            .await
-            .map_err(|e| TargetError::request(&action, e))?;
-        let archive = chunks.concat();
-        let mut archive = tar::Archive::new(&archive[..]);
-        let mut entries = archive.entries().map_err(|e| TargetError::request(&action, e))?;
-        let mut entry = entries
-            .next()
-            .ok_or_else(|| TargetError::Unexpected(format!("{path}: the engine sent an empty archive")))?
-            .map_err(|e| TargetError::request(&action, e))?;
-        if entry.header().entry_type().is_dir() {
-            return Err(TargetError::Unexpected(format!("{path} is a directory")));
+        match container_file(&self.engine, &self.id, path).await {
+            Ok(ContainerFile::File(contents)) => Ok(contents),
+            Ok(ContainerFile::Directory) => Err(TargetError::Unexpected(format!("{path} is a directory"))),
+            Ok(ContainerFile::Empty) => Err(TargetError::Unexpected(format!(
+                "{path}: the engine sent an empty archive"
+            ))),
+            Err(e) => Err(TargetError::request(format!("read {path}"), e)),
         }
-        let mut contents = Vec::new();
-        std::io::Read::read_to_end(&mut entry, &mut contents).map_err(|e| TargetError::request(&action, e))?;
-        Ok(contents)
     }
 }
 
