@@ -65,6 +65,34 @@ install_engine() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io docker-registry curl >/dev/null
 }
 
+# Other platforms run under qemu-user-static: its binfmt_misc entries carry
+# the F flag (the interpreter is opened at registration), so they work in
+# containers too. Also installs skopeo, the independent OCI reader of the
+# publish tests.
+emulation() {
+    [ "$(uname -m)" = x86_64 ] || return 0
+    local missing=
+    command -v skopeo >/dev/null || missing="$missing skopeo"
+    [ -x /usr/libexec/qemu-binfmt/aarch64-binfmt-P ] || [ -x /usr/bin/qemu-aarch64-static ] || missing="$missing qemu-user-static"
+    command -v update-binfmts >/dev/null || missing="$missing binfmt-support"
+    if [ -n "$missing" ]; then
+        if [ "$(id -u)" != 0 ]; then log "missing:$missing (apt-get install$missing)"; return 1; fi
+        log "installing$missing"
+        apt-get update -qq
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    fi
+    if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+        mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+    fi
+    if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+        update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || update-binfmts --import qemu-aarch64
+    fi
+    grep -q '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 || {
+        log "qemu-aarch64 is registered without the F flag; containers cannot use it"; return 1; }
+    log "linux/arm64 runs under qemu-user-static"
+}
+
 REGISTRY=127.0.0.1:5000
 
 registry_answers() {
@@ -160,6 +188,7 @@ stop() {
 
 case "${1:-}" in
     start)
+        emulation
         if running_daemon >/dev/null; then log "a daemon already answers: $(running_daemon)"; else start; fi
         start_registry ;;
     stop) stop ;;
@@ -169,6 +198,7 @@ case "${1:-}" in
     run)
         shift
         [ $# -gt 0 ] || { log "usage: scripts/engine.sh run CMD..."; exit 2; }
+        emulation
         if host="$(running_daemon)"; then
             log "reusing the daemon at $host"
         else

@@ -16,6 +16,7 @@ use base_images::BaseImage;
 use futures_util::stream::{self, StreamExt as _};
 
 use crate::cli::{BuildArgs, EngineChoice};
+use crate::plan::{fetched_by_version, Plan};
 use crate::{report, select, Error, Ui, Workspace};
 
 /// Where a report goes.
@@ -64,18 +65,19 @@ fn root_overrides(specs: &[String], images: &[&'static BaseImage]) -> Result<Vec
 /// to build is pinned by digest, or is a local image (in no registry; its
 /// id is recorded in the lock at release and must not change after). An
 /// unpinned root that came from a registry is refused, naming the pin.
-async fn release_policy<E: Engine>(
+pub(crate) async fn release_policy<E: Engine>(
     engine: &E,
-    images: &[&'static BaseImage],
+    plan: &Plan,
     lock: &base_images::Lock,
-    platform: &str,
     ui: &Ui,
 ) -> Result<BTreeMap<base_images::ImageKey, BTreeMap<String, String>>, Error> {
     let mut local_roots: BTreeMap<base_images::ImageKey, BTreeMap<String, String>> = BTreeMap::new();
     let mut problems = Vec::new();
-    for image in images {
+    for image in plan.images() {
+        problems.extend(pinned_root_problems(engine, image, &image.recipe()?, ui).await);
+    }
+    for (image, platform) in plan.pairs() {
         let recipe = image.recipe()?;
-        problems.extend(pinned_root_problems(engine, image, &recipe, ui).await);
         let Some(address) = recipe.root_for(platform) else {
             continue;
         };
@@ -193,48 +195,30 @@ async fn build_on<E: Engine>(
     let selected = select::select(&args.selectors)?;
     let reports_to = report_specs(&args.report)?;
     let lock = workspace.lock()?;
-    let (images, skipped): (Vec<&'static BaseImage>, Vec<&'static BaseImage>) = selected
-        .into_iter()
-        .partition(|i| i.platforms().contains(&args.platform.as_str()));
-    if !args.selectors.is_empty() && !skipped.is_empty() {
-        let named: Vec<String> = skipped
-            .iter()
-            .map(|i| format!("{i} ({})", i.platforms().join(", ")))
-            .collect();
-        return Err(Error::Usage(format!(
-            "--platform {}: not a platform of {}; build each for one of the platforms its family declares",
-            args.platform,
-            named.join(", ")
-        )));
-    }
-    for image in &skipped {
-        ui.note(&format!("skipping {image}: it is not built for {}", args.platform));
-    }
-    if images.is_empty() {
-        return Err(Error::Usage(format!("nothing to build for {}", args.platform)));
-    }
+    let plan = Plan::new(selected, args.platform.as_deref(), !args.selectors.is_empty(), ui)?;
+    let images = plan.images();
     let overrides = root_overrides(&args.root_override, &images)?;
     if !overrides.is_empty() {
         ui.note("root overridden: a smoke test, not a release; versions.lock and CHANGELOG.md will not be written");
     }
+    if let Some(partial) = plan.partial() {
+        ui.note(&partial);
+    }
     let engine = &connect.await?;
     let _claim = workspace.claim()?;
     let local_roots = if overrides.is_empty() {
-        release_policy(engine, &images, &lock, &args.platform, ui).await?
+        release_policy(engine, &plan, &lock, ui).await?
     } else {
         BTreeMap::new()
     };
     ui.note(&format!(
-        "engine: {} ({} version(s) to build for {})",
+        "engine: {} ({} version(s) to build, {} image(s) for {})",
         engine.describe(),
         images.len(),
-        args.platform
+        plan.builds(),
+        plan.platforms().join(", ")
     ));
 
-    let mut families: BTreeMap<&str, Vec<&'static BaseImage>> = BTreeMap::new();
-    for image in &images {
-        families.entry(image.family()).or_default().push(image);
-    }
     let cache = if args.no_cache {
         ResultCache::disabled()
     } else {
@@ -244,17 +228,16 @@ async fn build_on<E: Engine>(
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let progress = ui.progress(images.len() as u64);
+    let progress = ui.progress(plan.builds() as u64);
 
-    let work = stream::iter(families.into_values())
-        .map(|chain| {
-            let (engine, progress, platform, overrides, lock) =
-                (engine, &progress, args.platform.as_str(), &overrides, &lock);
+    let work = stream::iter(plan.chains())
+        .map(|(platform, chain)| {
+            let (engine, progress, overrides, lock) = (engine, &progress, &overrides, &lock);
             let mut cache = cache.clone();
             async move {
                 let mut reports = Vec::new();
                 for image in chain {
-                    progress.set_message(image.key().to_string());
+                    progress.set_message(format!("{} [{platform}]", image.key()));
                     let options = Options {
                         root_overrides: overrides.clone(),
                         pins: lock.pins(&image.key()),
@@ -282,7 +265,7 @@ async fn build_on<E: Engine>(
         reports.extend(chain_reports);
         cache.merge(chain_cache);
     }
-    reports.sort_by(|a, b| a.key.cmp(&b.key));
+    reports.sort_by(|a, b| (&a.key, &a.platform).cmp(&(&b.key, &b.platform)));
     if let Err(e) = cache.save() {
         ui.note(&format!("warning: the check result cache was not saved: {e}"));
     }
@@ -297,8 +280,12 @@ async fn build_on<E: Engine>(
         base_images::fsio::write_atomic(path, text.as_bytes())?;
     }
     ui.summary(&report::table(&reports));
-    let failed = reports.iter().filter(|r| !r.passed()).count();
-    if failed > 0 {
+    let failed: Vec<String> = reports
+        .iter()
+        .filter(|r| !r.passed())
+        .map(|r| format!("{} [{}]", r.key, r.platform))
+        .collect();
+    if !failed.is_empty() {
         ui.summary(&report::failures(&reports));
         if !overrides.is_empty() {
             ui.note("root overridden: failures may come from the other root; this run could never be a release");
@@ -309,12 +296,20 @@ async fn build_on<E: Engine>(
     if !overrides.is_empty() {
         return Ok(format!(
             "all {} version(s) passed on the overridden root(s); not a release: nothing was locked or written",
-            reports.len()
+            images.len()
+        ));
+    }
+    if let Some(partial) = plan.partial() {
+        return Ok(format!(
+            "all {} version(s) passed on {}; {partial}",
+            images.len(),
+            plan.platforms().join(", ")
         ));
     }
     let release = base_images::Release {
         local_roots,
-        fetched: reports.iter().map(|r| (r.key.clone(), r.fetched.clone())).collect(),
+        fetched: fetched_by_version(&reports),
+        time: Some(base_images::lock::now()),
     };
     let lock_now = lock.with_release(&images, &release)?;
     let added = lock_now.entries().len() - lock.entries().len();
@@ -331,8 +326,9 @@ async fn build_on<E: Engine>(
     }
     write_release(workspace, &lock, &lock_now)?;
     Ok(format!(
-        "all {} version(s) passed; wrote {} and {} ({added} new version(s) locked)",
-        reports.len(),
+        "all {} version(s) passed on {}; wrote {} and {} ({added} new version(s) locked)",
+        images.len(),
+        plan.platforms().join(", "),
         workspace.changelog_path().display(),
         workspace.lock_path().display()
     ))

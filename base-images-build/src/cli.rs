@@ -85,9 +85,11 @@ pub struct BuildArgs {
     /// Write a report: `json=PATH` or `junit=PATH` (repeatable).
     #[arg(long, value_name = "KIND=PATH")]
     pub report: Vec<String>,
-    /// The platform to build for.
-    #[arg(long, default_value = DEFAULT_PLATFORM)]
-    pub platform: String,
+    /// Build for this platform only (default: every platform each family
+    /// declares). A family built for fewer platforms than it declares is
+    /// not released: nothing is locked or written.
+    #[arg(long)]
+    pub platform: Option<String>,
     /// Build on another root: every root address FROM becomes TO (a local
     /// smoke test; the run is never a release: nothing is locked or written).
     #[arg(long, value_name = "FROM=TO")]
@@ -102,14 +104,11 @@ impl Default for BuildArgs {
             no_cache: false,
             engine: EngineChoice::Auto,
             report: Vec::new(),
-            platform: DEFAULT_PLATFORM.to_owned(),
+            platform: None,
             root_override: Vec::new(),
         }
     }
 }
-
-/// The platform `build` builds for unless told otherwise.
-pub const DEFAULT_PLATFORM: &str = "linux/amd64";
 
 /// Which container engine to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]

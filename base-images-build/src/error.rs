@@ -22,15 +22,24 @@ pub enum Error {
     /// Versions the release policy refuses (before anything is built).
     #[error("the release policy refuses {} version(s); nothing was built:\n{}", .0.len(), .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
     Release(Vec<String>),
-    /// Some checks or builds failed (listed above the error).
-    #[error("{0} version(s) failed; nothing was written")]
-    Failed(usize),
+    /// Some checks or builds failed (in full above the error), each named
+    /// `family:version [platform]`.
+    #[error("{} failed: {}; nothing was written", plural(.0.len()), .0.join(", "))]
+    Failed(Vec<String>),
     /// Bad command-line input.
     #[error("{0}")]
     Usage(String),
     /// The workspace could not be found or is in use.
     #[error("{0}")]
     Workspace(String),
+}
+
+fn plural(n: usize) -> String {
+    if n == 1 {
+        "1 image".to_owned()
+    } else {
+        format!("{n} images")
+    }
 }
 
 impl Error {

@@ -16,12 +16,13 @@ mod error;
 mod generated;
 mod inspect;
 mod new;
+mod plan;
 mod report;
 mod select;
 mod ui;
 mod workspace;
 
-pub use cli::{BuildArgs, Bump, Cli, Command, EngineChoice, DEFAULT_PLATFORM};
+pub use cli::{BuildArgs, Bump, Cli, Command, EngineChoice};
 pub use error::Error;
 pub use new::next_version;
 pub use ui::Ui;

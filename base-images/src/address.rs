@@ -120,6 +120,29 @@ impl ImageAddress {
         &self.name
     }
 
+    /// The registry host (`host[:port]`) when one was written, and the
+    /// repository path on it.
+    pub fn registry_and_path(&self) -> (Option<&str>, &str) {
+        match self.name.split_once('/') {
+            Some((first, rest))
+                if first.contains(['.', ':'])
+                    || first == "localhost"
+                    || first.chars().any(|c| c.is_ascii_uppercase()) =>
+            {
+                (Some(first), rest)
+            }
+            _ => (None, &self.name),
+        }
+    }
+
+    /// The address without its digest (`repository[:tag]`).
+    pub fn without_digest(&self) -> String {
+        match &self.tag {
+            Some(tag) => format!("{}:{tag}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
     /// The tag, if any.
     pub fn tag(&self) -> Option<&str> {
         self.tag.as_deref()

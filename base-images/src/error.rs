@@ -173,6 +173,9 @@ pub enum Error {
         /// The digest of what was received.
         received: String,
     },
+    /// Publishing to a registry failed.
+    #[error(transparent)]
+    Publish(Box<crate::publish::PublishError>),
     /// The run was interrupted (Ctrl-C); containers it started were removed.
     #[error("interrupted; the containers this run started were removed and no file was changed")]
     Interrupted,

@@ -45,6 +45,7 @@ mod key;
 pub mod lock;
 mod lower;
 pub mod platform;
+pub mod publish;
 mod recipe;
 pub mod registry;
 mod shell;

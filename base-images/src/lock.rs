@@ -28,9 +28,14 @@ pub struct LockEntry {
     pub name: ImageKey,
     /// The digest of its canonical recipe.
     pub recipe: RecipeDigest,
-    /// Published image digests, per platform (empty until published).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub published: BTreeMap<String, String>,
+    /// When it was released (RFC 3339, UTC), recorded by the build that
+    /// locked it; the `created` time of its published image unless
+    /// `SOURCE_DATE_EPOCH` says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released: Option<String>,
+    /// Its published image index, once published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Published>,
     /// For a root that is a local image (built here, in no registry, so it
     /// cannot be pinned by digest): its image id per platform at release.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -40,6 +45,25 @@ pub struct LockEntry {
     /// before inputs were recorded); later builds must receive the same.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fetched: BTreeMap<String, String>,
+}
+
+/// What `publish` pushed for a version: enough to publish it again with
+/// the same digests (to another registry, or after a tag was lost).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Published {
+    /// The OCI image index digest (`sha256:…`).
+    pub index: String,
+    /// Its `org.opencontainers.image.created` annotation (RFC 3339).
+    pub created: String,
+    /// Its `org.opencontainers.image.revision` annotation, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// Its `org.opencontainers.image.source` annotation, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Every repository it was pushed to (`host[:port]/path`), sorted.
+    pub repositories: Vec<String>,
 }
 
 /// The contents of a `versions.lock`.
@@ -173,7 +197,8 @@ impl Lock {
             if self.get(&key).is_none() {
                 entries.push(LockEntry {
                     recipe: image.recipe()?.digest(),
-                    published: BTreeMap::new(),
+                    released: release.time.clone(),
+                    published: None,
                     local_roots: release.local_roots.get(&key).cloned().unwrap_or_default(),
                     fetched: release.fetched.get(&key).cloned().unwrap_or_default(),
                     name: key,
@@ -183,6 +208,33 @@ impl Lock {
         Ok(Lock {
             entries: sorted(entries),
         })
+    }
+
+    /// This lock with `key` recorded as published: `published`'s
+    /// repositories are added to those already recorded (an error when `key`
+    /// is not released, or was published with another index digest).
+    pub fn with_published(&self, key: &ImageKey, published: &Published) -> Result<Lock, Error> {
+        let mut lock = self.clone();
+        let entry = lock
+            .entries
+            .iter_mut()
+            .find(|e| e.name == *key)
+            .ok_or_else(|| Error::Released(vec![ReleaseProblem::NotReleased { key: key.clone() }]))?;
+        let mut record = published.clone();
+        if let Some(before) = &entry.published {
+            if before.index != published.index {
+                return Err(Error::Released(vec![ReleaseProblem::PublishedAs {
+                    key: key.clone(),
+                    recorded: before.index.clone(),
+                    now: published.index.clone(),
+                }]));
+            }
+            record.repositories.extend(before.repositories.iter().cloned());
+        }
+        record.repositories.sort();
+        record.repositories.dedup();
+        entry.published = Some(record);
+        Ok(lock)
     }
 
     /// The digests of `key`'s fetched inputs this lock records, by URL.
@@ -238,6 +290,20 @@ pub enum ReleaseProblem {
         /// The unpinned root address.
         address: String,
     },
+    /// It is not released, so it cannot be published.
+    NotReleased {
+        /// The version.
+        key: ImageKey,
+    },
+    /// It was published with another index digest than the one pushed now.
+    PublishedAs {
+        /// The version.
+        key: ImageKey,
+        /// The index digest the lock records.
+        recorded: String,
+        /// The index digest of this publish.
+        now: String,
+    },
     /// Its recipe no longer validates.
     Invalid {
         /// The version.
@@ -254,6 +320,8 @@ impl ReleaseProblem {
             ReleaseProblem::Changed { key, .. }
             | ReleaseProblem::Missing { key }
             | ReleaseProblem::Unpinned { key, .. }
+            | ReleaseProblem::NotReleased { key }
+            | ReleaseProblem::PublishedAs { key, .. }
             | ReleaseProblem::Invalid { key, .. } => key,
         }
     }
@@ -281,6 +349,15 @@ impl std::fmt::Display for ReleaseProblem {
                 "{key} is released, but its root {address} is not pinned by digest; a released version \
                  must pin its roots (repo:tag@sha256:...): declare a new version that does"
             ),
+            ReleaseProblem::NotReleased { key } => write!(
+                f,
+                "{key} is not released (not in versions.lock), so it cannot be published; build it first"
+            ),
+            ReleaseProblem::PublishedAs { key, recorded, now } => write!(
+                f,
+                "{key} was published as {recorded}, but this publish made {now}; a published version never \
+                 changes (was it rebuilt with the step cache emptied?): declare a new version"
+            ),
             ReleaseProblem::Invalid { reason, .. } => f.write_str(reason),
         }
     }
@@ -293,6 +370,13 @@ pub struct Release {
     pub local_roots: BTreeMap<ImageKey, BTreeMap<String, String>>,
     /// Fetched input digests, by URL.
     pub fetched: BTreeMap<ImageKey, crate::fetch::Pins>,
+    /// The release time recorded for new entries (RFC 3339, UTC).
+    pub time: Option<String>,
+}
+
+/// The current time as the lock records it (RFC 3339, UTC, in seconds).
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
 /// The header and the TOML of `file`; a serialization failure is an error,
@@ -332,7 +416,8 @@ mod tests {
         LockEntry {
             name: name.parse().unwrap(),
             recipe: RecipeDigest::parse(&format!("sha256:{}", hex.to_string().repeat(64))).unwrap(),
-            published: BTreeMap::new(),
+            released: None,
+            published: None,
             local_roots: BTreeMap::new(),
             fetched: BTreeMap::new(),
         }

@@ -6,6 +6,7 @@
 //! local engine.
 
 pub mod broken;
+pub mod dual;
 pub mod e2e;
 pub mod finish;
 pub mod fixtures;

@@ -7,6 +7,7 @@
 //! label and is tracked, so an interrupted run removes what it started.
 
 mod build;
+mod export;
 mod target;
 
 use std::collections::HashSet;

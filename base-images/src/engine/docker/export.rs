@@ -1,0 +1,56 @@
+//! Reading a built image out of the engine for publishing: its facts
+//! (platform, runtime configuration, layer diff ids) from the image
+//! inspect API, and its bytes from the image export API (`docker save`),
+//! streamed to a file.
+
+use std::path::Path;
+
+use futures_util::StreamExt as _;
+use tokio::io::AsyncWriteExt as _;
+
+use super::{engine_error, DockerEngine};
+use crate::publish::ImageFacts;
+use crate::Error;
+
+impl DockerEngine {
+    /// The platform, runtime configuration and layer diff ids of image `id`.
+    pub async fn image_facts(&self, id: &str) -> Result<ImageFacts, Error> {
+        let inspect = self
+            .docker
+            .inspect_image(id)
+            .await
+            .map_err(engine_error(format!("inspect image {id}")))?;
+        let config = inspect.config.unwrap_or_default();
+        Ok(ImageFacts {
+            os: inspect.os.unwrap_or_else(|| "linux".into()),
+            architecture: inspect.architecture.unwrap_or_default(),
+            variant: inspect.variant.filter(|v| !v.is_empty()),
+            user: config.user.filter(|v| !v.is_empty()),
+            exposed_ports: config.exposed_ports.unwrap_or_default(),
+            env: config.env.unwrap_or_default(),
+            entrypoint: config.entrypoint,
+            cmd: config.cmd,
+            volumes: config.volumes.unwrap_or_default(),
+            working_dir: config.working_dir.filter(|v| !v.is_empty()),
+            labels: config.labels.unwrap_or_default().into_iter().collect(),
+            stop_signal: config.stop_signal.filter(|v| !v.is_empty()),
+            diff_ids: inspect.root_fs.and_then(|r| r.layers).unwrap_or_default(),
+        })
+    }
+
+    /// Writes the engine's export (`docker save`) of image `id` to `path`.
+    pub async fn export_image(&self, id: &str, path: &Path) -> Result<(), Error> {
+        let io = |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let mut file = tokio::fs::File::create(path).await.map_err(io)?;
+        let mut stream = self.docker.export_image(id);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(engine_error(format!("export image {id}")))?;
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.flush().await.map_err(io)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,494 @@
+//! Publishing released versions to an OCI registry: each platform's image
+//! is read from the engine (`ImageFacts`, then its layers compressed
+//! deterministically by `layers`), turned into OCI documents (`oci`), and
+//! pushed (`remote`): blobs first (present, mounted from another repository
+//! of the registry, or uploaded), then each platform's manifest by digest,
+//! then the image index by digest, then — last — the tag. A tag that
+//! already points at other content is never overwritten: `plan` resolves it
+//! with every manifest media type first. Credentials come from the Docker
+//! config (`auth`).
+
+pub mod auth;
+pub mod layers;
+pub mod oci;
+pub mod remote;
+
+pub use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::engine::docker::DockerEngine;
+use crate::{BaseImage, ImageAddress, ImageKey};
+use layers::{CompressedLayer, LayerDigests};
+use oci::{Blob, Document, PlatformImage};
+use remote::Remote;
+
+/// What the engine says of one platform's built image.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageFacts {
+    /// `linux`.
+    pub os: String,
+    /// `amd64`, `arm64`, …
+    pub architecture: String,
+    /// `v7`, … (ARM variants).
+    pub variant: Option<String>,
+    /// `USER`.
+    pub user: Option<String>,
+    /// `EXPOSE`d ports.
+    pub exposed_ports: Vec<String>,
+    /// `ENV`, as `NAME=value`.
+    pub env: Vec<String>,
+    /// `ENTRYPOINT`.
+    pub entrypoint: Option<Vec<String>>,
+    /// `CMD`.
+    pub cmd: Option<Vec<String>>,
+    /// `VOLUME`s.
+    pub volumes: Vec<String>,
+    /// `WORKDIR`.
+    pub working_dir: Option<String>,
+    /// `LABEL`s.
+    pub labels: BTreeMap<String, String>,
+    /// `STOPSIGNAL`.
+    pub stop_signal: Option<String>,
+    /// The uncompressed layers' digests, bottom first.
+    pub diff_ids: Vec<String>,
+}
+
+/// Everything that can stop a publish.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// Nothing answers at the registry's address.
+    #[error("cannot reach the registry at {registry} to {doing}: nothing answers there ({source}); start it, or send the family elsewhere with --registry-override HOST[:PORT]")]
+    Unreachable {
+        /// `host[:port]`.
+        registry: String,
+        /// What was being done.
+        doing: String,
+        /// The client's error.
+        #[source]
+        source: Box<oci_client::errors::OciDistributionError>,
+    },
+    /// The registry refused the credentials (401/403).
+    #[error("the registry at {registry} refused to let us {doing} (401 unauthorized) with {credentials}; run `docker login {registry}` with an account that may push there")]
+    Unauthorized {
+        /// `host[:port]`.
+        registry: String,
+        /// What was being done.
+        doing: String,
+        /// Where the credentials came from (never the secret).
+        credentials: String,
+    },
+    /// The registry answered with another error.
+    #[error("the registry at {registry} failed to {doing}: {source}")]
+    Registry {
+        /// `host[:port]`.
+        registry: String,
+        /// What was being done.
+        doing: String,
+        /// The client's error.
+        #[source]
+        source: Box<oci_client::errors::OciDistributionError>,
+    },
+    /// The Docker config's credentials could not be read.
+    #[error("cannot read the credentials for {registry}: {reason}")]
+    Credentials {
+        /// `host[:port]`.
+        registry: String,
+        /// Why.
+        reason: String,
+    },
+    /// The tag points at other content: never overwritten.
+    #[error(
+        "{address} already points at {existing}, but this release is {ours}: a published tag is never overwritten \
+         (nothing was pushed under that tag); if the image was rebuilt (the step cache emptied), its layers differ: \
+         declare a new version"
+    )]
+    TagConflict {
+        /// `registry/repository:tag`.
+        address: String,
+        /// The digest the tag points at.
+        existing: String,
+        /// The digest of this release's index.
+        ours: String,
+    },
+    /// An OCI document could not be built.
+    #[error("cannot build an OCI document: {0}")]
+    Document(String),
+    /// A file of the publish's work could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Where a version is published: `registry/repository:tag`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// `host[:port]`.
+    pub registry: String,
+    /// The repository path on that registry.
+    pub repository: String,
+    /// The tag: the version.
+    pub tag: String,
+}
+
+impl Target {
+    /// Where `image` goes: its family's repository, on `registry_override`
+    /// when given; `None` when the family declares no repository.
+    pub fn of(image: &BaseImage, registry_override: Option<&str>) -> Result<Option<Target>, crate::Error> {
+        let Some(repository) = image.repository() else {
+            return Ok(None);
+        };
+        let address = ImageAddress::parse(repository)?;
+        let (registry, path) = address.registry_and_path();
+        let path = match registry {
+            None if !path.contains('/') => format!("library/{path}"),
+            _ => path.to_owned(),
+        };
+        Ok(Some(Target {
+            registry: registry_override.or(registry).unwrap_or("docker.io").to_owned(),
+            repository: path,
+            tag: image.key().version().to_string(),
+        }))
+    }
+
+    /// `registry/repository`.
+    pub fn repository_address(&self) -> String {
+        format!("{}/{}", self.registry, self.repository)
+    }
+
+    /// `registry/repository:tag`.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.repository_address(), self.tag)
+    }
+}
+
+/// The annotation values a publish writes that do not come from the
+/// version's declaration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    /// `org.opencontainers.image.created` and the configs' `created` (RFC 3339).
+    pub created: String,
+    /// `org.opencontainers.image.revision`: the workspace's git commit.
+    pub revision: Option<String>,
+    /// `org.opencontainers.image.source`: the workspace's git remote.
+    pub source: Option<String>,
+}
+
+/// The annotations of `image`'s index (`platform` `None`) or of one
+/// platform's manifest; `local_roots` are the root image ids the lock
+/// records for roots that are local images.
+pub fn annotations(
+    image: &BaseImage,
+    provenance: &Provenance,
+    platform: Option<&str>,
+    local_roots: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, crate::Error> {
+    const PREFIX: &str = "org.opencontainers.image.";
+    let recipe = image.recipe()?;
+    let mut notes = BTreeMap::new();
+    let mut note = |key: &str, value: &str| {
+        notes.insert(format!("{PREFIX}{key}"), value.to_owned());
+    };
+    note("version", &image.key().version().to_string());
+    note("created", &provenance.created);
+    note("title", image.family());
+    note("description", image.changelog());
+    if let Some(revision) = &provenance.revision {
+        note("revision", revision);
+    }
+    if let Some(source) = &provenance.source {
+        note("source", source);
+    }
+    // The root: one address for all platforms, or this platform's.
+    let root = match platform {
+        Some(p) => recipe.root_for(p).map(|a| (a, local_roots.get(p))),
+        None => match recipe.root_addresses().as_slice() {
+            [(None, address)] => Some((*address, local_roots.values().next())),
+            _ => None,
+        },
+    };
+    if let Some((address, local_id)) = root {
+        let parsed = ImageAddress::parse(address)?;
+        note("base.name", &parsed.without_digest());
+        if let Some(digest) = parsed.digest().or(local_id.map(String::as_str)) {
+            note("base.digest", digest);
+        }
+    }
+    Ok(notes)
+}
+
+/// A version made ready to publish: its OCI documents, computed without
+/// touching the registry.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// `family:version`.
+    pub key: ImageKey,
+    /// Each platform's image, with the engine image id it was read from.
+    pub images: Vec<(PlatformImage, String)>,
+    /// The image index.
+    pub index: Document,
+}
+
+/// Reads each platform's built image (`built`: platform and engine image
+/// id) of `image` from `engine` and makes its OCI documents; layers whose
+/// compressed digest `digests` does not know yet are exported and
+/// compressed into `work` (kept there for the upload).
+pub async fn prepare(
+    engine: &DockerEngine,
+    image: &BaseImage,
+    built: &[(String, String)],
+    provenance: &Provenance,
+    local_roots: &BTreeMap<String, String>,
+    digests: &mut LayerDigests,
+    work: &Path,
+) -> Result<Prepared, crate::Error> {
+    let mut images = Vec::new();
+    for (platform, id) in built {
+        let facts = engine.image_facts(id).await?;
+        let unknown: BTreeSet<String> = facts
+            .diff_ids
+            .iter()
+            .filter(|d| digests.get(d).is_none())
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            for (diff_id, layer) in export_layers(engine, id, &unknown, work).await? {
+                digests.insert(&diff_id, layer.blob);
+            }
+        }
+        let layers: Vec<Blob> = facts.diff_ids.iter().filter_map(|d| digests.get(d).cloned()).collect();
+        let config = oci::config(&facts, &provenance.created).map_err(publish_error)?;
+        let notes = annotations(image, provenance, Some(platform), local_roots)?;
+        let manifest = oci::manifest(&config, &layers, &notes).map_err(publish_error)?;
+        images.push((
+            PlatformImage {
+                platform: platform.clone(),
+                config,
+                layers,
+                diff_ids: facts.diff_ids.clone(),
+                manifest,
+            },
+            id.clone(),
+        ));
+    }
+    let platform_images: Vec<PlatformImage> = images.iter().map(|(i, _)| i.clone()).collect();
+    let notes = annotations(image, provenance, None, local_roots)?;
+    let index = oci::index(&platform_images, &notes).map_err(publish_error)?;
+    Ok(Prepared {
+        key: image.key(),
+        images,
+        index,
+    })
+}
+
+fn publish_error(e: PublishError) -> crate::Error {
+    crate::Error::Publish(Box::new(e))
+}
+
+/// Exports image `id` and compresses its layers `wanted` into `work`.
+async fn export_layers(
+    engine: &DockerEngine,
+    id: &str,
+    wanted: &BTreeSet<String>,
+    work: &Path,
+) -> Result<BTreeMap<String, CompressedLayer>, crate::Error> {
+    let archive = work.join(format!("{}.tar", id.trim_start_matches("sha256:")));
+    engine.export_image(id, &archive).await?;
+    let (wanted, work_dir, archive_path) = (wanted.clone(), work.to_owned(), archive.clone());
+    let layers = tokio::task::spawn_blocking(move || layers::compress_wanted(&archive_path, &wanted, &work_dir))
+        .await
+        .map_err(|e| crate::Error::Io {
+            path: archive.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    let _ = std::fs::remove_file(&archive);
+    layers
+}
+
+/// What happens to a blob while pushing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The blob is already in the repository.
+    Present {
+        /// Its digest.
+        digest: String,
+        /// Its size.
+        size: u64,
+    },
+    /// The blob was mounted from another repository of the registry.
+    Mounted {
+        /// Its digest.
+        digest: String,
+        /// Its size.
+        size: u64,
+        /// The repository it came from.
+        from: String,
+    },
+    /// The blob's upload starts.
+    Uploading {
+        /// Its digest.
+        digest: String,
+        /// Its size.
+        size: u64,
+    },
+    /// Bytes of the current upload were sent.
+    Sent(u64),
+    /// A manifest or the index was pushed, by digest or (last) the tag.
+    Manifest {
+        /// The digest or tag it was pushed under.
+        reference: String,
+    },
+}
+
+/// Receives push events (progress bars, tests).
+pub type Observer = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// Pushes `prepared` to `target`: blobs (present, else mounted from one of
+/// `mount_from`, repositories of the same registry, else uploaded; layers
+/// not already compressed in `work` are exported again), then each
+/// platform's manifest by digest, the index by digest and the tag last.
+/// The tag is checked again just before it is written: if it appeared
+/// meanwhile with other content, it is left alone.
+pub async fn push(
+    engine: &DockerEngine,
+    remote: &Remote,
+    target: &Target,
+    prepared: &Prepared,
+    mount_from: &[String],
+    work: &Path,
+    observe: &Observer,
+) -> Result<(), crate::Error> {
+    let repository = target.repository.as_str();
+    for (image, id) in &prepared.images {
+        let mut compressed: Option<BTreeMap<String, CompressedLayer>> = None;
+        for blob in &image.layers {
+            if remote.has_blob(repository, &blob.digest).await.map_err(publish_error)? {
+                observe(Event::Present {
+                    digest: blob.digest.clone(),
+                    size: blob.size,
+                });
+                continue;
+            }
+            let mut mounted = None;
+            for from in mount_from.iter().filter(|r| r.as_str() != repository) {
+                if remote.mount(repository, from, &blob.digest).await
+                    && remote.has_blob(repository, &blob.digest).await.map_err(publish_error)?
+                {
+                    mounted = Some(from.clone());
+                    break;
+                }
+            }
+            if let Some(from) = mounted {
+                observe(Event::Mounted {
+                    digest: blob.digest.clone(),
+                    size: blob.size,
+                    from,
+                });
+                continue;
+            }
+            let path = layer_file(work, &blob.digest, id, image, engine, &mut compressed).await?;
+            observe(Event::Uploading {
+                digest: blob.digest.clone(),
+                size: blob.size,
+            });
+            let sent = Arc::clone(observe);
+            remote
+                .upload(repository, &blob.digest, blob.size, &path, move |n| {
+                    sent(Event::Sent(n))
+                })
+                .await
+                .map_err(publish_error)?;
+        }
+        if !remote
+            .has_blob(repository, &image.config.digest)
+            .await
+            .map_err(publish_error)?
+        {
+            remote
+                .upload_bytes(repository, &image.config)
+                .await
+                .map_err(publish_error)?;
+        }
+        remote
+            .put_manifest(repository, &image.manifest.digest, &image.manifest)
+            .await
+            .map_err(publish_error)?;
+        observe(Event::Manifest {
+            reference: image.manifest.digest.clone(),
+        });
+    }
+    remote
+        .put_manifest(repository, &prepared.index.digest, &prepared.index)
+        .await
+        .map_err(publish_error)?;
+    observe(Event::Manifest {
+        reference: prepared.index.digest.clone(),
+    });
+    match remote.resolve(repository, &target.tag).await.map_err(publish_error)? {
+        Some(existing) if existing != prepared.index.digest => {
+            return Err(publish_error(PublishError::TagConflict {
+                address: target.address(),
+                existing,
+                ours: prepared.index.digest.clone(),
+            }))
+        }
+        Some(_) => {}
+        None => {
+            remote
+                .put_manifest(repository, &target.tag, &prepared.index)
+                .await
+                .map_err(publish_error)?;
+        }
+    }
+    observe(Event::Manifest {
+        reference: target.tag.clone(),
+    });
+    Ok(())
+}
+
+/// The compressed file of the layer blob `digest` of `image`: in `work`
+/// from `prepare`, else exported again from the engine (every layer of
+/// image `id` at once, kept in `compressed`).
+async fn layer_file(
+    work: &Path,
+    digest: &str,
+    id: &str,
+    image: &PlatformImage,
+    engine: &DockerEngine,
+    compressed: &mut Option<BTreeMap<String, CompressedLayer>>,
+) -> Result<PathBuf, crate::Error> {
+    if let Some(found) = compressed
+        .iter()
+        .flat_map(|c| c.values())
+        .find(|l| l.blob.digest == digest)
+    {
+        return Ok(found.path.clone());
+    }
+    let index = image.layers.iter().position(|l| l.digest == digest).unwrap_or(0);
+    let diff_id = image.diff_ids.get(index).cloned().unwrap_or_default();
+    let path = work.join(format!("{}.tar.gz", diff_id.trim_start_matches("sha256:")));
+    if path.exists() {
+        return Ok(path);
+    }
+    let wanted: BTreeSet<String> = [diff_id.clone()].into();
+    let layers = export_layers(engine, id, &wanted, work).await?;
+    let layer = layers.get(&diff_id).cloned();
+    *compressed = Some(layers);
+    match layer {
+        Some(layer) if layer.blob.digest == digest => Ok(layer.path),
+        Some(layer) => Err(publish_error(PublishError::Document(format!(
+            "layer {diff_id} compressed to {} now but {digest} before (a different gzip library?); remove the layer record {} and publish again",
+            layer.blob.digest,
+            LayerDigests::default_path().display()
+        )))),
+        None => Err(publish_error(PublishError::Document(format!(
+            "the engine's export of {id} has no layer {diff_id}"
+        )))),
+    }
+}

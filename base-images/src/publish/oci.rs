@@ -1,0 +1,280 @@
+//! The OCI documents of a published version, built from what the engine
+//! says of each platform's image: an image configuration (its `created`
+//! time given, never the wall clock; no history, whose per-step times
+//! would change with every rebuild), an image manifest per platform and an
+//! image index, each serialized as canonical JSON (sorted keys, no
+//! insignificant whitespace) so equal inputs give equal digests.
+
+use std::collections::{BTreeMap, HashMap};
+
+use oci_spec::image::{
+    ConfigBuilder, Descriptor, DescriptorBuilder, ImageConfigurationBuilder, ImageIndexBuilder, ImageManifestBuilder,
+    MediaType, PlatformBuilder, RootFsBuilder,
+};
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+use super::{ImageFacts, PublishError};
+
+/// An OCI image index.
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// An OCI image manifest.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// A Docker manifest list.
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// A Docker image manifest.
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Every manifest media type: what a tag is resolved with. A registry may
+/// answer 404 for a manifest whose type the `Accept` header leaves out
+/// (Debian's docker-registry does for an OCI index).
+pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST];
+
+/// A blob a manifest refers to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Blob {
+    /// `sha256:…` of its bytes.
+    pub digest: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// A JSON document pushed as a blob or a manifest: its exact bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Document {
+    /// Its media type.
+    pub media_type: &'static str,
+    /// Its canonical JSON.
+    pub bytes: Vec<u8>,
+    /// `sha256:…` of `bytes`.
+    pub digest: String,
+}
+
+impl Document {
+    fn new<T: Serialize>(media_type: &'static str, value: &T) -> Result<Document, PublishError> {
+        let mut bytes = Vec::new();
+        let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, olpc_cjson::CanonicalFormatter::new());
+        value
+            .serialize(&mut serializer)
+            .map_err(|e| PublishError::Document(format!("cannot serialize a {media_type}: {e}")))?;
+        let digest = sha256(&bytes);
+        Ok(Document {
+            media_type,
+            bytes,
+            digest,
+        })
+    }
+
+    /// Its descriptor.
+    fn descriptor(&self) -> Result<Descriptor, PublishError> {
+        descriptor(self.media_type, &self.digest, self.bytes.len() as u64)
+    }
+}
+
+/// `sha256:` and the hex digest of `bytes`.
+pub fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", Sha256::digest(bytes))
+}
+
+fn descriptor(media_type: &str, digest: &str, size: u64) -> Result<Descriptor, PublishError> {
+    let digest: oci_spec::image::Digest = digest
+        .parse()
+        .map_err(|e| PublishError::Document(format!("{digest} is not a digest: {e}")))?;
+    Ok(Descriptor::new(MediaType::from(media_type), size, digest))
+}
+
+fn spec_error(e: oci_spec::OciSpecError) -> PublishError {
+    PublishError::Document(e.to_string())
+}
+
+/// One platform's image: configuration, layers (compressed) and manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlatformImage {
+    /// `os/arch[/variant]`.
+    pub platform: String,
+    /// The image configuration.
+    pub config: Document,
+    /// The compressed layers, in order.
+    pub layers: Vec<Blob>,
+    /// The uncompressed layers' digests, in the same order.
+    pub diff_ids: Vec<String>,
+    /// The image manifest.
+    pub manifest: Document,
+}
+
+/// The image configuration of `facts`, created at `created` (RFC 3339).
+pub fn config(facts: &ImageFacts, created: &str) -> Result<Document, PublishError> {
+    let mut runtime = ConfigBuilder::default().env(facts.env.clone()).labels(
+        facts
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<HashMap<_, _>>(),
+    );
+    if let Some(user) = &facts.user {
+        runtime = runtime.user(user.clone());
+    }
+    if !facts.exposed_ports.is_empty() {
+        runtime = runtime.exposed_ports(facts.exposed_ports.clone());
+    }
+    if let Some(entrypoint) = &facts.entrypoint {
+        runtime = runtime.entrypoint(entrypoint.clone());
+    }
+    if let Some(cmd) = &facts.cmd {
+        runtime = runtime.cmd(cmd.clone());
+    }
+    if !facts.volumes.is_empty() {
+        runtime = runtime.volumes(facts.volumes.clone());
+    }
+    if let Some(dir) = &facts.working_dir {
+        runtime = runtime.working_dir(dir.clone());
+    }
+    if let Some(signal) = &facts.stop_signal {
+        runtime = runtime.stop_signal(signal.clone());
+    }
+    let rootfs = RootFsBuilder::default()
+        .typ("layers")
+        .diff_ids(facts.diff_ids.clone())
+        .build()
+        .map_err(spec_error)?;
+    let mut builder = ImageConfigurationBuilder::default()
+        .created(created.to_owned())
+        .architecture(facts.architecture.as_str())
+        .os(facts.os.as_str())
+        .config(runtime.build().map_err(spec_error)?)
+        .rootfs(rootfs);
+    if let Some(variant) = &facts.variant {
+        builder = builder.variant(variant.clone());
+    }
+    Document::new(
+        "application/vnd.oci.image.config.v1+json",
+        &builder.build().map_err(spec_error)?,
+    )
+}
+
+/// The media type of a gzip-compressed OCI layer.
+pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// The image manifest of `config` and `layers`, with `annotations`.
+pub fn manifest(
+    config: &Document,
+    layers: &[Blob],
+    annotations: &BTreeMap<String, String>,
+) -> Result<Document, PublishError> {
+    let layers = layers
+        .iter()
+        .map(|l| descriptor(OCI_LAYER_GZIP, &l.digest, l.size))
+        .collect::<Result<Vec<_>, _>>()?;
+    let manifest = ImageManifestBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageManifest)
+        .config(config.descriptor()?)
+        .layers(layers)
+        .annotations(annotations.clone().into_iter().collect::<HashMap<_, _>>())
+        .build()
+        .map_err(spec_error)?;
+    Document::new(OCI_MANIFEST, &manifest)
+}
+
+/// The image index of `images`, with `annotations`.
+pub fn index(images: &[PlatformImage], annotations: &BTreeMap<String, String>) -> Result<Document, PublishError> {
+    let manifests = images
+        .iter()
+        .map(|image| {
+            let mut parts = image.platform.split('/');
+            let (os, arch, variant) = (parts.next(), parts.next(), parts.next());
+            let mut platform = PlatformBuilder::default()
+                .os(os.unwrap_or_default())
+                .architecture(arch.unwrap_or_default());
+            if let Some(variant) = variant {
+                platform = platform.variant(variant.to_owned());
+            }
+            let base = image.manifest.descriptor()?;
+            DescriptorBuilder::default()
+                .media_type(MediaType::ImageManifest)
+                .digest(base.digest().clone())
+                .size(base.size())
+                .platform(platform.build().map_err(spec_error)?)
+                .build()
+                .map_err(spec_error)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let index = ImageIndexBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageIndex)
+        .manifests(manifests)
+        .annotations(annotations.clone().into_iter().collect::<HashMap<_, _>>())
+        .build()
+        .map_err(spec_error)?;
+    Document::new(OCI_INDEX, &index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> ImageFacts {
+        ImageFacts {
+            os: "linux".into(),
+            architecture: "arm64".into(),
+            variant: None,
+            user: Some("airbyte".into()),
+            exposed_ports: Vec::new(),
+            env: vec!["PATH=/usr/bin".into()],
+            entrypoint: None,
+            cmd: Some(vec!["/bin/bash".into()]),
+            volumes: Vec::new(),
+            working_dir: None,
+            labels: [("b".to_owned(), "2".to_owned()), ("a".to_owned(), "1".to_owned())].into(),
+            stop_signal: None,
+            diff_ids: vec![format!("sha256:{}", "a".repeat(64))],
+        }
+    }
+
+    #[test]
+    fn config_is_canonical_json_with_the_given_time() -> Result<(), PublishError> {
+        let doc = config(&facts(), "2026-11-26T00:00:00Z")?;
+        let text = String::from_utf8(doc.bytes.clone()).unwrap_or_default();
+        assert!(text.starts_with("{\"architecture\":\"arm64\",\"config\":{"), "{text}");
+        assert!(
+            text.contains("\"Labels\":{\"a\":\"1\",\"b\":\"2\"}"),
+            "sorted keys: {text}"
+        );
+        assert!(text.contains("\"created\":\"2026-11-26T00:00:00Z\""), "{text}");
+        assert!(!text.contains("history") && !text.contains(' '), "{text}");
+        assert_eq!(doc.digest, sha256(&doc.bytes));
+        assert_eq!(doc, config(&facts(), "2026-11-26T00:00:00Z")?, "deterministic");
+        assert_ne!(doc.digest, config(&facts(), "2026-11-27T00:00:00Z")?.digest);
+        Ok(())
+    }
+
+    #[test]
+    fn index_lists_each_platform_with_its_manifest() -> Result<(), PublishError> {
+        let config = config(&facts(), "2026-11-26T00:00:00Z")?;
+        let layers = [Blob {
+            digest: format!("sha256:{}", "b".repeat(64)),
+            size: 3,
+        }];
+        let notes: BTreeMap<String, String> = [("org.opencontainers.image.version".into(), "1.0.0".into())].into();
+        let manifest = manifest(&config, &layers, &notes)?;
+        let image = PlatformImage {
+            platform: "linux/arm64".into(),
+            config,
+            layers: layers.to_vec(),
+            diff_ids: vec![format!("sha256:{}", "a".repeat(64))],
+            manifest: manifest.clone(),
+        };
+        let index = index(&[image], &notes)?;
+        let value: serde_json::Value = serde_json::from_slice(&index.bytes).unwrap_or_default();
+        assert_eq!(value["mediaType"], OCI_INDEX);
+        assert_eq!(value["manifests"][0]["digest"], manifest.digest.as_str());
+        assert_eq!(value["manifests"][0]["platform"]["architecture"], "arm64");
+        assert_eq!(value["annotations"]["org.opencontainers.image.version"], "1.0.0");
+        let manifest_value: serde_json::Value = serde_json::from_slice(&manifest.bytes).unwrap_or_default();
+        assert_eq!(manifest_value["layers"][0]["mediaType"], OCI_LAYER_GZIP);
+        assert_eq!(
+            manifest_value["config"]["mediaType"],
+            "application/vnd.oci.image.config.v1+json"
+        );
+        Ok(())
+    }
+}
