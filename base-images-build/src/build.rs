@@ -20,12 +20,12 @@ use crate::plan::{fetched_by_version, Plan};
 use crate::{report, select, Error, Ui, Workspace};
 
 /// Where a report goes.
-enum ReportSpec {
+pub(crate) enum ReportSpec {
     Json(PathBuf),
     Junit(PathBuf),
 }
 
-fn report_specs(specs: &[String]) -> Result<Vec<ReportSpec>, Error> {
+pub(crate) fn report_specs(specs: &[String]) -> Result<Vec<ReportSpec>, Error> {
     specs
         .iter()
         .map(|spec| match spec.split_once('=') {
@@ -38,7 +38,7 @@ fn report_specs(specs: &[String]) -> Result<Vec<ReportSpec>, Error> {
 
 /// `--root-override FROM=TO` values; each FROM must be the root of a
 /// selected version.
-fn root_overrides(specs: &[String], images: &[&'static BaseImage]) -> Result<Vec<(String, String)>, Error> {
+pub(crate) fn root_overrides(specs: &[String], images: &[&'static BaseImage]) -> Result<Vec<(String, String)>, Error> {
     specs
         .iter()
         .map(|spec| {
@@ -219,78 +219,14 @@ async fn build_on<E: Engine>(
         plan.platforms().join(", ")
     ));
 
-    let cache = if args.no_cache {
-        ResultCache::disabled()
-    } else {
-        ResultCache::open(&ResultCache::default_dir())
-    };
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let progress = ui.progress(plan.builds() as u64);
-
-    let work = stream::iter(plan.chains())
-        .map(|(platform, chain)| {
-            let (engine, progress, overrides, lock) = (engine, &progress, &overrides, &lock);
-            let mut cache = cache.clone();
-            async move {
-                let mut reports = Vec::new();
-                for image in chain {
-                    progress.set_message(format!("{} [{platform}]", image.key()));
-                    let options = Options {
-                        root_overrides: overrides.clone(),
-                        pins: lock.pins(&image.key()),
-                    };
-                    let report = build_and_check_on(engine, image, platform, &options, &mut cache).await;
-                    progress.println(report::line(&report));
-                    progress.inc(1);
-                    reports.push(report);
-                }
-                (reports, cache)
-            }
-        })
-        .buffer_unordered(jobs)
-        .collect::<Vec<_>>();
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let outcome = interruptible(engine, work, interrupt).await;
-    progress.finish_and_clear();
-    let results = outcome?;
-
-    let mut cache = cache;
-    let mut reports: Vec<ImageReport> = Vec::new();
-    for (chain_reports, chain_cache) in results {
-        reports.extend(chain_reports);
-        cache.merge(chain_cache);
-    }
-    reports.sort_by(|a, b| (&a.key, &a.platform).cmp(&(&b.key, &b.platform)));
-    if let Err(e) = cache.save() {
-        ui.note(&format!("warning: the check result cache was not saved: {e}"));
-    }
-    for spec in &reports_to {
-        let (path, text) = match spec {
-            ReportSpec::Json(path) => (
-                path,
-                serde_json::to_string_pretty(&report::json(&reports)).unwrap_or_default(),
-            ),
-            ReportSpec::Junit(path) => (path, report::junit(&reports)),
-        };
-        base_images::fsio::write_atomic(path, text.as_bytes())?;
-    }
+    let reports = build_all(engine, &plan, &lock, &overrides, args.jobs, args.no_cache, ui).await?;
+    write_reports(&reports_to, &reports, &[])?;
     ui.summary(&report::table(&reports));
-    let failed: Vec<String> = reports
-        .iter()
-        .filter(|r| !r.passed())
-        .map(|r| format!("{} [{}]", r.key, r.platform))
-        .collect();
-    if !failed.is_empty() {
-        ui.summary(&report::failures(&reports));
+    if let Err(failed) = all_passed(&reports, ui) {
         if !overrides.is_empty() {
             ui.note("root overridden: failures may come from the other root; this run could never be a release");
         }
-        return Err(Error::Failed(failed));
+        return Err(failed);
     }
 
     if !overrides.is_empty() {
@@ -332,6 +268,106 @@ async fn build_on<E: Engine>(
         workspace.changelog_path().display(),
         workspace.lock_path().display()
     ))
+}
+
+/// Builds every (version, platform) of `plan` and runs its checks:
+/// chains in parallel up to `jobs`, each chain's versions in order; Ctrl-C
+/// removes the run's containers. Reports are sorted by version, then
+/// platform.
+pub(crate) async fn build_all<E: Engine>(
+    engine: &E,
+    plan: &Plan,
+    lock: &base_images::Lock,
+    overrides: &[(String, String)],
+    jobs: Option<usize>,
+    no_cache: bool,
+    ui: &Ui,
+) -> Result<Vec<ImageReport>, Error> {
+    let cache = if no_cache {
+        ResultCache::disabled()
+    } else {
+        ResultCache::open(&ResultCache::default_dir())
+    };
+    let jobs = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let progress = ui.progress(plan.builds() as u64);
+
+    let work = stream::iter(plan.chains())
+        .map(|(platform, chain)| {
+            let (engine, progress) = (engine, &progress);
+            let mut cache = cache.clone();
+            async move {
+                let mut reports = Vec::new();
+                for image in chain {
+                    progress.set_message(format!("{} [{platform}]", image.key()));
+                    let options = Options {
+                        root_overrides: overrides.to_vec(),
+                        pins: lock.pins(&image.key()),
+                    };
+                    let report = build_and_check_on(engine, image, platform, &options, &mut cache).await;
+                    progress.println(report::line(&report));
+                    progress.inc(1);
+                    reports.push(report);
+                }
+                (reports, cache)
+            }
+        })
+        .buffer_unordered(jobs)
+        .collect::<Vec<_>>();
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let outcome = interruptible(engine, work, interrupt).await;
+    progress.finish_and_clear();
+    let results = outcome?;
+
+    let mut cache = cache;
+    let mut reports: Vec<ImageReport> = Vec::new();
+    for (chain_reports, chain_cache) in results {
+        reports.extend(chain_reports);
+        cache.merge(chain_cache);
+    }
+    reports.sort_by(|a, b| (&a.key, &a.platform).cmp(&(&b.key, &b.platform)));
+    if let Err(e) = cache.save() {
+        ui.note(&format!("warning: the check result cache was not saved: {e}"));
+    }
+    Ok(reports)
+}
+
+/// Prints every failure of `reports` in full and names the failed images
+/// in the error, if any failed.
+pub(crate) fn all_passed(reports: &[ImageReport], ui: &Ui) -> Result<(), Error> {
+    let failed: Vec<String> = reports
+        .iter()
+        .filter(|r| !r.passed())
+        .map(|r| format!("{} [{}]", r.key, r.platform))
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    ui.summary(&report::failures(reports));
+    Err(Error::Failed(failed))
+}
+
+/// Writes the `--report` files: the build's reports and, for `publish`,
+/// what happened to each version.
+pub(crate) fn write_reports(
+    specs: &[ReportSpec],
+    reports: &[ImageReport],
+    published: &[report::Published],
+) -> Result<(), Error> {
+    for spec in specs {
+        let (path, text) = match spec {
+            ReportSpec::Json(path) => (
+                path,
+                serde_json::to_string_pretty(&report::json(reports, published)).unwrap_or_default(),
+            ),
+            ReportSpec::Junit(path) => (path, report::junit(reports, published)),
+        };
+        base_images::fsio::write_atomic(path, text.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Writes a release: `versions.lock` first (when it changed), then the

@@ -30,6 +30,11 @@ pub enum Command {
     /// Build the selected versions, run all their checks (own and inherited);
     /// only if every check passed, rewrite CHANGELOG.md and lock new versions.
     Build(BuildArgs),
+    /// Publish released versions to their family's registry: build and check
+    /// every platform, then push each version's OCI image index by digest
+    /// and, last, its tag. A tag that points at other content is never
+    /// overwritten.
+    Publish(PublishArgs),
     /// CI mode, no engine: validate the registry and the lock, and fail with
     /// a diff if CHANGELOG.md is out of date.
     Check,
@@ -108,6 +113,31 @@ impl Default for BuildArgs {
             root_override: Vec::new(),
         }
     }
+}
+
+/// `publish`'s options.
+#[derive(Clone, Debug, Default, Args)]
+pub struct PublishArgs {
+    /// What to publish: `family`, `family:version` or `family:latest`
+    /// (default: every released version of every family with a repository).
+    #[arg(value_name = "SELECTOR")]
+    pub selectors: Vec<String>,
+    /// Send every selected family to this registry instead of its own
+    /// (plain HTTP only for a loopback address).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub registry_override: Option<String>,
+    /// Print what would be pushed, skipped or refused; push nothing, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Versions built in parallel (default: the number of cores).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// Run every check again, ignoring cached results.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Write a report: `json=PATH` or `junit=PATH` (repeatable).
+    #[arg(long, value_name = "KIND=PATH")]
+    pub report: Vec<String>,
 }
 
 /// Which container engine to use.

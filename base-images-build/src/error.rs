@@ -26,6 +26,9 @@ pub enum Error {
     /// `family:version [platform]`.
     #[error("{} failed: {}; nothing was written", plural(.0.len()), .0.join(", "))]
     Failed(Vec<String>),
+    /// Versions that could not be published (each error says which).
+    #[error("{}", .0.join("\n"))]
+    Publish(Vec<String>),
     /// Bad command-line input.
     #[error("{0}")]
     Usage(String),

@@ -17,12 +17,13 @@ mod generated;
 mod inspect;
 mod new;
 mod plan;
+mod publish;
 mod report;
 mod select;
 mod ui;
 mod workspace;
 
-pub use cli::{BuildArgs, Bump, Cli, Command, EngineChoice};
+pub use cli::{BuildArgs, Bump, Cli, Command, EngineChoice, PublishArgs};
 pub use error::Error;
 pub use new::next_version;
 pub use ui::Ui;
@@ -85,6 +86,7 @@ pub async fn run(cli: &Cli) -> Result<String, Error> {
         .unwrap_or_else(|| Command::Build(BuildArgs::default()));
     match command {
         Command::Build(args) => build::build(&workspace, &args, &ui).await,
+        Command::Publish(args) => publish::publish(&workspace, &args, &ui).await,
         Command::Check => check(&workspace, &images, &lock),
         Command::Changelog => {
             let _claim = workspace.claim()?;

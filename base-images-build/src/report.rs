@@ -107,8 +107,71 @@ pub(crate) fn failures(reports: &[ImageReport]) -> String {
     out
 }
 
-/// The JSON report.
-pub(crate) fn json(reports: &[ImageReport]) -> serde_json::Value {
+/// What `publish` did with one version.
+#[derive(Clone, Debug)]
+pub(crate) struct Published {
+    /// `family:version`.
+    pub key: base_images::ImageKey,
+    /// `registry/repository:tag`.
+    pub address: String,
+    /// The index digest (unknown when preparing it failed).
+    pub digest: Option<String>,
+    /// `pushed`, `skipped` (already published), `refused` (the tag points
+    /// elsewhere), `failed`, or `planned` (a dry run's push).
+    pub action: &'static str,
+    /// Blobs uploaded, mounted and already present.
+    pub blobs: (usize, usize, usize),
+    /// Bytes uploaded.
+    pub bytes: u64,
+    /// What went wrong, if anything.
+    pub error: Option<String>,
+    /// Time spent.
+    pub duration: std::time::Duration,
+}
+
+impl Published {
+    /// Whether this version ended as it should (pushed, skipped or planned).
+    pub(crate) fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// The summary table of a publish.
+pub(crate) fn publish_table(published: &[Published]) -> String {
+    let mut rows = vec![[
+        "VERSION".to_owned(),
+        "ADDRESS".into(),
+        "DIGEST".into(),
+        "RESULT".into(),
+        "BLOBS (UP/MOUNT/HAD)".into(),
+        "SENT".into(),
+        "TIME".into(),
+    ]];
+    for p in published {
+        rows.push([
+            p.key.to_string(),
+            p.address.clone(),
+            p.digest.clone().unwrap_or_else(|| "-".into()),
+            p.action.into(),
+            format!("{}/{}/{}", p.blobs.0, p.blobs.1, p.blobs.2),
+            format!("{:.1} MB", p.bytes as f64 / 1e6),
+            format!("{:.1} s", p.duration.as_secs_f64()),
+        ]);
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
+    out
+}
+
+/// The JSON report: every version x platform built and checked, and for
+/// `publish` what happened to each version.
+pub(crate) fn json(reports: &[ImageReport], published: &[Published]) -> serde_json::Value {
     let versions: Vec<serde_json::Value> = reports
         .iter()
         .map(|r| {
@@ -151,11 +214,34 @@ pub(crate) fn json(reports: &[ImageReport]) -> serde_json::Value {
             })
         })
         .collect();
-    serde_json::json!({ "passed": reports.iter().all(ImageReport::passed), "versions": versions })
+    let mut value = serde_json::json!({ "passed": reports.iter().all(ImageReport::passed), "versions": versions });
+    if !published.is_empty() {
+        value["passed"] =
+            serde_json::json!(reports.iter().all(ImageReport::passed) && published.iter().all(Published::ok));
+        value["published"] = published
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "image": p.key,
+                    "address": p.address,
+                    "digest": p.digest,
+                    "result": p.action,
+                    "blobs_uploaded": p.blobs.0,
+                    "blobs_mounted": p.blobs.1,
+                    "blobs_present": p.blobs.2,
+                    "bytes_uploaded": p.bytes,
+                    "error": p.error,
+                    "seconds": p.duration.as_secs_f64(),
+                })
+            })
+            .collect();
+    }
+    value
 }
 
-/// The JUnit XML report: a suite per version, a case per check.
-pub(crate) fn junit(reports: &[ImageReport]) -> String {
+/// The JUnit XML report: a suite per version and platform, a case per
+/// check; for `publish`, a `publish` suite with a case per version.
+pub(crate) fn junit(reports: &[ImageReport], published: &[Published]) -> String {
     let mut report = Report::new("base-images-build");
     for r in reports {
         let mut suite = TestSuite::new(format!("{} [{}]", r.key, r.platform));
@@ -185,6 +271,24 @@ pub(crate) fn junit(reports: &[ImageReport]) -> String {
             };
             let mut case = TestCase::new(c.check.check.id.clone(), status);
             case.set_classname(r.key.to_string()).set_time(c.duration);
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    if !published.is_empty() {
+        let mut suite = TestSuite::new("publish");
+        for p in published {
+            let status = match &p.error {
+                None => TestCaseStatus::success(),
+                Some(error) => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(format!("{} {}", p.action, p.address))
+                        .set_description(error.clone());
+                    s
+                }
+            };
+            let mut case = TestCase::new(p.key.to_string(), status);
+            case.set_classname(p.address.clone()).set_time(p.duration);
             suite.add_test_case(case);
         }
         report.add_test_suite(suite);

@@ -95,3 +95,23 @@ impl Progress {
         self.bar.finish_and_clear();
     }
 }
+
+impl Ui {
+    /// A byte-counting bar for one version's push (hidden unless stderr is
+    /// a terminal and not `--quiet`).
+    pub fn bytes(&self, len: u64, message: String) -> ProgressBar {
+        let visible = !self.quiet && std::io::stderr().is_terminal();
+        let target = if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(Some(len), target).with_message(message);
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} {msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}")
+        {
+            bar.set_style(style);
+        }
+        bar
+    }
+}

@@ -22,6 +22,7 @@ fn roots() -> Recipe {
     family = "e2e-dual",
     version = "1.0.0",
     platforms = ["linux/amd64", "linux/arm64"],
+    repository = "127.0.0.1:5000/base-images-e2e/dual",
     changelog = "Debian bookworm minbase for linux/amd64 and linux/arm64."
 )]
 fn v1_0_0() -> Recipe {

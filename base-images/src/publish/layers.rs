@@ -1,9 +1,10 @@
 //! Layers as they are published: each uncompressed layer of the engine's
 //! export (`docker save`) gzip-compressed deterministically (level 6, no
 //! file name, modification time 0 in the header), so the same layer always
-//! gives the same blob digest. `LayerDigests` remembers, per layer diff id,
-//! the digest and size of its compressed blob, so a version whose blobs are
-//! all in the registry is compared without exporting or compressing again.
+//! gives the same blob digest. `LayerStore` keeps, per layer diff id, the
+//! compressed file and its digest and size (in the user's cache directory),
+//! so a version is compared with the registry, and its blobs uploaded,
+//! without exporting or compressing a layer twice.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -19,86 +20,90 @@ use crate::{fsio, Error};
 /// other bytes, hence other digests).
 pub const GZIP_LEVEL: u32 = 6;
 
-/// Compressed-blob facts per layer diff id, kept on disk between runs.
-#[derive(Debug, Default)]
-pub struct LayerDigests {
-    path: Option<PathBuf>,
-    blobs: BTreeMap<String, Blob>,
+/// Compressed layers by diff id: `<dir>/<hex>.tar.gz` and, beside it,
+/// `<hex>.json` with the blob's digest and size (written last, so a
+/// record always describes a complete file).
+#[derive(Clone, Debug)]
+pub struct LayerStore {
+    dir: PathBuf,
 }
 
-impl LayerDigests {
-    /// The record in `dir` (`layers.json`); empty when missing or unreadable.
-    pub fn open(dir: &Path) -> LayerDigests {
-        let path = dir.join("layers.json");
-        let blobs = std::fs::read(&path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default();
-        LayerDigests {
-            path: Some(path),
-            blobs,
-        }
+impl LayerStore {
+    /// The store in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> LayerStore {
+        LayerStore { dir: dir.into() }
     }
 
-    /// Where the record is kept: `layers.json` in the check result cache's
-    /// directory (`BASE_IMAGES_CACHE_DIR`, else the user's cache directory).
-    pub fn default_path() -> PathBuf {
-        crate::checks::ResultCache::default_dir().join("layers.json")
+    /// The store in the user's cache directory (`layers/` beside the check
+    /// result cache: `BASE_IMAGES_CACHE_DIR`, else `~/.cache/base-images`).
+    pub fn default_store() -> LayerStore {
+        LayerStore::new(crate::checks::ResultCache::default_dir().join("layers"))
     }
 
-    /// The record at its default place.
-    pub fn open_default() -> LayerDigests {
-        let path = Self::default_path();
-        LayerDigests::open(path.parent().unwrap_or(Path::new(".")))
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
-    /// The compressed blob of the layer `diff_id`, if known.
-    pub fn get(&self, diff_id: &str) -> Option<&Blob> {
-        self.blobs.get(diff_id)
+    fn file(&self, diff_id: &str, extension: &str) -> PathBuf {
+        self.dir
+            .join(format!("{}.{extension}", diff_id.trim_start_matches("sha256:")))
     }
 
-    /// Records the compressed blob of the layer `diff_id`.
-    pub fn insert(&mut self, diff_id: &str, blob: Blob) {
-        self.blobs.insert(diff_id.to_owned(), blob);
+    /// The compressed blob of the layer `diff_id`, if stored.
+    pub fn blob(&self, diff_id: &str) -> Option<Blob> {
+        let record = std::fs::read(self.file(diff_id, "json")).ok()?;
+        let blob: Blob = serde_json::from_slice(&record).ok()?;
+        let size = std::fs::metadata(self.path(diff_id)).ok()?.len();
+        (size == blob.size).then_some(blob)
     }
 
-    /// Writes the record back (atomically).
-    pub fn save(&self) -> Result<(), Error> {
-        let Some(path) = &self.path else { return Ok(()) };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                path: dir.to_owned(),
+    /// The compressed file of the layer `diff_id`.
+    pub fn path(&self, diff_id: &str) -> PathBuf {
+        self.file(diff_id, "tar.gz")
+    }
+
+    /// Compresses the layers of the export archive at `archive` whose diff
+    /// id is in `wanted` into the store; returns their blobs by diff id.
+    /// Layers are found by content (an entry `…/layer.tar` or under
+    /// `blobs/` whose sha256 is a wanted diff id), so both the legacy and
+    /// the OCI export layouts work.
+    pub fn add_from_export(&self, archive: &Path, wanted: &BTreeSet<String>) -> Result<BTreeMap<String, Blob>, Error> {
+        std::fs::create_dir_all(&self.dir).map_err(|source| Error::Io {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let mut blobs = BTreeMap::new();
+        for (diff_id, (offset, size)) in find_layers(archive, wanted)? {
+            let mut file = File::open(archive).map_err(|source| Error::Io {
+                path: archive.to_owned(),
                 source,
             })?;
+            file.seek(SeekFrom::Start(offset)).map_err(|source| Error::Io {
+                path: archive.to_owned(),
+                source,
+            })?;
+            let partial = self.file(&diff_id, "tar.gz.partial");
+            let blob = compress(&mut file.take(size), &partial)?;
+            std::fs::rename(&partial, self.path(&diff_id)).map_err(|source| Error::Io {
+                path: partial.clone(),
+                source,
+            })?;
+            let record = serde_json::to_vec(&blob).unwrap_or_default();
+            fsio::write_atomic(&self.file(&diff_id, "json"), &record)?;
+            blobs.insert(diff_id, blob);
         }
-        let bytes = serde_json::to_vec_pretty(&self.blobs).unwrap_or_default();
-        fsio::write_atomic(path, &bytes)
+        Ok(blobs)
     }
 }
 
-/// A compressed layer on disk.
-#[derive(Clone, Debug)]
-pub struct CompressedLayer {
-    /// Its blob facts.
-    pub blob: Blob,
-    /// The file holding the compressed bytes.
-    pub path: PathBuf,
-}
-
-/// Compresses the layers of the export archive at `archive` whose diff id
-/// is in `wanted`, into files in `dir`; returns them by diff id. Layers are
-/// found by content (an entry `…/layer.tar` or under `blobs/` whose sha256
-/// is a wanted diff id), so both the legacy and the OCI export layouts work.
-pub fn compress_wanted(
-    archive: &Path,
-    wanted: &BTreeSet<String>,
-    dir: &Path,
-) -> Result<BTreeMap<String, CompressedLayer>, Error> {
+/// Where each wanted layer is in the export archive: (offset, size) by
+/// diff id; an error naming the first one missing.
+fn find_layers(archive: &Path, wanted: &BTreeSet<String>) -> Result<BTreeMap<String, (u64, u64)>, Error> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| Error::Io { path, source }
     };
-    // First pass: where each candidate entry is, and its sha256.
     let mut found: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     {
         let mut tar = tar::Archive::new(BufReader::new(File::open(archive).map_err(io(archive))?));
@@ -123,16 +128,7 @@ pub fn compress_wanted(
             source: std::io::Error::other(format!("the engine's export has no layer {missing}")),
         });
     }
-    // Second pass: compress each wanted layer from its place in the archive.
-    let mut file = File::open(archive).map_err(io(archive))?;
-    let mut layers = BTreeMap::new();
-    for (diff_id, (offset, size)) in found {
-        file.seek(SeekFrom::Start(offset)).map_err(io(archive))?;
-        let path = dir.join(format!("{}.tar.gz", diff_id.trim_start_matches("sha256:")));
-        let blob = compress(&mut (&mut file).take(size), &path)?;
-        layers.insert(diff_id, CompressedLayer { blob, path });
-    }
-    Ok(layers)
+    Ok(found)
 }
 
 /// Gzip-compresses `input` into the file `path`, deterministically;
@@ -206,6 +202,13 @@ mod tests {
                 source,
             })?;
         assert_eq!(back, data);
+        // The bytes themselves are pinned: another deflate implementation
+        // (a flate2 backend switched by feature unification) would change
+        // every published digest, and must fail here first.
+        assert_eq!(
+            a.digest, "sha256:1ed25f492fb0136149afe8f162b3dba8f280d648141a02d845682e6d83f88162",
+            "the compressed bytes changed: published layer digests would change"
+        );
         Ok(())
     }
 
@@ -232,12 +235,19 @@ mod tests {
         builder.into_inner().unwrap_or_else(|e| panic!("{e}"));
         let second = super::super::oci::sha256(b"second layer");
         let wanted: BTreeSet<String> = [second.clone()].into();
-        let layers = compress_wanted(&archive, &wanted, dir.path())?;
-        assert_eq!(layers.keys().collect::<Vec<_>>(), [&second]);
+        let store = LayerStore::new(dir.path().join("store"));
+        assert_eq!(store.blob(&second), None);
+        let blobs = store.add_from_export(&archive, &wanted)?;
+        assert_eq!(blobs.keys().collect::<Vec<_>>(), [&second]);
+        assert_eq!(
+            store.blob(&second).as_ref(),
+            blobs.get(&second),
+            "stored with its record"
+        );
+        let stored = std::fs::read(store.path(&second)).unwrap_or_default();
+        assert_eq!(super::super::oci::sha256(&stored), blobs[&second].digest);
         let missing: BTreeSet<String> = [super::super::oci::sha256(b"absent")].into();
-        let err = compress_wanted(&archive, &missing, dir.path())
-            .err()
-            .map(|e| e.to_string());
+        let err = store.add_from_export(&archive, &missing).err().map(|e| e.to_string());
         assert!(err.unwrap_or_default().contains("has no layer sha256:"));
         Ok(())
     }

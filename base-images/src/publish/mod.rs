@@ -14,12 +14,12 @@ pub mod oci;
 pub mod remote;
 
 pub use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::engine::docker::DockerEngine;
 use crate::{BaseImage, ImageAddress, ImageKey};
-use layers::{CompressedLayer, LayerDigests};
+use layers::LayerStore;
 use oci::{Blob, Document, PlatformImage};
 use remote::Remote;
 
@@ -236,33 +236,40 @@ pub struct Prepared {
 }
 
 /// Reads each platform's built image (`built`: platform and engine image
-/// id) of `image` from `engine` and makes its OCI documents; layers whose
-/// compressed digest `digests` does not know yet are exported and
-/// compressed into `work` (kept there for the upload).
+/// id) of `image` from `engine` and makes its OCI documents; layers not in
+/// `store` yet are exported and compressed into it.
 pub async fn prepare(
     engine: &DockerEngine,
     image: &BaseImage,
     built: &[(String, String)],
     provenance: &Provenance,
     local_roots: &BTreeMap<String, String>,
-    digests: &mut LayerDigests,
-    work: &Path,
+    store: &LayerStore,
 ) -> Result<Prepared, crate::Error> {
     let mut images = Vec::new();
     for (platform, id) in built {
         let facts = engine.image_facts(id).await?;
-        let unknown: BTreeSet<String> = facts
+        let missing: BTreeSet<String> = facts
             .diff_ids
             .iter()
-            .filter(|d| digests.get(d).is_none())
+            .filter(|d| store.blob(d).is_none())
             .cloned()
             .collect();
-        if !unknown.is_empty() {
-            for (diff_id, layer) in export_layers(engine, id, &unknown, work).await? {
-                digests.insert(&diff_id, layer.blob);
-            }
+        if !missing.is_empty() {
+            export_layers(engine, id, &missing, store).await?;
         }
-        let layers: Vec<Blob> = facts.diff_ids.iter().filter_map(|d| digests.get(d).cloned()).collect();
+        let layers = facts
+            .diff_ids
+            .iter()
+            .map(|d| {
+                store.blob(d).ok_or_else(|| {
+                    publish_error(PublishError::Document(format!(
+                        "layer {d} of {id} is not in {} after compressing it",
+                        store.dir().display()
+                    )))
+                })
+            })
+            .collect::<Result<Vec<Blob>, _>>()?;
         let config = oci::config(&facts, &provenance.created).map_err(publish_error)?;
         let notes = annotations(image, provenance, Some(platform), local_roots)?;
         let manifest = oci::manifest(&config, &layers, &notes).map_err(publish_error)?;
@@ -291,24 +298,34 @@ fn publish_error(e: PublishError) -> crate::Error {
     crate::Error::Publish(Box::new(e))
 }
 
-/// Exports image `id` and compresses its layers `wanted` into `work`.
+/// Exports image `id` and compresses its layers `wanted` into `store`.
 async fn export_layers(
     engine: &DockerEngine,
     id: &str,
     wanted: &BTreeSet<String>,
-    work: &Path,
-) -> Result<BTreeMap<String, CompressedLayer>, crate::Error> {
-    let archive = work.join(format!("{}.tar", id.trim_start_matches("sha256:")));
+    store: &LayerStore,
+) -> Result<(), crate::Error> {
+    std::fs::create_dir_all(store.dir()).map_err(|source| crate::Error::Io {
+        path: store.dir().to_owned(),
+        source,
+    })?;
+    let work = tempfile::Builder::new()
+        .prefix("export.")
+        .tempdir_in(store.dir())
+        .map_err(|source| crate::Error::Io {
+            path: store.dir().to_owned(),
+            source,
+        })?;
+    let archive = work.path().join("image.tar");
     engine.export_image(id, &archive).await?;
-    let (wanted, work_dir, archive_path) = (wanted.clone(), work.to_owned(), archive.clone());
-    let layers = tokio::task::spawn_blocking(move || layers::compress_wanted(&archive_path, &wanted, &work_dir))
+    let (wanted, store, archive_path) = (wanted.clone(), store.clone(), archive.clone());
+    tokio::task::spawn_blocking(move || store.add_from_export(&archive_path, &wanted))
         .await
         .map_err(|e| crate::Error::Io {
-            path: archive.clone(),
+            path: archive,
             source: std::io::Error::other(e.to_string()),
-        })?;
-    let _ = std::fs::remove_file(&archive);
-    layers
+        })??;
+    Ok(())
 }
 
 /// What happens to a blob while pushing.
@@ -350,24 +367,23 @@ pub enum Event {
 pub type Observer = Arc<dyn Fn(Event) + Send + Sync>;
 
 /// Pushes `prepared` to `target`: blobs (present, else mounted from one of
-/// `mount_from`, repositories of the same registry, else uploaded; layers
-/// not already compressed in `work` are exported again), then each
-/// platform's manifest by digest, the index by digest and the tag last.
-/// The tag is checked again just before it is written: if it appeared
-/// meanwhile with other content, it is left alone.
+/// `mount_from`, repositories of the same registry, else uploaded from
+/// `store`, exported again if it lost them), then each platform's manifest
+/// by digest, the index by digest and the tag last. The tag is resolved
+/// again just before it is written: if it appeared meanwhile with other
+/// content, it is left alone and the push fails.
 pub async fn push(
     engine: &DockerEngine,
     remote: &Remote,
     target: &Target,
     prepared: &Prepared,
     mount_from: &[String],
-    work: &Path,
+    store: &LayerStore,
     observe: &Observer,
 ) -> Result<(), crate::Error> {
     let repository = target.repository.as_str();
     for (image, id) in &prepared.images {
-        let mut compressed: Option<BTreeMap<String, CompressedLayer>> = None;
-        for blob in &image.layers {
+        for (blob, diff_id) in image.layers.iter().zip(&image.diff_ids) {
             if remote.has_blob(repository, &blob.digest).await.map_err(publish_error)? {
                 observe(Event::Present {
                     digest: blob.digest.clone(),
@@ -392,14 +408,23 @@ pub async fn push(
                 });
                 continue;
             }
-            let path = layer_file(work, &blob.digest, id, image, engine, &mut compressed).await?;
+            if store.blob(diff_id).as_ref() != Some(blob) {
+                export_layers(engine, id, &[diff_id.clone()].into(), store).await?;
+                if store.blob(diff_id).as_ref() != Some(blob) {
+                    return Err(publish_error(PublishError::Document(format!(
+                        "layer {diff_id} of {id} no longer compresses to {}; delete {} and publish again",
+                        blob.digest,
+                        store.dir().display()
+                    ))));
+                }
+            }
             observe(Event::Uploading {
                 digest: blob.digest.clone(),
                 size: blob.size,
             });
             let sent = Arc::clone(observe);
             remote
-                .upload(repository, &blob.digest, blob.size, &path, move |n| {
+                .upload(repository, &blob.digest, blob.size, &store.path(diff_id), move |n| {
                     sent(Event::Sent(n))
                 })
                 .await
@@ -450,45 +475,4 @@ pub async fn push(
         reference: target.tag.clone(),
     });
     Ok(())
-}
-
-/// The compressed file of the layer blob `digest` of `image`: in `work`
-/// from `prepare`, else exported again from the engine (every layer of
-/// image `id` at once, kept in `compressed`).
-async fn layer_file(
-    work: &Path,
-    digest: &str,
-    id: &str,
-    image: &PlatformImage,
-    engine: &DockerEngine,
-    compressed: &mut Option<BTreeMap<String, CompressedLayer>>,
-) -> Result<PathBuf, crate::Error> {
-    if let Some(found) = compressed
-        .iter()
-        .flat_map(|c| c.values())
-        .find(|l| l.blob.digest == digest)
-    {
-        return Ok(found.path.clone());
-    }
-    let index = image.layers.iter().position(|l| l.digest == digest).unwrap_or(0);
-    let diff_id = image.diff_ids.get(index).cloned().unwrap_or_default();
-    let path = work.join(format!("{}.tar.gz", diff_id.trim_start_matches("sha256:")));
-    if path.exists() {
-        return Ok(path);
-    }
-    let wanted: BTreeSet<String> = [diff_id.clone()].into();
-    let layers = export_layers(engine, id, &wanted, work).await?;
-    let layer = layers.get(&diff_id).cloned();
-    *compressed = Some(layers);
-    match layer {
-        Some(layer) if layer.blob.digest == digest => Ok(layer.path),
-        Some(layer) => Err(publish_error(PublishError::Document(format!(
-            "layer {diff_id} compressed to {} now but {digest} before (a different gzip library?); remove the layer record {} and publish again",
-            layer.blob.digest,
-            LayerDigests::default_path().display()
-        )))),
-        None => Err(publish_error(PublishError::Document(format!(
-            "the engine's export of {id} has no layer {diff_id}"
-        )))),
-    }
 }

@@ -32,7 +32,13 @@ impl DockerEngine {
             cmd: config.cmd,
             volumes: config.volumes.unwrap_or_default(),
             working_dir: config.working_dir.filter(|v| !v.is_empty()),
-            labels: config.labels.unwrap_or_default().into_iter().collect(),
+            // The run label of the step containers is not part of the image.
+            labels: config
+                .labels
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(key, _)| key != super::RUN_LABEL)
+                .collect(),
             stop_signal: config.stop_signal.filter(|v| !v.is_empty()),
             diff_ids: inspect.root_fs.and_then(|r| r.layers).unwrap_or_default(),
         })
