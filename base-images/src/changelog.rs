@@ -1,6 +1,7 @@
 //! CHANGELOG.md, generated from the registry and the lock: one section per
 //! family, newest version first, with each version's changelog line,
-//! whether it is released (locked) and its image address. Deterministic, so
+//! whether it is released (locked), its image address and, once published,
+//! `repository@digest` of its image index (pull by that to get exactly it). Deterministic, so
 //! CI can compare the file on disk with what the declarations say. The same
 //! tables, without the title, fill the catalog section of a README between
 //! `<!-- catalog:begin -->` and `<!-- catalog:end -->`.
@@ -28,17 +29,28 @@ pub fn tables(images: &[&BaseImage], lock: &Lock) -> String {
             family = Some(image.family());
             let _ = write!(
                 out,
-                "\n## {}\n\n| Version | Released | Image | Changelog |\n|---------|----------|-------|-----------|\n",
+                "\n## {}\n\n| Version | Released | Image | Published | Changelog |\n|---------|----------|-------|-----------|-----------|\n",
                 image.family()
             );
         }
-        let released = if lock.get(&image.key()).is_some() { "yes" } else { "no" };
+        let entry = lock.get(&image.key());
+        let released = if entry.is_some() { "yes" } else { "no" };
+        let published = entry.and_then(|e| e.published.as_ref()).map_or_else(
+            || "-".to_owned(),
+            |p| {
+                p.repositories
+                    .iter()
+                    .map(|r| format!("`{r}@{}`", p.index))
+                    .collect::<Vec<_>>()
+                    .join("<br>")
+            },
+        );
         let address = image
             .image_address()
             .map_or_else(|| "-".to_owned(), |a| format!("`{a}`"));
         let _ = writeln!(
             out,
-            "| {} | {released} | {address} | {} |",
+            "| {} | {released} | {address} | {published} | {} |",
             image.version_str(),
             escape_cell(image.changelog())
         );

@@ -11,6 +11,7 @@ pub mod e2e;
 pub mod finish;
 pub mod fixtures;
 pub mod multi;
+pub mod oci_registry;
 pub mod platforms;
 pub mod seed;
 pub mod unpinned;

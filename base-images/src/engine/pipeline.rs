@@ -107,6 +107,31 @@ async fn build_and_check_inner<E: Engine>(
         })
         .await?;
     report.image = Some(built.clone());
+    report.checks = run_resolved(engine, &built, checks, cache).await?;
+    Ok(())
+}
+
+/// Runs `image`'s whole check set for `platform` against an image the
+/// engine already has (`built`): what `build_and_check` does after
+/// building, for an image pulled from a registry, say.
+pub async fn check_built<E: Engine>(
+    engine: &E,
+    image: &BaseImage,
+    platform: &str,
+    built: &BuiltImage,
+    cache: &mut ResultCache,
+) -> Result<Vec<CheckReport>, Error> {
+    run_resolved(engine, built, image.checks_for(platform)?, cache).await
+}
+
+/// Runs resolved `checks` on `built`: those without network in one
+/// container, those with in another; results in the checks' order.
+async fn run_resolved<E: Engine>(
+    engine: &E,
+    built: &BuiltImage,
+    checks: Vec<ResolvedCheck>,
+    cache: &mut ResultCache,
+) -> Result<Vec<CheckReport>, Error> {
     let order: Vec<String> = checks.iter().map(|c| c.check.id.clone()).collect();
     let (with_network, without): (Vec<ResolvedCheck>, Vec<ResolvedCheck>) =
         checks.into_iter().partition(|c| c.check.network);
@@ -119,14 +144,13 @@ async fn build_and_check_inner<E: Engine>(
             reports.extend(cached);
             continue;
         }
-        let target = engine.start(&built, network).await?;
+        let target = engine.start(built, network).await?;
         reports.extend(run_checks(&target, &built.id, &group, cache).await);
         engine.stop(target).await;
     }
     // Report in the resolved set's order.
     reports.sort_by_key(|r| order.iter().position(|id| *id == r.check.check.id));
-    report.checks = reports;
-    Ok(())
+    Ok(reports)
 }
 
 /// Runs `work` until `interrupt` completes (Ctrl-C, in the tools); then

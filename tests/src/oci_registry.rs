@@ -1,0 +1,99 @@
+//! A private OCI registry per test: Debian's `docker-registry` serving its
+//! own storage directory on 127.0.0.1:`port`, optionally behind htpasswd
+//! basic auth, started by the test and ended by it (by PID) — stopped and
+//! restarted on the same storage for the fault tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A registry process the test owns.
+#[derive(Debug)]
+pub struct TestRegistry {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl TestRegistry {
+    /// Starts a registry on 127.0.0.1:`port`; with `user` (name, password),
+    /// only that user may pull or push (htpasswd, bcrypt).
+    pub fn start(port: u16, user: Option<(&str, &str)>) -> TestRegistry {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("a registry directory: {e}"));
+        let auth = match user {
+            Some((name, password)) => {
+                let hash = bcrypt::hash(password, 4).unwrap_or_else(|e| panic!("bcrypt: {e}"));
+                let file = dir.path().join("htpasswd");
+                std::fs::write(&file, format!("{name}:{hash}\n")).unwrap_or_else(|e| panic!("htpasswd: {e}"));
+                format!("auth:\n  htpasswd:\n    realm: test\n    path: {}\n", file.display())
+            }
+            None => String::new(),
+        };
+        let config = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
+            dir.path().join("data").display()
+        );
+        std::fs::write(dir.path().join("config.yml"), config).unwrap_or_else(|e| panic!("registry config: {e}"));
+        let mut registry = TestRegistry { dir, port, child: None };
+        registry.restart();
+        registry
+    }
+
+    /// `127.0.0.1:port`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The registry's storage directory.
+    pub fn storage(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Starts the process again on the same storage; waits until it answers.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the registry is already running");
+        let log =
+            std::fs::File::create(self.dir.path().join("registry.log")).unwrap_or_else(|e| panic!("registry log: {e}"));
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(self.dir.path().join("config.yml"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start docker-registry (scripts/engine.sh installs it): {e}"));
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the registry on port {} did not answer",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Ends the process (the one this value started, by its PID).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The registry's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// The directory the test may keep files in beside the registry.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,482 @@
+//! `publish` end to end: the two-platform e2e family built and checked on
+//! the Docker engine (arm64 under qemu-user-static), then pushed to a real
+//! registry (Debian's `docker-registry`, one per test on its own loopback
+//! port, started and ended by the test). An independent reader (`skopeo`)
+//! and the engine's own `docker pull` read back what was pushed, and the
+//! version's whole check set runs on the pulled images. Faults: a registry
+//! that is down, one stopped mid-push, Ctrl-C mid-push, a tag that points
+//! elsewhere (resolved with every manifest media type: Debian's registry
+//! answers 404 for an OCI index otherwise), wrong credentials. The tests
+//! run one at a time (they share the engine and the layer store).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly
+
+mod tool;
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use base_images::engine::docker::DockerEngine;
+use base_images::engine::pipeline::check_built;
+use base_images::engine::BuiltImage;
+use base_images::Lock;
+use base_images_tests::dual::{ROOT_AMD64, ROOT_ARM64};
+use base_images_tests::oci_registry::TestRegistry;
+use tool::{command, engine_up, text, workspace};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const REPOSITORY: &str = "base-images-e2e/dual";
+
+/// The cache every publish test shares (check results, compressed layers).
+fn shared_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("publish-cache")
+}
+
+/// This test's turn and a workspace where e2e-dual 1.0.0 and 1.1.0 were
+/// just released on both platforms; `None` without an engine.
+fn released() -> Option<(MutexGuard<'static, ()>, tempfile::TempDir)> {
+    let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    if !engine_up() {
+        return None;
+    }
+    let ws = workspace();
+    let out = publish_command(ws.path(), &["build", "e2e-dual"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    Some((serial, ws))
+}
+
+/// The tool on `root` with the shared cache.
+fn publish_command(root: &Path, args: &[&str]) -> Command {
+    let mut command = command(root, args);
+    command.env("BASE_IMAGES_CACHE_DIR", shared_cache());
+    command
+}
+
+/// `publish e2e-dual --registry-override HOST` plus `extra`.
+fn publish(root: &Path, host: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["publish", "e2e-dual", "--registry-override", host];
+    args.extend_from_slice(extra);
+    publish_command(root, &args).output().unwrap()
+}
+
+fn lock_of(root: &Path) -> String {
+    std::fs::read_to_string(root.join("versions.lock")).unwrap()
+}
+
+fn published_index(root: &Path, version: &str) -> String {
+    let lock = Lock::parse(&lock_of(root), Path::new("versions.lock")).unwrap();
+    let entry = lock.get(&format!("e2e-dual:{version}").parse().unwrap()).unwrap();
+    entry.published.as_ref().expect("recorded as published").index.clone()
+}
+
+/// What `host` answers for `REPOSITORY:reference` when asked with `accept`
+/// (as `user:password`, if given): (status, Docker-Content-Digest).
+fn head_manifest(host: &str, reference: &str, accept: &[&str], user: Option<&str>) -> (u16, Option<String>) {
+    let mut args = vec![
+        "-s".to_owned(),
+        "-o".into(),
+        "/dev/null".into(),
+        "-D".into(),
+        "-".into(),
+        "-I".into(),
+    ];
+    if let Some(user) = user {
+        args.extend(["-u".into(), user.to_owned()]);
+    }
+    for media_type in accept {
+        args.push("-H".into());
+        args.push(format!("Accept: {media_type}"));
+    }
+    args.push(format!("http://{host}/v2/{REPOSITORY}/manifests/{reference}"));
+    let out = Command::new("curl").args(&args).output().unwrap();
+    let headers = String::from_utf8_lossy(&out.stdout).to_string();
+    let status = headers
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let digest = headers.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("docker-content-digest")
+            .then(|| value.trim().to_owned())
+    });
+    (status, digest)
+}
+
+/// The digest `host` serves for `REPOSITORY:tag`, asking for every type.
+fn tag_digest(host: &str, tag: &str) -> Option<String> {
+    tag_digest_as(host, tag, None)
+}
+
+/// `tag_digest` as `user:password`.
+fn tag_digest_as(host: &str, tag: &str, user: Option<&str>) -> Option<String> {
+    let (status, digest) = head_manifest(host, tag, &base_images::publish::oci::MANIFEST_MEDIA_TYPES, user);
+    match status {
+        200 => digest,
+        404 => None,
+        other => panic!("{host} answered {other} for {REPOSITORY}:{tag}"),
+    }
+}
+
+/// `skopeo inspect --raw` (or `--config --raw`) of `reference` on `host`.
+fn skopeo(host: &str, reference: &str, config: bool) -> serde_json::Value {
+    let separator = if reference.starts_with("sha256:") { "@" } else { ":" };
+    let mut args = vec!["inspect", "--tls-verify=false", "--raw"];
+    if config {
+        args.insert(2, "--config");
+    }
+    let address = format!("docker://{host}/{REPOSITORY}{separator}{reference}");
+    args.push(&address);
+    let out = Command::new("skopeo").args(&args).output().unwrap();
+    assert!(out.status.success(), "skopeo {args:?}: {}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn docker(args: &[&str]) -> Output {
+    let out = Command::new("/usr/bin/docker").args(args).output().unwrap();
+    assert!(out.status.success(), "docker {args:?}: {}", text(&out));
+    out
+}
+
+#[test]
+fn publish_round_trip_then_republish_then_a_conflicting_tag_is_refused() {
+    let Some((_serial, ws)) = released() else { return };
+    let registry = TestRegistry::start(5101, None);
+    let host = registry.host();
+    let report = ws.path().join("publish.json");
+    let report_arg = format!("json={}", report.display());
+    let out = publish(ws.path(), &host, &["--report", &report_arg]);
+    let output = text(&out);
+    assert!(out.status.success(), "{output}\n{}", registry.log());
+    assert!(output.contains("2 version(s) pushed"), "{output}");
+    assert!(output.contains("uploading"), "progress names each blob: {output}");
+
+    let lock_after = lock_of(ws.path());
+    let changelog_after = std::fs::read_to_string(ws.path().join("CHANGELOG.md")).unwrap();
+    for version in ["1.0.0", "1.1.0"] {
+        let index = published_index(ws.path(), version);
+        assert_eq!(tag_digest(&host, version).as_deref(), Some(index.as_str()), "{version}");
+        assert!(
+            changelog_after.contains(&format!("`{host}/{REPOSITORY}@{index}`")),
+            "the Published column names {index}: {changelog_after}"
+        );
+    }
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(json["published"][0]["result"], "pushed", "{json}");
+    assert_eq!(json["published"].as_array().map(Vec::len), Some(2), "{json}");
+
+    // An independent reader: an index of exactly the family's platforms.
+    let index = skopeo(&host, "1.1.0", false);
+    assert_eq!(index["mediaType"], "application/vnd.oci.image.index.v1+json", "{index}");
+    let notes = &index["annotations"];
+    assert_eq!(notes["org.opencontainers.image.version"], "1.1.0", "{index}");
+    assert_eq!(notes["org.opencontainers.image.title"], "e2e-dual", "{index}");
+    assert_eq!(
+        notes["org.opencontainers.image.description"],
+        "Add the airbyte user (uid 1000)."
+    );
+    let lock = Lock::parse(&lock_after, Path::new("versions.lock")).unwrap();
+    let entry = lock.get(&"e2e-dual:1.1.0".parse().unwrap()).unwrap();
+    assert_eq!(
+        notes["org.opencontainers.image.created"].as_str(),
+        entry.released.as_deref(),
+        "created is the release time the lock records, not the wall clock"
+    );
+    let manifests = index["manifests"].as_array().unwrap();
+    let mut platforms: Vec<String> = manifests
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            )
+        })
+        .collect();
+    platforms.sort();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    for child in manifests {
+        let digest = child["digest"].as_str().unwrap();
+        let arch = child["platform"]["architecture"].as_str().unwrap();
+        let manifest = skopeo(&host, digest, false);
+        let root = if arch == "amd64" { ROOT_AMD64 } else { ROOT_ARM64 };
+        assert_eq!(
+            manifest["annotations"]["org.opencontainers.image.base.name"], root,
+            "{manifest}"
+        );
+        assert_eq!(
+            manifest["annotations"]["org.opencontainers.image.base.digest"].as_str(),
+            entry.local_roots.get(&format!("linux/{arch}")).map(String::as_str),
+            "a local root is named by the image id the lock records"
+        );
+        let config = skopeo(&host, digest, true);
+        assert_eq!(config["architecture"], arch, "{config}");
+        assert_eq!(config["os"], "linux", "{config}");
+        assert_eq!(config["config"]["User"], "airbyte", "{config}");
+        assert!(
+            config["config"]["Labels"].get("org.base-images.run").is_none(),
+            "no run label: {config}"
+        );
+        let blobs = manifest["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(std::iter::once(&manifest["config"]));
+        for blob in blobs {
+            let url = format!(
+                "http://{host}/v2/{REPOSITORY}/blobs/{}",
+                blob["digest"].as_str().unwrap()
+            );
+            let status = Command::new("curl")
+                .args(["-s", "-o", "/dev/null", "-I", "-w", "%{http_code}", &url])
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&status.stdout), "200", "{url}");
+        }
+    }
+
+    // What users pull passes the checks, on each platform.
+    let index_digest = published_index(ws.path(), "1.1.0");
+    let pulled = format!("{host}/{REPOSITORY}@{index_digest}");
+    let image = base_images::get("e2e-dual:1.1.0").unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for platform in ["linux/amd64", "linux/arm64"] {
+        docker(&["pull", "-q", "--platform", platform, &pulled]);
+        let inspect = docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Id}} {{.Os}}/{{.Architecture}}",
+            &pulled,
+        ]);
+        let inspect = String::from_utf8_lossy(&inspect.stdout).trim().to_owned();
+        let (id, pulled_platform) = inspect.split_once(' ').unwrap();
+        assert_eq!(pulled_platform, platform);
+        let reports = runtime.block_on(async {
+            let engine = DockerEngine::connect().await.unwrap();
+            let built = BuiltImage {
+                id: id.to_owned(),
+                steps_built: 0,
+                steps_cached: 0,
+            };
+            let mut cache = base_images::checks::ResultCache::disabled();
+            check_built(&engine, image, platform, &built, &mut cache).await.unwrap()
+        });
+        assert_eq!(reports.len(), 7, "the whole check set of 1.1.0");
+        for report in &reports {
+            assert!(report.status.is_pass(), "{platform}: {report:?}");
+        }
+        docker(&["image", "rm", "-f", &pulled]);
+    }
+
+    // Publishing again: the same digests, skipped, nothing rewritten.
+    let again = publish(ws.path(), &host, &[]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("already published as"), "{}", text(&again));
+    assert!(
+        text(&again).contains("0 version(s) pushed, 2 already published"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(lock_of(ws.path()), lock_after, "versions.lock unchanged");
+    let dry = publish(ws.path(), &host, &["--dry-run"]);
+    assert!(
+        text(&dry).contains("dry run: 0 version(s) to push, 2 already published"),
+        "{}",
+        text(&dry)
+    );
+
+    // The trap: asked without the OCI index type, this registry says 404 —
+    // a check that trusted it would overwrite the tag.
+    let (status, _) = head_manifest(
+        &host,
+        "1.0.0",
+        &[
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+        ],
+        None,
+    );
+    assert_eq!(
+        status, 404,
+        "Debian's registry hides an OCI index from a Docker-only Accept"
+    );
+    // Another created time makes another index: refused, tag unchanged.
+    let before = tag_digest(&host, "1.0.0").unwrap();
+    let conflict = publish_command(ws.path(), &["publish", "e2e-dual:1.0.0", "--registry-override", &host])
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    let said = text(&conflict);
+    assert_eq!(conflict.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("{host}/{REPOSITORY}:1.0.0 already points at {before}")),
+        "{said}"
+    );
+    assert!(
+        said.contains("but this release is sha256:") && said.contains("never overwritten"),
+        "{said}"
+    );
+    assert_eq!(tag_digest(&host, "1.0.0"), Some(before), "the tag is unchanged");
+    assert_eq!(lock_of(ws.path()), lock_after, "versions.lock unchanged");
+}
+
+#[test]
+fn a_registry_that_is_down_is_named_and_nothing_is_written() {
+    let Some((_serial, ws)) = released() else { return };
+    let lock_before = lock_of(ws.path());
+    let out = publish(ws.path(), "127.0.0.1:5102", &[]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("cannot reach the registry at 127.0.0.1:5102") && said.contains("nothing answers there"),
+        "{said}"
+    );
+    assert_eq!(lock_of(ws.path()), lock_before);
+}
+
+/// Runs `publish` to `registry` and, once the first platform's manifest is
+/// pushed (some blobs are in, the index and the tag are not), calls
+/// `interrupt` with the tool's PID; returns the tool's exit code and output.
+fn publish_interrupted(root: &Path, host: &str, interrupt: impl FnOnce(u32)) -> (Option<i32>, String) {
+    let mut child = publish_command(root, &["publish", "e2e-dual:1.0.0", "--registry-override", host])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut interrupt = Some(interrupt);
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("manifest sha256:") && line.ends_with("pushed") {
+            if let Some(interrupt) = interrupt.take() {
+                interrupt(child.id());
+            }
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        interrupt.is_none(),
+        "the push never reached its first manifest:\n{seen}"
+    );
+    (
+        out.status.code(),
+        format!("{seen}{}", String::from_utf8_lossy(&out.stdout)),
+    )
+}
+
+#[test]
+fn a_registry_stopped_mid_push_leaves_no_tag_and_a_rerun_converges() {
+    let Some((_serial, ws)) = released() else { return };
+    let mut registry = TestRegistry::start(5103, None);
+    let host = registry.host();
+    let lock_before = lock_of(ws.path());
+    let registry_ref = std::cell::RefCell::new(&mut registry);
+    let (code, said) = publish_interrupted(ws.path(), &host, |_| registry_ref.borrow_mut().stop());
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains(&format!("registry at {host}")), "{said}");
+    assert_eq!(lock_of(ws.path()), lock_before, "versions.lock unchanged");
+    registry.restart();
+    assert_eq!(
+        tag_digest(&host, "1.0.0"),
+        None,
+        "the tag never points at a partial index"
+    );
+    let rerun = publish(ws.path(), &host, &[]);
+    assert!(rerun.status.success(), "{}", text(&rerun));
+    assert_eq!(tag_digest(&host, "1.0.0"), Some(published_index(ws.path(), "1.0.0")));
+}
+
+#[test]
+fn ctrl_c_mid_push_leaves_no_tag_and_a_rerun_converges() {
+    let Some((_serial, ws)) = released() else { return };
+    let registry = TestRegistry::start(5104, None);
+    let host = registry.host();
+    let lock_before = lock_of(ws.path());
+    let (code, said) = publish_interrupted(ws.path(), &host, |pid| {
+        assert!(Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success());
+    });
+    assert_eq!(code, Some(130), "{said}");
+    assert!(said.contains("interrupted"), "{said}");
+    assert_eq!(lock_of(ws.path()), lock_before, "versions.lock unchanged");
+    assert_eq!(
+        tag_digest(&host, "1.0.0"),
+        None,
+        "the tag never points at a partial index"
+    );
+    let rerun = publish(ws.path(), &host, &[]);
+    assert!(rerun.status.success(), "{}", text(&rerun));
+    assert_eq!(tag_digest(&host, "1.0.0"), Some(published_index(ws.path(), "1.0.0")));
+}
+
+#[test]
+fn wrong_credentials_get_a_clear_401_and_no_secret_is_printed() {
+    let Some((_serial, ws)) = released() else { return };
+    let registry = TestRegistry::start(5105, Some(("pusher", "right-secret-4711")));
+    let host = registry.host();
+    let lock_before = lock_of(ws.path());
+    // Wrong credentials in `auths`.
+    let wrong = registry.dir().join("wrong");
+    std::fs::create_dir_all(&wrong).unwrap();
+    // base64("pusher:wrong-secret-0815")
+    std::fs::write(
+        wrong.join("config.json"),
+        format!(r#"{{"auths":{{"{host}":{{"auth":"cHVzaGVyOndyb25nLXNlY3JldC0wODE1"}}}}}}"#),
+    )
+    .unwrap();
+    let out = publish_command(ws.path(), &["publish", "e2e-dual", "--registry-override", &host])
+        .env("DOCKER_CONFIG", &wrong)
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("401 unauthorized") && said.contains(&format!("docker login {host}")),
+        "{said}"
+    );
+    assert!(said.contains("user pusher"), "says whose credentials: {said}");
+    assert!(
+        !said.contains("wrong-secret") && !said.contains("cHVzaGVyOndyb25nLXNlY3JldC0wODE1"),
+        "no secret in the output: {said}"
+    );
+    assert_eq!(lock_of(ws.path()), lock_before);
+
+    // The right ones from a credential helper (`credHelpers`).
+    let helped = registry.dir().join("helped");
+    std::fs::create_dir_all(&helped).unwrap();
+    std::fs::write(
+        helped.join("config.json"),
+        format!(r#"{{"credHelpers":{{"{host}":"bitest"}}}}"#),
+    )
+    .unwrap();
+    let helper = helped.join("docker-credential-bitest");
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"pusher\",\"Secret\":\"right-secret-4711\"}' \"$server\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", helped.display(), std::env::var("PATH").unwrap_or_default());
+    let out = publish_command(ws.path(), &["publish", "e2e-dual", "--registry-override", &host])
+        .env("DOCKER_CONFIG", &helped)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert!(out.status.success(), "{said}\n{}", registry.log());
+    assert!(!said.contains("right-secret"), "no secret in the output: {said}");
+    assert_eq!(
+        tag_digest_as(&host, "1.0.0", Some("pusher:right-secret-4711")),
+        Some(published_index(ws.path(), "1.0.0"))
+    );
+}
