@@ -127,6 +127,19 @@ pub enum Error {
         #[source]
         source: Box<bollard::errors::Error>,
     },
+    /// A local root image is for another platform than the one built.
+    #[error(
+        "the root {address} here is an image for {held}, not {wanted}; give the family a root per platform \
+         (Recipe::from_platforms) or pin the root's multi-platform index by digest"
+    )]
+    RootPlatform {
+        /// The root's address.
+        address: String,
+        /// The platform of the image the engine has under it.
+        held: String,
+        /// The platform being built.
+        wanted: String,
+    },
     /// A build step exited non-zero.
     #[error(
         "step {step} ({op}, declared by {declared_by}) failed with exit code {exit_code}: `{}`\n{}",

@@ -63,7 +63,7 @@ fn build_passes_writes_the_files_and_reports() {
     assert!(root.starts_with("sha256:") && root.len() == 71, "{root}");
     let changelog = std::fs::read_to_string(ws.path().join("CHANGELOG.md")).unwrap();
     assert!(
-        changelog.contains("| 2.0.0 | yes | - | Run as the airbyte user. |"),
+        changelog.contains("| 2.0.0 | yes | - | - | Run as the airbyte user. |"),
         "{changelog}"
     );
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -408,6 +408,8 @@ fn a_catalog_version_runs_on_the_local_root_with_a_root_override() {
         &[
             "build",
             "airbyte-python-connector-base:1.1.0",
+            "--platform",
+            "linux/amd64",
             "--root-override",
             &format!("{from}={}", base_images_tests::e2e::ROOT),
             "--report",
@@ -446,6 +448,29 @@ fn a_catalog_version_runs_on_the_local_root_with_a_root_override() {
             "socat-version"
         ]
     );
+    assert_untouched(ws.path());
+
+    // For linux/arm64 too: the local root is an amd64 image, said plainly,
+    // and left where it is (never untagged to make room for a pull).
+    let out = tool(
+        ws.path(),
+        &[
+            "build",
+            "airbyte-python-connector-base:1.1.0",
+            "--root-override",
+            &format!("{from}={}", base_images_tests::e2e::ROOT),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "the root {} here is an image for linux/amd64, not linux/arm64",
+            base_images_tests::e2e::ROOT
+        )),
+        "{}",
+        text(&out)
+    );
+    docker(&["image", "inspect", base_images_tests::e2e::ROOT]);
     assert_untouched(ws.path());
 
     let out = tool(

@@ -328,10 +328,44 @@ pub(super) async fn ensure_root(
     address: &str,
     platform: &str,
 ) -> Result<bollard::models::ImageInspect, Error> {
-    if let Ok(image) = engine.docker.inspect_image(address).await {
-        return Ok(image);
-    }
+    // One root at a time: the engine's store holds one image per name (and
+    // Docker 20.10 one per digest), so two chains pulling one address for
+    // two platforms would race. Each platform's image of an address pinned
+    // by digest (content that cannot change) is kept under a name of its
+    // own (ROOT_REPOSITORY), so the next build finds it again.
+    let _one_at_a_time = engine.roots.lock().await;
     let parsed = ImageAddress::parse(address)?;
+    let own_name = parsed
+        .is_pinned()
+        .then(|| format!("{ROOT_REPOSITORY}:{}", root_tag(address, platform)));
+    if let Some(name) = &own_name {
+        if let Ok(image) = engine.docker.inspect_image(name).await {
+            return Ok(image);
+        }
+    }
+    let local = engine.docker.inspect_image(address).await.ok();
+    if let Some(image) = &local {
+        if is_for(image, platform) {
+            keep_as(engine, image, own_name.as_deref()).await;
+            return Ok(image.clone());
+        }
+        if own_name.is_none() {
+            // A name that is not pinned is never moved to another image.
+            return Err(Error::RootPlatform {
+                address: address.to_owned(),
+                held: platform_of(image),
+                wanted: platform.to_owned(),
+            });
+        }
+        // Another platform's image holds the pinned name: let it go (the
+        // content is pinned and can be pulled again) so this platform's
+        // can be pulled.
+        let options = bollard::query_parameters::RemoveImageOptions {
+            noprune: true,
+            ..Default::default()
+        };
+        let _ = engine.docker.remove_image(address, Some(options), None).await;
+    }
     let registry = registry_of(parsed.name());
     tracing::info!(address, "pulling root image");
     let options = CreateImageOptions {
@@ -351,13 +385,66 @@ pub(super) async fn ensure_root(
         source: Box::new(source),
     };
     if let Err(e) = pulled {
-        return Err(pull_error(e.to_string(), e));
+        let reason = match local.as_ref().map(platform_of) {
+            Some(held) => format!(
+                "the local image {address} is for {held}, not {platform}, and pulling it for {platform} failed: {e}"
+            ),
+            None => e.to_string(),
+        };
+        return Err(pull_error(reason, e));
     }
-    engine
+    let image = engine
         .docker
         .inspect_image(address)
         .await
-        .map_err(|e| pull_error(format!("pulled, but not found afterwards: {e}"), e))
+        .map_err(|e| pull_error(format!("pulled, but not found afterwards: {e}"), e))?;
+    keep_as(engine, &image, own_name.as_deref()).await;
+    Ok(image)
+}
+
+/// The repository each platform's root image is also tagged in.
+pub const ROOT_REPOSITORY: &str = "base-images-root";
+
+/// The tag of `address`'s image for `platform` in [`ROOT_REPOSITORY`].
+fn root_tag(address: &str, platform: &str) -> String {
+    format!("{:x}", Sha256::digest(format!("{address}\n{platform}").as_bytes()))
+}
+
+/// Tags `image` as `name` (`repository:tag`), if any; a failure only
+/// costs a pull next time.
+async fn keep_as(engine: &DockerEngine, image: &bollard::models::ImageInspect, name: Option<&str>) {
+    let Some(name) = name else { return };
+    let (repo, tag) = name.split_once(':').unwrap_or((name, "latest"));
+    let options = TagImageOptions {
+        repo: Some(repo.to_owned()),
+        tag: Some(tag.to_owned()),
+    };
+    if let Some(id) = &image.id {
+        if let Err(e) = engine.docker.tag_image(id, Some(options)).await {
+            tracing::warn!(image = %id, error = %e, "could not tag a root image");
+        }
+    }
+}
+
+/// `os/arch[/variant]` of an image.
+fn platform_of(image: &bollard::models::ImageInspect) -> String {
+    let mut text = format!(
+        "{}/{}",
+        image.os.as_deref().unwrap_or("linux"),
+        image.architecture.as_deref().unwrap_or("?")
+    );
+    if let Some(variant) = image.variant.as_deref().filter(|v| !v.is_empty()) {
+        text.push('/');
+        text.push_str(variant);
+    }
+    text
+}
+
+/// Whether `image` is for `platform` (a platform without a variant
+/// accepts any variant).
+fn is_for(image: &bollard::models::ImageInspect, platform: &str) -> bool {
+    let held = platform_of(image);
+    held == platform || (platform.matches('/').count() == 1 && held.starts_with(&format!("{platform}/")))
 }
 
 /// The registry host an image name refers to (Docker's default when none).

@@ -17,7 +17,7 @@ use std::time::Duration;
 use bollard::query_parameters::RemoveContainerOptions;
 use bollard::Docker;
 
-pub use build::CACHE_REPOSITORY;
+pub use build::{CACHE_REPOSITORY, ROOT_REPOSITORY};
 pub use target::DockerTarget;
 
 use super::{BuildRequest, BuiltImage, Distribution, Engine, RootIdentity};
@@ -39,6 +39,8 @@ pub struct DockerEngine {
     endpoint: String,
     run_id: String,
     containers: Arc<Mutex<HashSet<String>>>,
+    /// Held while a root image is looked up or pulled.
+    roots: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for DockerEngine {
@@ -104,6 +106,7 @@ impl DockerEngine {
             endpoint: endpoint.to_owned(),
             run_id: format!("{}-{}-{connection}", std::process::id(), started.as_millis()),
             containers: Arc::default(),
+            roots: Arc::default(),
         })
     }
 
