@@ -1,0 +1,4 @@
+FROM --platform=linux/arm64 base-images-e2e/bookworm-minbase-arm64:1
+ENV E2E_ROOT="base-images-e2e/bookworm-minbase-arm64:1"
+LABEL "org.opencontainers.image.title"="e2e-dual"
+RUN ["/bin/sh","-c","mkdir -p \"$(dirname \"$1\")\" && printf '%s' \"$2\" > \"$1\" && chmod 644 \"$1\"","sh","/etc/e2e-dual","1.0.0\n"]
