@@ -150,6 +150,8 @@ fn lookups() -> Result<(), Error> {
             "airbyte-java-connector-base",
             "airbyte-python-connector-base",
             "e2e-broken",
+            "e2e-dual",
+            "e2e-dual-broken",
             "e2e-index",
             "e2e-python",
             "e2e-single",
