@@ -1,5 +1,5 @@
 //! Read-only commands: `list` (every version: parent, released or new,
-//! recipe digest), `show` (one version's resolved recipe, each step with the
+//! recipe digest; in JSON also where it is published), `show` (one version's resolved recipe, each step with the
 //! version that declared it, and its resolved checks with their origin) and
 //! `dockerfile` (the equivalent Dockerfile).
 
@@ -30,6 +30,9 @@ pub(crate) fn list(images: &[&BaseImage], lock: &Lock, json: bool) -> Result<Str
                     "recipe": digest.as_str(),
                     "platforms": image.platforms(),
                     "changelog": image.changelog(),
+                    "published": lock.get(&image.key()).and_then(|e| e.published.as_ref()).map(|p| {
+                        serde_json::json!({ "index": p.index, "repositories": p.repositories })
+                    }),
                 })
             })
             .collect();

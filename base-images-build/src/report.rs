@@ -72,7 +72,12 @@ pub(crate) fn table(reports: &[ImageReport]) -> String {
             },
         ]);
     }
-    let widths: Vec<usize> = (0..7)
+    aligned(&rows)
+}
+
+/// `rows` as text columns, each as wide as its widest cell.
+fn aligned<const N: usize>(rows: &[[String; N]]) -> String {
+    let widths: Vec<usize> = (0..N)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
@@ -158,15 +163,7 @@ pub(crate) fn publish_table(published: &[Published]) -> String {
             format!("{:.1} s", p.duration.as_secs_f64()),
         ]);
     }
-    let widths: Vec<usize> = (0..7)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
-        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
-    }
-    out
+    aligned(&rows)
 }
 
 /// The JSON report: every version x platform built and checked, and for

@@ -440,21 +440,9 @@ pub async fn push(
                 .await
                 .map_err(publish_error)?;
         }
-        remote
-            .put_manifest(repository, &image.manifest.digest, &image.manifest)
-            .await
-            .map_err(publish_error)?;
-        observe(Event::Manifest {
-            reference: image.manifest.digest.clone(),
-        });
+        put_by_digest(remote, repository, &image.manifest, observe).await?;
     }
-    remote
-        .put_manifest(repository, &prepared.index.digest, &prepared.index)
-        .await
-        .map_err(publish_error)?;
-    observe(Event::Manifest {
-        reference: prepared.index.digest.clone(),
-    });
+    put_by_digest(remote, repository, &prepared.index, observe).await?;
     match remote.resolve(repository, &target.tag).await.map_err(publish_error)? {
         Some(existing) if existing != prepared.index.digest => {
             return Err(publish_error(PublishError::TagConflict {
@@ -473,6 +461,23 @@ pub async fn push(
     }
     observe(Event::Manifest {
         reference: target.tag.clone(),
+    });
+    Ok(())
+}
+
+/// Pushes `document` as a manifest under its digest, and says so.
+async fn put_by_digest(
+    remote: &Remote,
+    repository: &str,
+    document: &Document,
+    observe: &Observer,
+) -> Result<(), crate::Error> {
+    remote
+        .put_manifest(repository, &document.digest, document)
+        .await
+        .map_err(publish_error)?;
+    observe(Event::Manifest {
+        reference: document.digest.clone(),
     });
     Ok(())
 }

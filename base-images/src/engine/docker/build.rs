@@ -428,16 +428,11 @@ async fn keep_as(engine: &DockerEngine, image: &bollard::models::ImageInspect, n
 
 /// `os/arch[/variant]` of an image.
 fn platform_of(image: &bollard::models::ImageInspect) -> String {
-    let mut text = format!(
-        "{}/{}",
-        image.os.as_deref().unwrap_or("linux"),
-        image.architecture.as_deref().unwrap_or("?")
-    );
-    if let Some(variant) = image.variant.as_deref().filter(|v| !v.is_empty()) {
-        text.push('/');
-        text.push_str(variant);
-    }
-    text
+    super::platform_text(
+        Some(image.os.as_deref().unwrap_or("linux")),
+        image.architecture.as_deref(),
+        image.variant.as_deref(),
+    )
 }
 
 /// Whether `image` is for `platform` (a platform without a variant

@@ -167,18 +167,7 @@ impl Engine for DockerEngine {
         let platforms = inspect
             .platforms
             .iter()
-            .map(|p| {
-                let mut text = format!(
-                    "{}/{}",
-                    p.os.as_deref().unwrap_or("?"),
-                    p.architecture.as_deref().unwrap_or("?")
-                );
-                if let Some(variant) = p.variant.as_deref().filter(|v| !v.is_empty()) {
-                    text.push('/');
-                    text.push_str(variant);
-                }
-                text
-            })
+            .map(|p| platform_text(p.os.as_deref(), p.architecture.as_deref(), p.variant.as_deref()))
             .collect();
         Ok(Distribution {
             media_type: inspect.descriptor.media_type.unwrap_or_default(),
@@ -256,6 +245,16 @@ async fn container_file(
     let mut contents = Vec::new();
     std::io::Read::read_to_end(&mut entry, &mut contents)?;
     Ok(ContainerFile::File(contents))
+}
+
+/// `os/arch[/variant]` from the engine's fields (`?` for one it left out).
+fn platform_text(os: Option<&str>, architecture: Option<&str>, variant: Option<&str>) -> String {
+    let mut text = format!("{}/{}", os.unwrap_or("?"), architecture.unwrap_or("?"));
+    if let Some(variant) = variant.filter(|v| !v.is_empty()) {
+        text.push('/');
+        text.push_str(variant);
+    }
+    text
 }
 
 /// A repository name as the engine shortens it (`docker.io/library/x` is `x`).
