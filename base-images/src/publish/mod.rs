@@ -481,3 +481,73 @@ async fn put_by_digest(
     });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provenance() -> Provenance {
+        Provenance {
+            created: "2023-11-01T00:00:00Z".into(),
+            revision: Some("abc123".into()),
+            source: None,
+        }
+    }
+
+    #[test]
+    fn a_family_goes_to_its_repository_or_the_override() -> Result<(), crate::Error> {
+        let image = crate::get("airbyte-python-connector-base:1.0.0")?;
+        let target = Target::of(image, None)?.expect("the catalog declares a repository");
+        assert_eq!(target.address(), "docker.io/airbyte/python-connector-base:1.0.0");
+        let moved = Target::of(image, Some("127.0.0.1:5000"))?.expect("a repository");
+        assert_eq!(moved.address(), "127.0.0.1:5000/airbyte/python-connector-base:1.0.0");
+        Ok(())
+    }
+
+    #[test]
+    fn annotations_name_the_version_its_root_and_its_provenance() -> Result<(), crate::Error> {
+        let image = crate::get("airbyte-python-connector-base:1.0.0")?;
+        let index = annotations(image, &provenance(), None, &BTreeMap::new())?;
+        let at = |key: &str| index.get(&format!("org.opencontainers.image.{key}")).cloned();
+        assert_eq!(at("version").as_deref(), Some("1.0.0"));
+        assert_eq!(at("created").as_deref(), Some("2023-11-01T00:00:00Z"));
+        assert_eq!(at("revision").as_deref(), Some("abc123"));
+        assert_eq!(at("source"), None, "no remote, no source");
+        assert_eq!(at("title").as_deref(), Some("airbyte-python-connector-base"));
+        assert_eq!(
+            at("description").as_deref(),
+            Some("Use the slim Python 3.9.18 image and add Poetry 1.6.1.")
+        );
+        assert_eq!(
+            at("base.name").as_deref(),
+            Some("docker.io/library/python:3.9.18-slim-bookworm")
+        );
+        assert_eq!(
+            at("base.digest").as_deref(),
+            Some("sha256:44b7f161ed03f85e96d423b9916cdc8cb0509fb970fd643bdbc9896d49e1cad0"),
+            "the pinned index digest"
+        );
+        let manifest = annotations(image, &provenance(), Some("linux/arm64"), &BTreeMap::new())?;
+        assert_eq!(
+            manifest, index,
+            "one root for all platforms: the same on every manifest"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_root_per_platform_is_named_on_each_manifest_only() -> Result<(), crate::Error> {
+        let image = crate::get("airbyte-python-connector-base:0.1.0")?;
+        let index = annotations(image, &provenance(), None, &BTreeMap::new())?;
+        assert!(!index.contains_key("org.opencontainers.image.base.name"), "{index:?}");
+        let arm = annotations(image, &provenance(), Some("linux/arm64"), &BTreeMap::new())?;
+        let name = arm
+            .get("org.opencontainers.image.base.name")
+            .cloned()
+            .unwrap_or_default();
+        assert!(name.starts_with("docker.io/library/python:3.9.18-bookworm"), "{name}");
+        assert!(!name.contains('@'), "the digest goes to base.digest: {name}");
+        assert!(arm.contains_key("org.opencontainers.image.base.digest"), "{arm:?}");
+        Ok(())
+    }
+}
