@@ -83,11 +83,20 @@ impl LayerStore {
                 path: archive.to_owned(),
                 source,
             })?;
-            let partial = self.file(&diff_id, "tar.gz.partial");
+            // A file of its own: two exports may compress one layer at once
+            // (the same bytes); the last rename wins.
+            let partial = tempfile::Builder::new()
+                .suffix(".partial")
+                .tempfile_in(&self.dir)
+                .map_err(|source| Error::Io {
+                    path: self.dir.clone(),
+                    source,
+                })?
+                .into_temp_path();
             let blob = compress(&mut file.take(size), &partial)?;
-            std::fs::rename(&partial, self.path(&diff_id)).map_err(|source| Error::Io {
-                path: partial.clone(),
-                source,
+            partial.persist(self.path(&diff_id)).map_err(|e| Error::Io {
+                path: self.path(&diff_id),
+                source: e.error,
             })?;
             let record = serde_json::to_vec(&blob).unwrap_or_default();
             fsio::write_atomic(&self.file(&diff_id, "json"), &record)?;

@@ -237,7 +237,8 @@ pub struct Prepared {
 
 /// Reads each platform's built image (`built`: platform and engine image
 /// id) of `image` from `engine` and makes its OCI documents; layers not in
-/// `store` yet are exported and compressed into it.
+/// `store` yet are exported and compressed into it, the platforms'
+/// concurrently (one core each).
 pub async fn prepare(
     engine: &DockerEngine,
     image: &BaseImage,
@@ -246,18 +247,22 @@ pub async fn prepare(
     local_roots: &BTreeMap<String, String>,
     store: &LayerStore,
 ) -> Result<Prepared, crate::Error> {
-    let mut images = Vec::new();
-    for (platform, id) in built {
-        let facts = engine.image_facts(id).await?;
+    let mut facts_of = Vec::new();
+    for (_, id) in built {
+        facts_of.push(engine.image_facts(id).await?);
+    }
+    let exports = built.iter().zip(&facts_of).filter_map(|((_, id), facts)| {
         let missing: BTreeSet<String> = facts
             .diff_ids
             .iter()
             .filter(|d| store.blob(d).is_none())
             .cloned()
             .collect();
-        if !missing.is_empty() {
-            export_layers(engine, id, &missing, store).await?;
-        }
+        (!missing.is_empty()).then_some(async move { export_layers(engine, id, &missing, store).await })
+    });
+    futures_util::future::try_join_all(exports).await?;
+    let mut images = Vec::new();
+    for ((platform, id), facts) in built.iter().zip(facts_of) {
         let layers = facts
             .diff_ids
             .iter()
