@@ -19,7 +19,12 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::check_built;
+use std::collections::BTreeMap;
+
 use base_images::engine::BuiltImage;
+use base_images::publish::layers::LayerStore;
+use base_images::publish::remote::Remote;
+use base_images::publish::{prepare, push, Event, Observer, Provenance, RegistryAuth, Target};
 use base_images::Lock;
 use base_images_tests::dual::{ROOT_AMD64, ROOT_ARM64};
 use base_images_tests::oci_registry::TestRegistry;
@@ -148,7 +153,9 @@ fn publish_round_trip_then_republish_then_a_conflicting_tag_is_refused() {
     let host = registry.host();
     let report = ws.path().join("publish.json");
     let report_arg = format!("json={}", report.display());
-    let out = publish(ws.path(), &host, &["--report", &report_arg]);
+    let junit = ws.path().join("publish.xml");
+    let junit_arg = format!("junit={}", junit.display());
+    let out = publish(ws.path(), &host, &["--report", &report_arg, "--report", &junit_arg]);
     let output = text(&out);
     assert!(out.status.success(), "{output}\n{}", registry.log());
     assert!(output.contains("2 version(s) pushed"), "{output}");
@@ -180,6 +187,11 @@ fn publish_round_trip_then_republish_then_a_conflicting_tag_is_refused() {
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(json["published"][0]["result"], "pushed", "{json}");
     assert_eq!(json["published"].as_array().map(Vec::len), Some(2), "{json}");
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        junit.contains("<testsuite name=\"publish\"") && junit.contains("name=\"e2e-dual:1.1.0\""),
+        "{junit}"
+    );
 
     // An independent reader: an index of exactly the family's platforms.
     let index = skopeo(&host, "1.1.0", false);
@@ -490,5 +502,91 @@ fn wrong_credentials_get_a_clear_401_and_no_secret_is_printed() {
     assert_eq!(
         tag_digest_as(&host, "1.0.0", Some("pusher:right-secret-4711")),
         Some(published_index(ws.path(), "1.0.0"))
+    );
+}
+
+#[test]
+fn a_blob_another_repository_of_the_registry_has_is_mounted_not_uploaded() {
+    let Some((_serial, ws)) = released() else { return };
+    let registry = TestRegistry::start(5106, None);
+    let host = registry.host();
+    let out = publish(ws.path(), &host, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    // The same version to another repository of that registry, through the
+    // library: every layer comes from the first repository.
+    let report = ws.path().join("built.json");
+    let built = publish_command(
+        ws.path(),
+        &[
+            "build",
+            "e2e-dual:1.1.0",
+            "--report",
+            &format!("json={}", report.display()),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(built.status.success(), "{}", text(&built));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let built: Vec<(String, String)> = json["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["platform"].as_str().unwrap().to_owned(),
+                v["image_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let image = base_images::get("e2e-dual:1.1.0").unwrap();
+    let events = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&events);
+    let observer: Observer = std::sync::Arc::new(move |event| seen.lock().unwrap().push(event));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let engine = DockerEngine::connect().await.unwrap();
+        let store = LayerStore::new(shared_cache().join("layers"));
+        let provenance = Provenance {
+            created: "2026-11-26T00:00:00Z".into(),
+            revision: None,
+            source: None,
+        };
+        let prepared = prepare(&engine, image, &built, &provenance, &BTreeMap::new(), &store)
+            .await
+            .unwrap();
+        let remote = Remote::new(&host, RegistryAuth::Anonymous, "no credentials");
+        let target = Target {
+            registry: host.clone(),
+            repository: "mirror/dual".into(),
+            tag: "1.1.0".into(),
+        };
+        push(
+            &engine,
+            &remote,
+            &target,
+            &prepared,
+            &[REPOSITORY.to_owned()],
+            &store,
+            &observer,
+        )
+        .await
+        .unwrap();
+    });
+    let events = events.lock().unwrap();
+    let mounted = events.iter().filter(|e| matches!(e, Event::Mounted { .. })).count();
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Uploading { .. })),
+        "nothing uploaded: {events:?}"
+    );
+    assert!(mounted >= 4, "the layers came from {REPOSITORY}: {events:?}");
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::Mounted { from, .. } if from == REPOSITORY)));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Manifest { reference } if reference == "1.1.0")),
+        "tagged last: {events:?}"
     );
 }

@@ -19,6 +19,8 @@ use std::sync::Arc;
 
 use crate::engine::docker::DockerEngine;
 use crate::{BaseImage, ImageAddress, ImageKey};
+pub use oci_client::secrets::RegistryAuth;
+
 use layers::LayerStore;
 use oci::{Blob, Document, PlatformImage};
 use remote::Remote;
