@@ -78,23 +78,29 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
         return Err(failed);
     }
 
+    // Ctrl-C is the tool's from the first build on: every phase after it
+    // listens too, or an interruption would be lost.
     let store = LayerStore::default_store();
-    let mut planned = Vec::new();
-    for (image, target) in &chosen {
-        let start = Instant::now();
-        let built = built_images(image, &reports);
-        let entry = lock.get(&image.key());
-        let provenance = provenance(workspace, entry, ui)?;
-        let local_roots = entry.map(|e| e.local_roots.clone()).unwrap_or_default();
-        let prepared = publishing::prepare(engine, image, &built, &provenance, &local_roots, &store).await?;
-        let remote = &remotes[&target.registry];
-        let action = match remote.resolve(&target.repository, &target.tag).await.map_err(library)? {
-            None => Action::Push,
-            Some(existing) if existing == prepared.index.digest => Action::Skip,
-            Some(existing) => Action::Refuse(existing),
-        };
-        planned.push((*image, target.clone(), provenance, prepared, action, start));
-    }
+    let preparing = async {
+        let mut planned = Vec::new();
+        for (image, target) in &chosen {
+            let start = Instant::now();
+            let built = built_images(image, &reports);
+            let entry = lock.get(&image.key());
+            let provenance = provenance(workspace, entry, ui)?;
+            let local_roots = entry.map(|e| e.local_roots.clone()).unwrap_or_default();
+            let prepared = publishing::prepare(engine, image, &built, &provenance, &local_roots, &store).await?;
+            let remote = &remotes[&target.registry];
+            let action = match remote.resolve(&target.repository, &target.tag).await.map_err(library)? {
+                None => Action::Push,
+                Some(existing) if existing == prepared.index.digest => Action::Skip,
+                Some(existing) => Action::Refuse(existing),
+            };
+            planned.push((*image, target.clone(), provenance, prepared, action, start));
+        }
+        Ok::<_, Error>(planned)
+    };
+    let planned = interruptible(engine, preparing, ctrl_c()).await??;
 
     if args.dry_run {
         let outcomes: Vec<report::Published> = planned
@@ -183,10 +189,7 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
         }
         Ok::<_, Error>((outcomes, lock_now))
     };
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let (outcomes, lock_now) = interruptible(engine, pushing, interrupt).await??;
+    let (outcomes, lock_now) = interruptible(engine, pushing, ctrl_c()).await??;
 
     if lock_now != lock {
         lock_now.write(&workspace.lock_path())?;
@@ -208,6 +211,11 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
             "versions.lock already records them".to_owned()
         }
     ))
+}
+
+/// Completes at the next Ctrl-C.
+async fn ctrl_c() {
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn library(e: PublishError) -> Error {

@@ -590,3 +590,52 @@ fn a_blob_another_repository_of_the_registry_has_is_mounted_not_uploaded() {
         "tagged last: {events:?}"
     );
 }
+
+#[test]
+fn ctrl_c_while_layers_are_compressed_stops_at_once_and_pushes_nothing() {
+    let Some((_serial, ws)) = released() else { return };
+    let registry = TestRegistry::start(5107, None);
+    let host = registry.host();
+    let lock_before = lock_of(ws.path());
+    // A layer store of its own, empty: the publish has to compress.
+    let cache = tempfile::tempdir().unwrap();
+    let log = ws.path().join("publish.log");
+    let mut child = publish_command(ws.path(), &["publish", "e2e-dual", "--registry-override", &host])
+        .env("BASE_IMAGES_CACHE_DIR", cache.path())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(ws.path().join("publish.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let compressing = || {
+        std::fs::read_dir(cache.path().join("layers"))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+            })
+            .unwrap_or(false)
+    };
+    while !compressing() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(300) && child.try_wait().unwrap().is_none(),
+            "the publish never compressed a layer"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    let said = format!(
+        "{}{}",
+        std::fs::read_to_string(&log).unwrap(),
+        std::fs::read_to_string(ws.path().join("publish.err")).unwrap()
+    );
+    assert_eq!(status.code(), Some(130), "{said}");
+    assert!(said.contains("interrupted") && !said.contains("uploading"), "{said}");
+    assert_eq!(lock_of(ws.path()), lock_before, "versions.lock unchanged");
+    assert_eq!(tag_digest(&host, "1.0.0"), None, "nothing pushed");
+}
