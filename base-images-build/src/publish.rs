@@ -6,8 +6,9 @@
 //! (tag at other content: never overwritten). `--dry-run` stops there.
 //! Pushing sends blobs, manifests and the index by digest and the tag last;
 //! versions.lock then records each index digest (and CHANGELOG.md and the
-//! README's catalog show it). Ctrl-C or a failure leaves versions.lock as
-//! it was.
+//! README's catalog show it). Ctrl-C leaves versions.lock as it was; a
+//! failure stops the run and records only the versions whose tag was
+//! pushed before it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
