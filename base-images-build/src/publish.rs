@@ -385,7 +385,7 @@ fn provenance(
             .or_else(|| git(&["rev-parse", "HEAD"])),
         source: recorded
             .and_then(|p| p.source.clone())
-            .or_else(|| git(&["remote", "get-url", "origin"])),
+            .or_else(|| git(&["remote", "get-url", "origin"]).map(|url| publishing::public_source(&url))),
     })
 }
 

@@ -182,6 +182,24 @@ pub struct Provenance {
     pub source: Option<String>,
 }
 
+/// `url` without the user name or token a git remote URL may carry
+/// (`https://user:token@host/repo` is `https://host/repo`): the source
+/// annotation is public.
+pub fn public_source(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+            if path.is_empty() && !rest.contains('/') {
+                format!("{scheme}://{host}")
+            } else {
+                format!("{scheme}://{host}/{path}")
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
 /// The annotations of `image`'s index (`platform` `None`) or of one
 /// platform's manifest; `local_roots` are the root image ids the lock
 /// records for roots that are local images.
@@ -499,6 +517,24 @@ mod tests {
             revision: Some("abc123".into()),
             source: None,
         }
+    }
+
+    #[test]
+    fn a_source_url_never_carries_credentials() {
+        assert_eq!(
+            public_source("https://ci:ghp_s3cret@github.example/org/repo.git"),
+            "https://github.example/org/repo.git"
+        );
+        assert_eq!(
+            public_source("https://github.example/org/repo"),
+            "https://github.example/org/repo"
+        );
+        assert_eq!(public_source("https://user@host.example"), "https://host.example");
+        assert_eq!(
+            public_source("git@github.example:org/repo.git"),
+            "git@github.example:org/repo.git"
+        );
+        assert_eq!(public_source("/srv/git/repo"), "/srv/git/repo");
     }
 
     #[test]
