@@ -38,7 +38,7 @@ pub(crate) fn report_specs(specs: &[String]) -> Result<Vec<ReportSpec>, Error> {
 
 /// `--root-override FROM=TO` values; each FROM must be the root of a
 /// selected version.
-pub(crate) fn root_overrides(specs: &[String], images: &[&'static BaseImage]) -> Result<Vec<(String, String)>, Error> {
+fn root_overrides(specs: &[String], images: &[&'static BaseImage]) -> Result<Vec<(String, String)>, Error> {
     specs
         .iter()
         .map(|spec| {
@@ -73,34 +73,34 @@ pub(crate) async fn release_policy<E: Engine>(
 ) -> Result<BTreeMap<base_images::ImageKey, BTreeMap<String, String>>, Error> {
     let mut local_roots: BTreeMap<base_images::ImageKey, BTreeMap<String, String>> = BTreeMap::new();
     let mut problems = Vec::new();
-    for image in plan.images() {
-        problems.extend(pinned_root_problems(engine, image, &image.recipe()?, ui).await);
-    }
-    for (image, platform) in plan.pairs() {
+    for (image, platforms) in plan.versions() {
         let recipe = image.recipe()?;
-        let Some(address) = recipe.root_for(platform) else {
-            continue;
-        };
-        if base_images::ImageAddress::parse(address)?.is_pinned() {
-            continue;
-        }
-        let identity = engine.root_identity(address, platform).await?;
-        let recorded = lock.get(&image.key()).map(|e| e.local_roots.get(platform));
-        match (identity.pinned, recorded) {
-            (Some(pinned), _) => problems.push(format!(
-                "{image}: its root {address} is not pinned by digest; a released version must pin its roots: write {pinned}"
-            )),
-            (None, None) => {
-                local_roots.entry(image.key()).or_default().insert(platform.to_owned(), identity.image_id);
+        problems.extend(pinned_root_problems(engine, image, &recipe, ui).await);
+        for &platform in platforms {
+            let Some(address) = recipe.root_for(platform) else {
+                continue;
+            };
+            if base_images::ImageAddress::parse(address)?.is_pinned() {
+                continue;
             }
-            (None, Some(Some(id))) if *id == identity.image_id => {}
-            (None, Some(Some(id))) => problems.push(format!(
-                "{image} is released on the local root {address} = {id}, but that image is now {}; a released version must never change: declare a new version",
-                identity.image_id
-            )),
-            (None, Some(None)) => problems.push(format!(
-                "{image} is released, but its root {address} is neither pinned by digest nor recorded as a local root in versions.lock"
-            )),
+            let identity = engine.root_identity(address, platform).await?;
+            let recorded = lock.get(&image.key()).map(|e| e.local_roots.get(platform));
+            match (identity.pinned, recorded) {
+                (Some(pinned), _) => problems.push(format!(
+                    "{image}: its root {address} is not pinned by digest; a released version must pin its roots: write {pinned}"
+                )),
+                (None, None) => {
+                    local_roots.entry(image.key()).or_default().insert(platform.to_owned(), identity.image_id);
+                }
+                (None, Some(Some(id))) if *id == identity.image_id => {}
+                (None, Some(Some(id))) => problems.push(format!(
+                    "{image} is released on the local root {address} = {id}, but that image is now {}; a released version must never change: declare a new version",
+                    identity.image_id
+                )),
+                (None, Some(None)) => problems.push(format!(
+                    "{image} is released, but its root {address} is neither pinned by digest nor recorded as a local root in versions.lock"
+                )),
+            }
         }
     }
     if problems.is_empty() {

@@ -71,11 +71,15 @@ impl Plan {
         self.builds.iter().map(|(i, _)| *i).collect()
     }
 
+    /// Each version to build with its platforms.
+    pub(crate) fn versions(&self) -> impl Iterator<Item = (&'static BaseImage, &[&'static str])> + '_ {
+        self.builds.iter().map(|(i, platforms)| (*i, platforms.as_slice()))
+    }
+
     /// Every (version, platform) to build.
     pub(crate) fn pairs(&self) -> impl Iterator<Item = (&'static BaseImage, &'static str)> + '_ {
-        self.builds
-            .iter()
-            .flat_map(|(i, platforms)| platforms.iter().map(move |p| (*i, *p)))
+        self.versions()
+            .flat_map(|(i, platforms)| platforms.iter().map(move |p| (i, *p)))
     }
 
     /// How many images are built (versions x platforms).

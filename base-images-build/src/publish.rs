@@ -141,14 +141,14 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
         let mut outcomes = Vec::new();
         let mut lock_now = lock.clone();
         for (image, target, provenance, prepared, action, _) in &planned {
-            let start = &Instant::now();
+            let start = Instant::now();
             let mut done = outcome(
                 &prepared.key,
                 target,
                 Some(&prepared.index.digest),
                 "pushed",
                 None,
-                *start,
+                start,
             );
             match action {
                 Action::Refuse(existing) => {

@@ -18,7 +18,7 @@ use base_images_tests as _;
 
 mod tool;
 
-use tool::{command, engine_up, text, tool, workspace};
+use tool::{command, engine_up, interrupt, text, tool, workspace};
 
 /// A workspace whose CHANGELOG.md says "before", to see that nothing is written.
 fn seeded_workspace() -> tempfile::TempDir {
@@ -248,11 +248,7 @@ fn ctrl_c_during_a_build_leaves_the_files_and_removes_the_containers() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap()
-        .success());
+    interrupt(pid);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert!(text(&out).contains("interrupted"), "{}", text(&out));

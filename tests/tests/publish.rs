@@ -28,7 +28,7 @@ use base_images::publish::{prepare, push, Event, Observer, Provenance, RegistryA
 use base_images::Lock;
 use base_images_tests::dual::{ROOT_AMD64, ROOT_ARM64};
 use base_images_tests::oci_registry::TestRegistry;
-use tool::{command, engine_up, text, workspace};
+use tool::{command, engine_up, interrupt, text, workspace};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -431,13 +431,7 @@ fn ctrl_c_mid_push_leaves_no_tag_and_a_rerun_converges() {
     let registry = TestRegistry::start(5104, None);
     let host = registry.host();
     let lock_before = lock_of(ws.path());
-    let (code, said) = publish_interrupted(ws.path(), &host, |pid| {
-        assert!(Command::new("kill")
-            .args(["-INT", &pid.to_string()])
-            .status()
-            .unwrap()
-            .success());
-    });
+    let (code, said) = publish_interrupted(ws.path(), &host, interrupt);
     assert_eq!(code, Some(130), "{said}");
     assert!(said.contains("interrupted"), "{said}");
     converges(ws.path(), &host, &lock_before);
@@ -623,11 +617,7 @@ fn ctrl_c_while_layers_are_compressed_stops_at_once_and_pushes_nothing() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert!(Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
+    interrupt(child.id());
     let status = child.wait().unwrap();
     let said = format!(
         "{}{}",

@@ -288,16 +288,16 @@ pub async fn prepare(
             .iter()
             .map(|d| {
                 store.blob(d).ok_or_else(|| {
-                    publish_error(PublishError::Document(format!(
+                    crate::Error::from(PublishError::Document(format!(
                         "layer {d} of {id} is not in {} after compressing it",
                         store.dir().display()
                     )))
                 })
             })
             .collect::<Result<Vec<Blob>, _>>()?;
-        let config = oci::config(&facts, &provenance.created).map_err(publish_error)?;
+        let config = oci::config(&facts, &provenance.created)?;
         let notes = annotations(image, provenance, Some(platform), local_roots)?;
-        let manifest = oci::manifest(&config, &layers, &notes).map_err(publish_error)?;
+        let manifest = oci::manifest(&config, &layers, &notes)?;
         images.push((
             PlatformImage {
                 platform: platform.clone(),
@@ -311,7 +311,7 @@ pub async fn prepare(
     }
     let platform_images: Vec<PlatformImage> = images.iter().map(|(i, _)| i.clone()).collect();
     let notes = annotations(image, provenance, None, local_roots)?;
-    let index = oci::index(&platform_images, &notes).map_err(publish_error)?;
+    let index = oci::index(&platform_images, &notes)?;
     Ok(Prepared {
         key: image.key(),
         images,
@@ -319,8 +319,10 @@ pub async fn prepare(
     })
 }
 
-fn publish_error(e: PublishError) -> crate::Error {
-    crate::Error::Publish(Box::new(e))
+impl From<PublishError> for crate::Error {
+    fn from(e: PublishError) -> Self {
+        crate::Error::Publish(Box::new(e))
+    }
 }
 
 /// Exports image `id` and compresses its layers `wanted` into `store`.
@@ -409,7 +411,7 @@ pub async fn push(
     let repository = target.repository.as_str();
     for (image, id) in &prepared.images {
         for (blob, diff_id) in image.layers.iter().zip(&image.diff_ids) {
-            if remote.has_blob(repository, &blob.digest).await.map_err(publish_error)? {
+            if remote.has_blob(repository, &blob.digest).await? {
                 observe(Event::Present {
                     digest: blob.digest.clone(),
                     size: blob.size,
@@ -419,7 +421,7 @@ pub async fn push(
             let mut mounted = None;
             for from in mount_from.iter().filter(|r| r.as_str() != repository) {
                 if remote.mount(repository, from, &blob.digest).await
-                    && remote.has_blob(repository, &blob.digest).await.map_err(publish_error)?
+                    && remote.has_blob(repository, &blob.digest).await?
                 {
                     mounted = Some(from.clone());
                     break;
@@ -436,7 +438,7 @@ pub async fn push(
             if store.blob(diff_id).as_ref() != Some(blob) {
                 export_layers(engine, id, &[diff_id.clone()].into(), store).await?;
                 if store.blob(diff_id).as_ref() != Some(blob) {
-                    return Err(publish_error(PublishError::Document(format!(
+                    return Err(crate::Error::from(PublishError::Document(format!(
                         "layer {diff_id} of {id} no longer compresses to {}; delete {} and publish again",
                         blob.digest,
                         store.dir().display()
@@ -452,25 +454,17 @@ pub async fn push(
                 .upload(repository, &blob.digest, blob.size, &store.path(diff_id), move |n| {
                     sent(Event::Sent(n))
                 })
-                .await
-                .map_err(publish_error)?;
+                .await?;
         }
-        if !remote
-            .has_blob(repository, &image.config.digest)
-            .await
-            .map_err(publish_error)?
-        {
-            remote
-                .upload_bytes(repository, &image.config)
-                .await
-                .map_err(publish_error)?;
+        if !remote.has_blob(repository, &image.config.digest).await? {
+            remote.upload_bytes(repository, &image.config).await?;
         }
         put_by_digest(remote, repository, &image.manifest, observe).await?;
     }
     put_by_digest(remote, repository, &prepared.index, observe).await?;
-    match remote.resolve(repository, &target.tag).await.map_err(publish_error)? {
+    match remote.resolve(repository, &target.tag).await? {
         Some(existing) if existing != prepared.index.digest => {
-            return Err(publish_error(PublishError::TagConflict {
+            return Err(crate::Error::from(PublishError::TagConflict {
                 address: target.address(),
                 existing,
                 ours: prepared.index.digest.clone(),
@@ -478,10 +472,7 @@ pub async fn push(
         }
         Some(_) => {}
         None => {
-            remote
-                .put_manifest(repository, &target.tag, &prepared.index)
-                .await
-                .map_err(publish_error)?;
+            remote.put_manifest(repository, &target.tag, &prepared.index).await?;
         }
     }
     observe(Event::Manifest {
@@ -497,10 +488,7 @@ async fn put_by_digest(
     document: &Document,
     observe: &Observer,
 ) -> Result<(), crate::Error> {
-    remote
-        .put_manifest(repository, &document.digest, document)
-        .await
-        .map_err(publish_error)?;
+    remote.put_manifest(repository, &document.digest, document).await?;
     observe(Event::Manifest {
         reference: document.digest.clone(),
     });

@@ -62,3 +62,12 @@ pub(crate) fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// Sends SIGINT (Ctrl-C) to the process `pid` this test started.
+pub(crate) fn interrupt(pid: u32) {
+    assert!(Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+}
