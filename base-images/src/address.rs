@@ -30,8 +30,12 @@ static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
 });
 static PATH: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!("^{PATH_COMPONENT}$")).unwrap_or_else(|e| unreachable!("static regex: {e}")));
-static TAG: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[\w][\w.-]{0,127}$").unwrap_or_else(|e| unreachable!("static regex: {e}")));
+/// Docker's tag grammar, `[\w][\w.-]{0,127}` with Go's ASCII `\w` (a
+/// Unicode class repeated 128 times would also compile into a large
+/// automaton on every run of the tool).
+static TAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$").unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
 static DIGEST: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^sha256:[0-9a-f]{64}$").unwrap_or_else(|e| unreachable!("static regex: {e}")));
 
@@ -234,6 +238,7 @@ mod tests {
             ("Python:3", "path component `Python`"),
             ("python:", "the tag ``"),
             ("python:.x", "the tag `.x`"),
+            ("python:caf\u{e9}", "the tag `caf\u{e9}`"),
             ("python@sha256:abc", "64 lowercase hex"),
             ("python@md5:0123", "must be `sha256:`"),
             ("py thon", "character ' '"),

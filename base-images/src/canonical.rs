@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::recipe::{Recipe, Root, Step};
+use crate::steps::Steps;
 
 /// The encoding version written into every canonical encoding.
 pub const ENCODING_VERSION: u32 = 1;
@@ -68,32 +69,100 @@ impl fmt::Display for RecipeDigest {
 impl Recipe {
     /// The canonical encoding (version [`ENCODING_VERSION`]).
     pub fn canonical_bytes(&self) -> Vec<u8> {
+        let steps = self.steps.to_vec();
         let envelope = Envelope {
             encoding: ENCODING_VERSION,
             root: &self.root,
-            steps: &self.steps,
+            steps: &steps,
         };
         encode(&envelope)
     }
 
-    /// The sha256 of the canonical encoding.
+    /// The sha256 of the canonical encoding. Hashed incrementally: the
+    /// state after steps this recipe shares with another (its parent's) is
+    /// cached with them, so only its own steps are encoded.
     pub fn digest(&self) -> RecipeDigest {
-        digest_of(&self.canonical_bytes())
+        if self.steps.is_empty() {
+            return digest_of(&encode(&Envelope {
+                encoding: ENCODING_VERSION,
+                root: &self.root,
+                steps: &[],
+            }));
+        }
+        finish(state_after(&self.steps, &self.root))
     }
 
     /// Digests of every prefix: element `n` covers the root and the first
     /// `n` steps (element 0 is the root alone). Engines key caches by them.
     pub fn prefix_digests(&self) -> Vec<RecipeDigest> {
-        (0..=self.steps.len())
-            .map(|n| {
-                let prefix = Recipe {
-                    root: self.root.clone(),
-                    steps: self.steps[..n].to_vec(),
-                };
-                prefix.digest()
-            })
-            .collect()
+        let mut digests = vec![Recipe {
+            root: self.root.clone(),
+            steps: Steps::new(),
+        }
+        .digest()];
+        let mut state = opening(&self.root);
+        for (n, step) in self.steps.iter().enumerate() {
+            if n > 0 {
+                state.update(b",");
+            }
+            encode_into(&mut state, step);
+            digests.push(finish(state.clone()));
+        }
+        digests
     }
+}
+
+/// The hash state of the canonical encoding up to the end of a chunk of
+/// steps (`{"encoding":1,"root":…,"steps":[…` without the closing), for
+/// the root it was computed with.
+pub(crate) struct PrefixHash {
+    root: Root,
+    state: Sha256,
+}
+
+/// The state after every step of `steps`, for `root`: from the nearest
+/// chunk that has it cached, caching it on each chunk after.
+fn state_after(steps: &Steps, root: &Root) -> Sha256 {
+    let (cached, pending) = steps.uncached(|c| c.cache.hash.get().filter(|h| h.root == *root).map(|h| h.state.clone()));
+    let mut state = cached.unwrap_or_else(|| opening(root));
+    for chunk in pending {
+        for (n, step) in chunk.steps().iter().enumerate() {
+            if chunk.offset() + n > 0 {
+                state.update(b",");
+            }
+            encode_into(&mut state, step);
+        }
+        let _ = chunk.cache.hash.set(PrefixHash {
+            root: root.clone(),
+            state: state.clone(),
+        });
+    }
+    state
+}
+
+/// The state after `{"encoding":1,"root":…,"steps":[`: the envelope of the
+/// root alone, its closing brace replaced by the opening of the steps, so
+/// the bytes are the envelope's by construction.
+fn opening(root: &Root) -> Sha256 {
+    let mut bytes = encode(&Envelope {
+        encoding: ENCODING_VERSION,
+        root,
+        steps: &[],
+    });
+    bytes.pop();
+    bytes.extend_from_slice(br#","steps":["#);
+    Sha256::new_with_prefix(bytes)
+}
+
+/// Closes the steps and the envelope, and finalizes.
+fn finish(mut state: Sha256) -> RecipeDigest {
+    state.update(b"]}");
+    RecipeDigest(format!("sha256:{:x}", state.finalize()))
+}
+
+/// Feeds the compact JSON of `value` to `state` (see [`encode`]).
+fn encode_into<T: Serialize>(state: &mut Sha256, value: &T) {
+    state.update(encode(value));
 }
 
 /// The compact JSON of `value`. Recipes hold only strings, integers,
@@ -145,6 +214,28 @@ mod tests {
         assert_eq!(a.digest(), a.clone().digest());
         assert_ne!(a.digest(), Recipe::from("x:1").with_exec(["true", ""]).digest());
         assert_ne!(a.digest(), Recipe::from("x:2").with_exec(["true"]).digest());
+    }
+
+    #[test]
+    fn incremental_digests_equal_the_digest_of_the_whole_encoding() {
+        let whole = |r: &Recipe| digest_of(&r.canonical_bytes());
+        let parent = Recipe::from("x:1").with_exec(["a"]).with_env_variable("A", "1");
+        assert_eq!(parent.digest(), whole(&parent));
+        let child = parent.clone().with_exec(["b"]);
+        let sibling = parent.clone().with_workdir("/w").with_user("u");
+        for r in [&child, &sibling, &parent] {
+            assert_eq!(r.digest(), whole(r), "{r:?}");
+            assert_eq!(r.prefix_digests().last(), Some(&whole(r)));
+        }
+        // The cached state of the shared steps belongs to the root it was
+        // computed with: another root gets its own.
+        let moved = child.clone().with_root("x:2");
+        assert_eq!(moved.digest(), whole(&moved));
+        assert_ne!(moved.digest(), child.digest());
+        assert_eq!(child.digest(), whole(&child));
+        let per_platform = Recipe::from_platforms([("linux/amd64", "a:1")]).with_exec(["a"]);
+        assert_eq!(per_platform.digest(), whole(&per_platform));
+        assert_eq!(Recipe::from("x:1").digest(), whole(&Recipe::from("x:1")));
     }
 
     #[test]

@@ -4,9 +4,12 @@
 //! recipe from its parent's; the recipe and check set of a version are the
 //! whole chain applied from the root.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::OnceLock;
 
-use crate::checks::{drop_inherited, resolve, Checks, ResolvedCheck};
+use crate::checks::{Checks, ResolvedCheck};
+use crate::resolved::{self, Resolved};
 use crate::version::Version;
 use crate::{Error, ImageKey, Recipe};
 
@@ -55,6 +58,7 @@ pub struct BaseImage {
     build: Build,
     location: Location,
     poisoned: bool,
+    memo: OnceLock<Resolved>,
 }
 
 /// Everything `#[base_image]` knows about a declaration (macro use only).
@@ -100,6 +104,7 @@ impl BaseImage {
             build: d.build,
             location: d.location,
             poisoned: d.poisoned,
+            memo: OnceLock::new(),
         }
     }
 
@@ -169,14 +174,11 @@ impl BaseImage {
     /// This version and its ancestors, from the root down to this one.
     pub fn lineage(&self) -> Vec<&BaseImage> {
         let mut chain = vec![self];
+        let mut seen = HashSet::from([self as *const BaseImage]);
         let mut current = self;
-        while let Some(parent) = current.parent {
-            // A cycle cannot be declared through statics' const data without
-            // the compiler noticing, but guard anyway: registry::validate
-            // reports it.
-            if chain.iter().any(|seen| std::ptr::eq(*seen, parent)) || chain.len() > 10_000 {
-                break;
-            }
+        // A cycle cannot be declared through the macro (a parent is a lower
+        // version); registry::validate reports one made by hand.
+        while let Some(parent) = current.parent.filter(|p| seen.insert(*p as *const BaseImage)) {
             chain.push(parent);
             current = parent;
         }
@@ -194,60 +196,30 @@ impl BaseImage {
 
     /// The recipe without validation (for diagnostics of broken ones).
     pub fn unvalidated_recipe(&self) -> Recipe {
-        let recipe = self.chain_recipe();
-        match self.finish {
-            Some(finish) => finish(recipe, self),
-            None => recipe,
-        }
-    }
-
-    /// Every version's function applied from the root, without the
-    /// family's finishing touch (what a child receives as its parent).
-    fn chain_recipe(&self) -> Recipe {
-        let mut recipe = None;
-        for image in self.lineage() {
-            recipe = Some(match (image.build, recipe) {
-                (Build::Root(root), _) => root(),
-                (Build::Child(child), Some(parent)) => child(parent),
-                // A child whose chain has no root: validate() reports it;
-                // start from nothing so the rest still shows.
-                (Build::Child(child), None) => child(Recipe::from("")),
-            });
-        }
-        recipe.unwrap_or_else(|| Recipe::from(""))
+        resolved::of(self).recipe.clone()
     }
 
     /// For each step of the recipe, the `family:version` that declared it:
     /// the oldest version in the lineage whose recipe has the same steps up
     /// to and including that one.
     pub fn step_origins(&self) -> Vec<String> {
+        let own = &resolved::of(self).recipe.steps;
         let lineage = self.lineage();
-        let recipes: Vec<Recipe> = lineage.iter().map(|i| i.unvalidated_recipe()).collect();
-        let Some(own) = recipes.last() else { return Vec::new() };
-        (0..own.steps.len())
-            .map(|n| {
-                let first = recipes.iter().position(|r| r.steps.get(..=n) == own.steps.get(..=n));
-                first.map_or_else(|| self.key(), |i| lineage[i].key()).to_string()
-            })
-            .collect()
+        let recipes: Vec<&crate::Steps> = lineage.iter().map(|i| &resolved::of(i).recipe.steps).collect();
+        let mut origins = Vec::with_capacity(own.len());
+        for (image, common) in lineage.iter().zip(own.common_prefix_lens(&recipes)) {
+            if common > origins.len() {
+                origins.resize(common, image.key().to_string());
+            }
+        }
+        origins.resize(own.len(), self.key().to_string());
+        origins
     }
 
     /// This version's own checks, as its `#[sanity_checks]` function declares
     /// them (empty when it has none).
     pub fn own_checks(&self) -> Result<Vec<crate::Check>, Error> {
-        Ok(self.own_changes()?.0)
-    }
-
-    /// Own checks, and the ids of inherited checks it drops (`without`).
-    fn own_changes(&self) -> Result<(Vec<crate::Check>, Vec<String>), Error> {
-        match check_sets_of(self).first() {
-            Some(set) => {
-                let checks = (set.build)(Checks::new());
-                let removed = checks.removed().to_vec();
-                Ok((checks.finish().map_err(|e| self.in_image(e))?, removed))
-            }
-            None => Ok((Vec::new(), Vec::new())),
-        }
+        Ok(resolved::own_changes(self)?.0)
     }
 
     /// The resolved check set: the parent's resolved set without the checks
@@ -268,19 +240,27 @@ impl BaseImage {
         self.checks_with_base(&base)
     }
 
+    /// Whether the check set resolves (what `registry::validate` needs,
+    /// without expanding every version's checks).
+    pub(crate) fn checks_resolve(&self) -> Result<(), Error> {
+        resolved::checks(self).map(drop)
+    }
+
     fn checks_with_base(&self, base: &str) -> Result<Vec<ResolvedCheck>, Error> {
-        let mut set: Vec<ResolvedCheck> = Vec::new();
-        for image in self.lineage() {
-            let (own, removed) = image.own_changes()?;
-            let key = image.key().to_string();
-            drop_inherited(&mut set, &removed, &key).map_err(|e| image.in_image(e))?;
-            set = resolve(set, own, &key);
-        }
         let key = self.key().to_string();
-        for resolved in &mut set {
-            resolved.check.expand(&key, base);
-        }
-        Ok(set)
+        Ok(resolved::checks(self)?
+            .iter()
+            .map(|shared| {
+                let mut resolved = ResolvedCheck::clone(shared);
+                resolved.check.expand(&key, base);
+                resolved
+            })
+            .collect())
+    }
+
+    /// The memo of what is derived from this version (see `resolved`).
+    pub(crate) fn memo(&self) -> &OnceLock<Resolved> {
+        &self.memo
     }
 
     /// How it builds its recipe.
@@ -322,9 +302,22 @@ impl fmt::Display for BaseImage {
 #[linkme::distributed_slice]
 pub static CHECK_SETS: [CheckSet];
 
-/// The check sets registered for `image`.
-pub(crate) fn check_sets_of(image: &BaseImage) -> Vec<&'static CheckSet> {
-    CHECK_SETS.iter().filter(|s| std::ptr::eq(s.image, image)).collect()
+/// The check sets registered for `image` (indexed once by version).
+pub(crate) fn check_sets_of(image: &BaseImage) -> &'static [&'static CheckSet] {
+    static INDEX: OnceLock<HashMap<usize, Vec<&'static CheckSet>>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let mut index: HashMap<usize, Vec<&'static CheckSet>> = HashMap::new();
+        for set in CHECK_SETS.iter() {
+            index
+                .entry(set.image as *const BaseImage as usize)
+                .or_default()
+                .push(set);
+        }
+        index
+    });
+    index
+        .get(&(image as *const BaseImage as usize))
+        .map_or(&[], Vec::as_slice)
 }
 
 /// The checks a `#[sanity_checks(VERSION)]` function declares for one version.

@@ -48,7 +48,9 @@ pub mod platform;
 pub mod publish;
 mod recipe;
 pub mod registry;
+mod resolved;
 mod shell;
+mod steps;
 mod version;
 
 pub use address::ImageAddress;
@@ -62,6 +64,7 @@ pub use lock::{Lock, LockEntry, Release, ReleaseProblem};
 pub use lower::UNPACK_IMAGE;
 pub use recipe::{ExecOptions, FetchOptions, Recipe, Root, Step};
 pub use registry::{all, families, get, latest, validate};
+pub use steps::Steps;
 pub use version::Version;
 
 /// What the macros' expansions refer to; not a public API.

@@ -120,7 +120,8 @@ impl Lock {
 
     /// The entry of `key`.
     pub fn get(&self, key: &ImageKey) -> Option<&LockEntry> {
-        self.entries.iter().find(|e| e.name == *key)
+        let found = self.entries.binary_search_by(|e| e.name.cmp(key));
+        found.ok().and_then(|n| self.entries.get(n))
     }
 
     /// The lock as TOML text (deterministic).
@@ -141,9 +142,10 @@ impl Lock {
     /// one that did. Versions not in the lock are new and fine.
     pub fn verify(&self, images: &[&BaseImage]) -> Result<(), Error> {
         let mut problems = Vec::new();
+        let by_key: BTreeMap<ImageKey, &BaseImage> = images.iter().map(|i| (i.key(), *i)).collect();
         for entry in &self.entries {
             let key = entry.name.clone();
-            match images.iter().find(|i| i.key() == entry.name) {
+            match by_key.get(&entry.name) {
                 None => problems.push(ReleaseProblem::Missing { key }),
                 Some(image) => match image.recipe() {
                     Err(e) => problems.push(ReleaseProblem::Invalid {
@@ -252,9 +254,9 @@ impl Lock {
                 let entry = self.get(&image.key())?;
                 let recipe = image.recipe().ok()?;
                 let mut urls: Vec<String> = Vec::new();
-                for (url, pinned) in recipe.steps.iter().filter_map(|s| s.fetched()) {
-                    if pinned.is_none() && !entry.fetched.contains_key(url) && !urls.iter().any(|u| u == url) {
-                        urls.push(url.to_owned());
+                for (url, pinned) in recipe.steps.fetched().iter() {
+                    if pinned.is_none() && !entry.fetched.contains_key(url) && !urls.contains(url) {
+                        urls.push(url.clone());
                     }
                 }
                 (!urls.is_empty()).then(|| (image.key(), urls))

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::address::ImageAddress;
+use crate::steps::Steps;
 use crate::Error;
 
 /// An image description: a root plus ordered steps.
@@ -19,8 +20,8 @@ pub struct Recipe {
     /// Where the image starts.
     pub root: Root,
     /// What is done on top of the root, in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub steps: Vec<Step>,
+    #[serde(default, skip_serializing_if = "Steps::is_empty")]
+    pub steps: Steps,
 }
 
 /// The image a recipe starts from.
@@ -258,7 +259,7 @@ impl From<String> for Recipe {
     fn from(address: String) -> Self {
         Recipe {
             root: Root::Address(address),
-            steps: Vec::new(),
+            steps: Steps::new(),
         }
     }
 }
@@ -273,7 +274,7 @@ impl Recipe {
     {
         Recipe {
             root: Root::PerPlatform(roots.into_iter().map(|(p, a)| (p.into(), a.into())).collect()),
-            steps: Vec::new(),
+            steps: Steps::new(),
         }
     }
 
@@ -503,15 +504,20 @@ impl Recipe {
     }
 
     /// Checks every address, name and path; the first problem is returned
-    /// with the number of the step (1-based) that has it.
+    /// with the number of the step (1-based) that has it. Steps shared with
+    /// a recipe that validated already (the parent's) are not checked again.
     pub fn validate(&self) -> Result<(), Error> {
         self.validate_root()?;
-        for (index, step) in self.steps.iter().enumerate() {
-            validate_step(step).map_err(|reason| Error::InvalidStep {
-                step: index + 1,
-                op: step.op(),
-                reason,
-            })?;
+        let (_, pending) = self.steps.uncached(|c| c.cache.valid.get());
+        for chunk in pending {
+            for (n, step) in chunk.steps().iter().enumerate() {
+                validate_step(step).map_err(|reason| Error::InvalidStep {
+                    step: chunk.offset() + n + 1,
+                    op: step.op(),
+                    reason,
+                })?;
+            }
+            let _ = chunk.cache.valid.set(());
         }
         Ok(())
     }

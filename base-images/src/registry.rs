@@ -4,7 +4,7 @@
 //! (duplicate versions, one root per family, cycles, one check set per
 //! version, recipes and checks well-formed).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use linkme::distributed_slice;
 
@@ -131,19 +131,23 @@ pub fn validate_images(images: &[&BaseImage], check_sets: &[&CheckSet]) -> Resul
             ));
         }
     }
-    for image in images {
-        problems.extend(lineage_problem(image, images));
-    }
+    let registered: HashSet<*const BaseImage> = images.iter().map(|i| *i as *const BaseImage).collect();
+    problems.extend(lineage_problems(images, &registered));
+    let mut sets_per_image: HashMap<*const BaseImage, usize> = HashMap::new();
     for set in check_sets {
-        let count = check_sets.iter().filter(|s| std::ptr::eq(s.image, set.image)).count();
-        let first = check_sets.iter().find(|s| std::ptr::eq(s.image, set.image));
-        if count > 1 && first.is_some_and(|f| std::ptr::eq(*f, *set)) {
+        *sets_per_image.entry(set.image as *const BaseImage).or_default() += 1;
+    }
+    let mut reported = HashSet::new();
+    for set in check_sets {
+        let image = set.image as *const BaseImage;
+        let count = sets_per_image.get(&image).copied().unwrap_or(0);
+        if count > 1 && reported.insert(image) {
             problems.push(format!(
                 "{} has {count} #[sanity_checks] functions; merge them into one",
                 set.image
             ));
         }
-        if !images.iter().any(|i| std::ptr::eq(*i, set.image)) {
+        if !registered.contains(&image) {
             problems.push(format!(
                 "the #[sanity_checks] at {} names {}, which is not registered",
                 set.location, set.image
@@ -156,7 +160,7 @@ pub fn validate_images(images: &[&BaseImage], check_sets: &[&CheckSet]) -> Resul
             if let Err(e) = image.recipe() {
                 problems.push(e.to_string());
             }
-            if let Err(e) = image.checks() {
+            if let Err(e) = image.checks_resolve() {
                 problems.push(e.to_string());
             }
         }
@@ -168,36 +172,47 @@ pub fn validate_images(images: &[&BaseImage], check_sets: &[&CheckSet]) -> Resul
     }
 }
 
-/// The problem with an image's chain of parents, if any: a cycle, or a
-/// parent that is unregistered, of another family, or not lower.
-fn lineage_problem(image: &BaseImage, images: &[&BaseImage]) -> Option<String> {
-    let mut seen: Vec<&BaseImage> = vec![image];
-    let mut current = image;
-    while let Some(parent) = current.parent() {
-        if seen.iter().any(|s| std::ptr::eq(*s, parent)) {
-            return Some(format!(
-                "{image} has a cycle in its parents: {}",
-                seen.iter()
-                    .chain([&parent])
-                    .map(|i| i.key().to_string())
-                    .collect::<Vec<_>>()
-                    .join(" -> ")
-            ));
-        }
-        if !images.iter().any(|i| std::ptr::eq(*i, parent)) {
-            return Some(format!(
+/// The problems with the images' chains of parents: a parent that is
+/// unregistered, of another family or not lower (each link checked once),
+/// and cycles (each image's chain walked only up to where a walk already
+/// went).
+fn lineage_problems(images: &[&BaseImage], registered: &HashSet<*const BaseImage>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for current in images {
+        let Some(parent) = current.parent() else { continue };
+        if !registered.contains(&(parent as *const BaseImage)) {
+            problems.push(format!(
                 "{current} (at {}) has parent {parent}, which is not registered; is the module declaring it compiled?",
                 current.location()
             ));
-        }
-        if parent.family() != current.family() || parent.version() >= current.version() {
-            return Some(format!(
+        } else if parent.family() != current.family() || parent.version() >= current.version() {
+            problems.push(format!(
                 "{current} (at {}) has parent {parent}: a parent must be a lower version of the same family",
                 current.location()
             ));
         }
-        seen.push(parent);
-        current = parent;
     }
-    None
+    let mut walked: HashSet<*const BaseImage> = HashSet::new();
+    for image in images {
+        let mut path: Vec<&BaseImage> = Vec::new();
+        let mut on_path = HashSet::new();
+        let mut next = Some(*image);
+        while let Some(node) = next.filter(|n| !walked.contains(&(*n as *const BaseImage))) {
+            if !on_path.insert(node as *const BaseImage) {
+                problems.push(format!(
+                    "{image} has a cycle in its parents: {}",
+                    path.iter()
+                        .chain([&node])
+                        .map(|i| i.key().to_string())
+                        .collect::<Vec<_>>()
+                        .join(" -> ")
+                ));
+                break;
+            }
+            path.push(node);
+            next = node.parent();
+        }
+        walked.extend(path.iter().map(|i| *i as *const BaseImage));
+    }
+    problems
 }

@@ -43,13 +43,11 @@ fn fresh_chain(nonce: &str) -> Vec<(String, Recipe)> {
         .into_iter()
         .map(|key| {
             let mut recipe = get(key).unwrap().recipe().unwrap();
-            recipe.steps.insert(
-                0,
-                base_images::Step::Env {
-                    name: "BENCH_NONCE".into(),
-                    value: nonce.into(),
-                },
-            );
+            let nonce = base_images::Step::Env {
+                name: "BENCH_NONCE".into(),
+                value: nonce.into(),
+            };
+            recipe.steps = std::iter::once(nonce).chain(recipe.steps.to_vec()).collect();
             (key.to_owned(), recipe)
         })
         .collect()

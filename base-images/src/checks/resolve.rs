@@ -2,6 +2,8 @@
 //! with its own checks applied on top — an own check whose id is inherited
 //! replaces that check in place, any other is appended. Pure functions.
 
+use std::borrow::Borrow;
+
 use serde::Serialize;
 
 use super::Check;
@@ -50,35 +52,55 @@ impl ResolvedCheck {
 
 /// Drops the inherited checks `removed` (a version's `without`); an id that
 /// is not inherited is an error naming it.
-pub fn drop_inherited(set: &mut Vec<ResolvedCheck>, removed: &[String], key: &str) -> Result<(), crate::Error> {
-    if let Some(id) = removed.iter().find(|id| !set.iter().any(|c| &c.check.id == *id)) {
+/// Works on plain checks or shared ones (`Arc<ResolvedCheck>`, as a
+/// memoised set holds them).
+pub fn drop_inherited<C: Borrow<ResolvedCheck>>(
+    set: &mut Vec<C>,
+    removed: &[String],
+    key: &str,
+) -> Result<(), crate::Error> {
+    if removed.is_empty() {
+        return Ok(());
+    }
+    if let Some(id) = removed
+        .iter()
+        .find(|id| !set.iter().any(|c| &c.borrow().check.id == *id))
+    {
         return Err(crate::Error::InvalidCheck {
             id: id.clone(),
             reason: format!("is dropped with `without` by {key}, which does not inherit it; remove the `without`"),
         });
     }
-    set.retain(|c| !removed.contains(&c.check.id));
+    set.retain(|c| !removed.contains(&c.borrow().check.id));
     Ok(())
 }
 
-/// Applies `own` (declared by `key`) on top of the parent's resolved set.
-pub fn resolve(inherited: Vec<ResolvedCheck>, own: Vec<Check>, key: &str) -> Vec<ResolvedCheck> {
+/// Applies `own` (declared by `key`) on top of the parent's resolved set
+/// (plain or shared checks, as [`drop_inherited`]).
+pub fn resolve<C: Borrow<ResolvedCheck> + From<ResolvedCheck>>(
+    inherited: Vec<C>,
+    own: Vec<Check>,
+    key: &str,
+) -> Vec<C> {
     let mut set = inherited;
     for check in own {
-        match set.iter_mut().find(|r| r.check.id == check.id) {
+        match set
+            .iter_mut()
+            .find(|r| Borrow::<ResolvedCheck>::borrow(&**r).check.id == check.id)
+        {
             Some(slot) => {
-                let replaces = std::mem::take(&mut slot.declared_in);
-                *slot = ResolvedCheck {
+                let replaces = Borrow::<ResolvedCheck>::borrow(&*slot).declared_in.clone();
+                *slot = C::from(ResolvedCheck {
                     check,
                     declared_in: key.to_owned(),
                     replaces: Some(replaces),
-                };
+                });
             }
-            None => set.push(ResolvedCheck {
+            None => set.push(C::from(ResolvedCheck {
                 check,
                 declared_in: key.to_owned(),
                 replaces: None,
-            }),
+            })),
         }
     }
     set
@@ -91,7 +113,7 @@ mod tests {
 
     #[test]
     fn without_drops_inherited_checks_and_refuses_unknown_ids() {
-        let mut set = resolve(
+        let mut set: Vec<ResolvedCheck> = resolve(
             Vec::new(),
             own(Checks::new()
                 .command_succeeds("a", ["true"])
@@ -115,7 +137,7 @@ mod tests {
 
     #[test]
     fn child_inherits_overrides_in_place_and_appends() {
-        let root = resolve(
+        let root: Vec<ResolvedCheck> = resolve(
             Vec::new(),
             own(Checks::new()
                 .tool_version("python", ["python", "--version"], "3.9.18")
