@@ -4,8 +4,9 @@
 //! Dagger and a Dockerfile `FROM` accept too. Only `sha256` digests are
 //! accepted, since that is what registries serve and locks can compare.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -39,9 +40,28 @@ static TAG: LazyLock<Regex> = LazyLock::new(|| {
 static DIGEST: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^sha256:[0-9a-f]{64}$").unwrap_or_else(|e| unreachable!("static regex: {e}")));
 
+/// How many parsed addresses a process keeps (every version of a family
+/// usually names the same root: validating thousands of versions parses it
+/// once).
+const PARSED_KEPT: usize = 1024;
+
 impl ImageAddress {
     /// Parses and validates an address such as `python:3.9-slim@sha256:…`.
     pub fn parse(address: &str) -> Result<Self, Error> {
+        static PARSED: LazyLock<Mutex<HashMap<String, ImageAddress>>> = LazyLock::new(Mutex::default);
+        if let Some(parsed) = PARSED.lock().ok().and_then(|p| p.get(address).cloned()) {
+            return Ok(parsed);
+        }
+        let parsed = Self::parse_uncached(address)?;
+        if let Ok(mut kept) = PARSED.lock() {
+            if kept.len() < PARSED_KEPT {
+                kept.insert(address.to_owned(), parsed.clone());
+            }
+        }
+        Ok(parsed)
+    }
+
+    fn parse_uncached(address: &str) -> Result<Self, Error> {
         let fail = |reason: String| Error::InvalidAddress {
             address: address.to_owned(),
             reason,

@@ -8,6 +8,7 @@
 //! bytes of an existing recipe must come with a new encoding version.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -89,7 +90,12 @@ impl Recipe {
                 steps: &[],
             }));
         }
-        finish(state_after(&self.steps, &self.root))
+        let state = state_after(&self.steps, &self.root);
+        let last = self.steps.last_chunk().and_then(|c| c.cache.hash.get());
+        match last.filter(|h| h.root == self.root) {
+            Some(hash) => hash.digest.get_or_init(|| finish(state)).clone(),
+            None => finish(state),
+        }
     }
 
     /// Digests of every prefix: element `n` covers the root and the first
@@ -118,6 +124,8 @@ impl Recipe {
 pub(crate) struct PrefixHash {
     root: Root,
     state: Sha256,
+    /// The digest of the recipe that ends here.
+    digest: OnceLock<RecipeDigest>,
 }
 
 /// The state after every step of `steps`, for `root`: from the nearest
@@ -135,6 +143,7 @@ fn state_after(steps: &Steps, root: &Root) -> Sha256 {
         let _ = chunk.cache.hash.set(PrefixHash {
             root: root.clone(),
             state: state.clone(),
+            digest: OnceLock::new(),
         });
     }
     state

@@ -115,6 +115,11 @@ impl Steps {
         chunks
     }
 
+    /// The last chunk.
+    pub(crate) fn last_chunk(&self) -> Option<&Chunk> {
+        self.tail.as_deref()
+    }
+
     /// Walking back from the last chunk to the nearest one for which
     /// `cached` gives a value: that value (if any chunk has one) and the
     /// chunks after it, first to last, whose caches are still to fill.

@@ -7,9 +7,12 @@
 //! Steps map to the daemon as follows: an exec runs in a container from the
 //! previous image (host network, cache volumes mounted) and is committed
 //! with the image's entrypoint/cmd/user/workdir restored; configuration
-//! steps are commits with Dockerfile changes (`ENV`, `USER` …); a new file is
-//! uploaded as a tar archive with its mode; a cache mount adds a named
-//! volume to later execs.
+//! steps are Dockerfile changes (`ENV`, `USER` …) folded into the commit of
+//! the step before them when the same version declared it (a run of them
+//! at the start of a version is one commit), so they cost no container of
+//! their own; a new file is uploaded as a tar archive with its mode; a
+//! cache mount adds a named volume to later execs. Only the last step of
+//! such a group gets a cache tag.
 
 use std::collections::HashMap;
 
@@ -163,125 +166,150 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
     for op in &ops[..done] {
         state.follow(op);
     }
-    for (index, op) in ops.iter().enumerate().skip(done) {
-        let tag = &tags[index + 1];
-        let label = format!("LABEL {RECIPE_LABEL}=\"{}\"", prefixes[index + 1]);
-        let declared_by = request.declared_by.get(index).cloned().unwrap_or_default();
-        let step_op = recipe.steps[index].op();
-        tracing::info!(step = index + 1, op = step_op, %declared_by, "building step");
-        current = match op {
-            Op::Cache { .. } => {
-                let options = TagImageOptions {
-                    repo: Some(CACHE_REPOSITORY.into()),
-                    tag: Some(tag.clone()),
-                };
-                engine
-                    .docker
-                    .tag_image(&current, Some(options))
-                    .await
-                    .map_err(engine_error("tag a cached step"))?;
-                current
+    // Containers are removed while the next step runs; all are gone
+    // before the build returns.
+    let mut removals = tokio::task::JoinSet::new();
+    let mut index = done;
+    let steps = async {
+        while index < ops.len() {
+            let end = group_end(&ops, request.declared_by, index);
+            let tag = &tags[end];
+            let label = format!("LABEL {RECIPE_LABEL}=\"{}\"", prefixes[end]);
+            let op = &ops[index];
+            let declared_by = request.declared_by.get(index).cloned().unwrap_or_default();
+            let step_op = recipe.steps[index].op();
+            for (n, step) in recipe.steps.iter().enumerate().take(end).skip(index) {
+                tracing::info!(step = n + 1, op = step.op(), %declared_by, "building step");
             }
-            Op::Run(run) => {
-                let body = ContainerCreateBody {
-                    entrypoint: Some(run.argv.clone()),
-                    user: run.user.map(str::to_owned),
-                    working_dir: run.workdir.map(str::to_owned),
-                    host_config: Some(HostConfig {
-                        network_mode: Some("host".into()),
-                        mounts: Some(state.mounts()),
+            // The configuration steps folded into this step's commit.
+            let mut folded = Vec::new();
+            for (n, later) in ops.iter().enumerate().take(end).skip(index) {
+                if let Op::Config(config) = later {
+                    folded.push(config.instruction().map_err(|reason| Error::InvalidStep {
+                        step: n + 1,
+                        op: recipe.steps[n].op(),
+                        reason,
+                    })?);
+                }
+            }
+            let after = |first: Vec<String>| [first, folded.clone(), vec![label.clone()]].concat();
+            current = match op {
+                Op::Cache { .. } | Op::Config(_) if folded.is_empty() => {
+                    let options = TagImageOptions {
+                        repo: Some(CACHE_REPOSITORY.into()),
+                        tag: Some(tag.clone()),
+                    };
+                    engine
+                        .docker
+                        .tag_image(&current, Some(options))
+                        .await
+                        .map_err(engine_error("tag a cached step"))?;
+                    current
+                }
+                Op::Cache { .. } | Op::Config(_) => {
+                    let container = create(engine, &current, request.platform, idle_body(&state)).await?;
+                    let result = commit(engine, &container, tag, &after(Vec::new())).await;
+                    removals.spawn(engine.removal(container));
+                    result?
+                }
+                Op::Run(run) => {
+                    let body = ContainerCreateBody {
+                        entrypoint: Some(run.argv.clone()),
+                        user: run.user.map(str::to_owned),
+                        working_dir: run.workdir.map(str::to_owned),
+                        host_config: Some(HostConfig {
+                            network_mode: Some("host".into()),
+                            mounts: Some(state.mounts()),
+                            ..Default::default()
+                        }),
                         ..Default::default()
-                    }),
-                    ..Default::default()
-                };
-                let container = create(engine, &current, request.platform, body).await?;
-                let outcome = run_to_end(engine, &container).await;
-                let result = match outcome {
-                    Ok(0) => {
-                        let changes = [state.restore(&run.image_user, &run.image_workdir), vec![label]].concat();
-                        commit(engine, &container, tag, &changes).await
-                    }
-                    Ok(code) => Err(Error::StepFailed {
+                    };
+                    let container = create(engine, &current, request.platform, body).await?;
+                    let outcome = run_to_end(engine, &container).await;
+                    let result = match outcome {
+                        Ok(0) => {
+                            let changes = after(state.restore(&run.image_user, &run.image_workdir));
+                            commit(engine, &container, tag, &changes).await
+                        }
+                        Ok(code) => Err(Error::StepFailed {
+                            step: index + 1,
+                            op: step_op,
+                            declared_by,
+                            command: run.argv.clone(),
+                            exit_code: code,
+                            output: tail(engine, &container).await,
+                        }),
+                        Err(e) => Err(e),
+                    };
+                    removals.spawn(engine.removal(container));
+                    result?
+                }
+                Op::File(file) => {
+                    let (contents, mode) = match file.content {
+                        Content::Inline(text) => (text.as_bytes().to_vec(), file.mode.unwrap_or(0o644)),
+                        Content::Fetched { url, .. } => (
+                            input(&request, url)?.bytes.to_vec(),
+                            file.mode.unwrap_or(FETCHED_FILE_MODE),
+                        ),
+                    };
+                    let entries = [Entry {
+                        path: String::new(),
+                        mode,
+                        kind: EntryKind::File(contents),
+                    }];
+                    let at = (file.path, file.owner);
+                    place(engine, &current, &request, &state, at, &entries, tag, after(Vec::new())).await?
+                }
+                Op::Unpack(unpacked) => {
+                    let bytes = &input(&request, unpacked.url)?.bytes;
+                    let mut entries = vec![Entry {
+                        path: String::new(),
+                        mode: 0o755,
+                        kind: EntryKind::Directory,
+                    }];
+                    entries.extend(unpack(unpacked.format, bytes).map_err(|reason| Error::InvalidStep {
                         step: index + 1,
                         op: step_op,
-                        declared_by,
-                        command: run.argv.clone(),
-                        exit_code: code,
-                        output: tail(engine, &container).await,
-                    }),
-                    Err(e) => Err(e),
-                };
-                engine.remove(&container).await;
-                result?
+                        reason: format!("fetches {}, which {reason}", unpacked.url),
+                    })?);
+                    let at = (unpacked.path, unpacked.owner);
+                    place(engine, &current, &request, &state, at, &entries, tag, after(Vec::new())).await?
+                }
+            };
+            for op in &ops[index..end] {
+                state.follow(op);
             }
-            Op::File(file) => {
-                let (contents, mode) = match file.content {
-                    Content::Inline(text) => (text.as_bytes().to_vec(), file.mode.unwrap_or(0o644)),
-                    Content::Fetched { url, .. } => (
-                        input(&request, url)?.bytes.to_vec(),
-                        file.mode.unwrap_or(FETCHED_FILE_MODE),
-                    ),
-                };
-                let entries = [Entry {
-                    path: String::new(),
-                    mode,
-                    kind: EntryKind::File(contents),
-                }];
-                place(
-                    engine,
-                    &current,
-                    &request,
-                    &state,
-                    (file.path, file.owner),
-                    &entries,
-                    tag,
-                    label,
-                )
-                .await?
-            }
-            Op::Unpack(unpacked) => {
-                let bytes = &input(&request, unpacked.url)?.bytes;
-                let mut entries = vec![Entry {
-                    path: String::new(),
-                    mode: 0o755,
-                    kind: EntryKind::Directory,
-                }];
-                entries.extend(unpack(unpacked.format, bytes).map_err(|reason| Error::InvalidStep {
-                    step: index + 1,
-                    op: step_op,
-                    reason: format!("fetches {}, which {reason}", unpacked.url),
-                })?);
-                place(
-                    engine,
-                    &current,
-                    &request,
-                    &state,
-                    (unpacked.path, unpacked.owner),
-                    &entries,
-                    tag,
-                    label,
-                )
-                .await?
-            }
-            Op::Config(config) => {
-                let instruction = config.instruction().map_err(|reason| Error::InvalidStep {
-                    step: index + 1,
-                    op: step_op,
-                    reason,
-                })?;
-                let container = create(engine, &current, request.platform, idle_body(&state)).await?;
-                let result = commit(engine, &container, tag, &[instruction, label]).await;
-                engine.remove(&container).await;
-                result?
-            }
-        };
-        state.follow(op);
-    }
+            index = end;
+        }
+        Ok::<_, Error>(current)
+    };
+    let outcome = steps.await;
+    while removals.join_next().await.is_some() {}
+    let current = outcome?;
     Ok(BuiltImage {
         id: current,
         steps_built: recipe.steps.len() - done,
         steps_cached: done,
     })
+}
+
+/// Where the group of operations starting at `start` ends (exclusive): the
+/// configuration steps and cache mounts that follow it, declared by the
+/// same version, change no file and are folded into its commit (one
+/// container and one commit for all of them). A group never spans two
+/// versions, so every version's last step has an image of its own, and
+/// an entrypoint (which resets the default args) starts a group of its own.
+fn group_end(ops: &[Op<'_>], declared_by: &[String], start: usize) -> usize {
+    let foldable = |op: &Op<'_>| match op {
+        Op::Config(Config::Entrypoint(_)) => false,
+        Op::Config(_) | Op::Cache { .. } => true,
+        Op::Run(_) | Op::File(_) | Op::Unpack(_) => false,
+    };
+    let mut end = start + 1;
+    while end < ops.len() && foldable(&ops[end]) && declared_by.get(end) == declared_by.get(start) {
+        end += 1;
+    }
+    end
 }
 
 /// Uploads `entries` at `path` (the entry with an empty path is `path`
@@ -296,7 +324,7 @@ async fn place(
     (path, owner): (&str, Option<&str>),
     entries: &[Entry],
     tag: &str,
-    label: String,
+    changes: Vec<String>,
 ) -> Result<String, Error> {
     let container = create(engine, image, request.platform, idle_body(state)).await?;
     let result = async {
@@ -305,7 +333,7 @@ async fn place(
             None => (0, 0),
         };
         upload(engine, &container, path, entries, ids).await?;
-        commit(engine, &container, tag, &[label]).await
+        commit(engine, &container, tag, &changes).await
     }
     .await;
     engine.remove(&container).await;

@@ -131,6 +131,12 @@ impl DockerEngine {
         }
     }
 
+    /// `remove` of `id`, as a task of its own (it owns what it needs).
+    fn removal(&self, id: String) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let engine = self.clone();
+        async move { engine.remove(&id).await }
+    }
+
     /// Force-removes a container (and its anonymous volumes) and forgets it.
     async fn remove(&self, id: &str) {
         let options = RemoveContainerOptions {

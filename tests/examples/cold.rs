@@ -1,0 +1,260 @@
+//! Cold builds against BuildKit on the same engine: for each subject, with
+//! the step cache, the BuildKit cache and the cache volumes emptied before
+//! every run, alternating ours and the baseline:
+//! - ours: `Engine::build` of the version's recipe (build alone), then its
+//!   resolved checks (build plus checks);
+//! - BuildKit: `DOCKER_BUILDKIT=1 docker build --network host --no-cache`
+//!   of the Dockerfile the tool renders for it. A fetched input is served
+//!   to BuildKit from the build context instead (this engine cannot pull
+//!   the `dockerfile:1.6` frontend nor busybox), already unpacked.
+//!
+//! Subjects: e2e-python:1.0.0 (7 steps), e2e-python:1.2.0 (the whole
+//! chain, 19 steps, fetched file and archive) and a synthetic recipe of 30
+//! RUN steps on the same root.
+//!
+//! `scripts/engine.sh run cargo run --release -p base-images-tests --example cold`
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark fails loudly
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use base_images::checks::{run_checks, ResolvedCheck, ResultCache};
+use base_images::engine::docker::DockerEngine;
+use base_images::engine::{BuildRequest, Engine};
+use base_images::fetch::{fetch_inputs, Pins};
+use base_images::{get, Recipe};
+use base_images_tests::fixtures;
+
+const ROUNDS: usize = 3;
+const PLATFORM: &str = "linux/amd64";
+const ROOT: &str = "base-images-e2e/bookworm-python:2";
+
+struct Subject {
+    name: String,
+    recipe: Recipe,
+    declared_by: Vec<String>,
+    checks: Vec<ResolvedCheck>,
+    dockerfile: String,
+}
+
+fn docker() -> Command {
+    let cli = if Path::new("/usr/bin/docker").exists() {
+        "/usr/bin/docker"
+    } else {
+        "docker"
+    };
+    Command::new(cli)
+}
+
+fn quiet(command: &mut Command) {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Untags every cached step, prunes BuildKit's cache and drops the cache
+/// volumes, so the next build starts cold.
+fn empty_caches() {
+    let listed = docker()
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}", "base-images-cache"])
+        .output()
+        .unwrap();
+    let tags: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    if !tags.is_empty() {
+        quiet(docker().arg("rmi").args(&tags));
+    }
+    quiet(docker().args(["image", "prune", "-f"]));
+    quiet(docker().args(["builder", "prune", "-af"]));
+    let volumes = docker()
+        .args(["volume", "ls", "-q", "--filter", "name=base-images-cache-"])
+        .output()
+        .unwrap();
+    for volume in String::from_utf8_lossy(&volumes.stdout).lines() {
+        quiet(docker().args(["volume", "rm", volume]));
+    }
+}
+
+/// The rendered Dockerfile, with fetched inputs taken from `context`.
+fn baseline_dockerfile(recipe: &Recipe, context: &Path) -> String {
+    let rendered = base_images::dockerfile::render_pinned(recipe, PLATFORM, &Pins::new()).unwrap();
+    std::fs::write(context.join("greeting.txt"), fixtures::GREETING).unwrap();
+    let mut unpacked = zip::ZipArchive::new(std::io::Cursor::new(fixtures::data_zip())).unwrap();
+    unpacked.extract(context.join("data")).unwrap();
+    let mut lines = Vec::new();
+    let mut in_fetch_stage = false;
+    for line in rendered.lines() {
+        if line.starts_with("# ") {
+            continue;
+        }
+        if line.starts_with("FROM ") {
+            in_fetch_stage = line.contains(" AS fetched-");
+        }
+        if in_fetch_stage {
+            continue;
+        }
+        let line = match line.strip_prefix("COPY --from=fetched-") {
+            Some(rest) => {
+                let chown = if rest.contains("--chown=airbyte ") {
+                    "--chown=airbyte "
+                } else {
+                    ""
+                };
+                format!("COPY {chown}data/ {}", rest.rsplit(' ').next().unwrap_or_default())
+            }
+            None => line.replace(
+                &format!("ADD --chown=airbyte --chmod=640 {} ", fixtures::GREETING_URL),
+                "COPY --chown=airbyte greeting.txt ",
+            ),
+        };
+        lines.push(line);
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::Permissions::from_mode(0o640);
+    std::fs::set_permissions(context.join("greeting.txt"), mode).unwrap();
+    lines.join("\n") + "\n"
+}
+
+fn subject(
+    name: &str,
+    recipe: Recipe,
+    declared_by: Vec<String>,
+    checks: Vec<ResolvedCheck>,
+    context: &Path,
+) -> Subject {
+    let dockerfile = baseline_dockerfile(&recipe, context);
+    Subject {
+        name: name.to_owned(),
+        recipe,
+        declared_by,
+        checks,
+        dockerfile,
+    }
+}
+
+fn subjects(context: &Path) -> Vec<Subject> {
+    let mut list = Vec::new();
+    for key in ["e2e-python:1.0.0", "e2e-python:1.2.0"] {
+        let image = get(key).unwrap();
+        let recipe = image.recipe().unwrap();
+        list.push(subject(
+            key,
+            recipe,
+            image.step_origins(),
+            image.checks_for(PLATFORM).unwrap(),
+            context,
+        ));
+    }
+    let mut synthetic = Recipe::from(ROOT);
+    for n in 0..30 {
+        synthetic = synthetic.with_exec(["sh", "-c", &format!("echo {n} > /step-{n}")]);
+    }
+    let steps = synthetic.steps.len();
+    list.push(subject(
+        "30 RUN steps",
+        synthetic,
+        vec!["bench:1.0.0".to_owned(); steps],
+        Vec::new(),
+        context,
+    ));
+    list
+}
+
+/// Ours: the build alone, and the build plus the checks.
+async fn ours(engine: &DockerEngine, subject: &Subject) -> (Duration, Duration) {
+    let start = Instant::now();
+    let inputs = fetch_inputs(&subject.recipe, &Pins::new()).await.unwrap();
+    let request = BuildRequest {
+        recipe: &subject.recipe,
+        platform: PLATFORM,
+        declared_by: &subject.declared_by,
+        inputs: &inputs,
+    };
+    let built = engine.build(request).await.unwrap();
+    let build = start.elapsed();
+    if !subject.checks.is_empty() {
+        let target = engine.start(&built, false).await.unwrap();
+        let reports = run_checks(&target, &built.id, &subject.checks, &mut ResultCache::disabled()).await;
+        assert!(
+            reports.iter().all(|r| r.status.is_pass()),
+            "{}: {reports:?}",
+            subject.name
+        );
+        engine.stop(target).await;
+    }
+    (build, start.elapsed())
+}
+
+/// BuildKit building the rendered Dockerfile.
+fn buildkit(subject: &Subject, context: &Path) -> Duration {
+    let file = context.join("Dockerfile.bench");
+    std::fs::write(&file, &subject.dockerfile).unwrap();
+    let start = Instant::now();
+    let output = docker()
+        .env("DOCKER_BUILDKIT", "1")
+        .args(["build", "--network", "host", "--no-cache", "-q", "-f"])
+        .arg(&file)
+        .arg(context)
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    assert!(
+        output.status.success(),
+        "{}: {}\n{}",
+        subject.name,
+        String::from_utf8_lossy(&output.stderr),
+        subject.dockerfile
+    );
+    let id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    quiet(docker().args(["rmi", &id]));
+    took
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+#[tokio::main]
+async fn main() {
+    fixtures::serve();
+    let engine = DockerEngine::connect().await.unwrap();
+    let context = tempfile::tempdir().unwrap();
+    let subjects = subjects(context.path());
+    println!("| subject | BuildKit | ours, build | ratio | ours, build + checks | ratio |");
+    println!("|---|---|---|---|---|---|");
+    for subject in &subjects {
+        let (mut baseline, mut build, mut checked) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            empty_caches();
+            let (b, c) = ours(&engine, subject).await;
+            build.push(b);
+            checked.push(c);
+            empty_caches();
+            baseline.push(buildkit(subject, context.path()));
+        }
+        let (baseline, build, checked) = (median(baseline), median(build), median(checked));
+        let s = |d: Duration| format!("{:.2} s", d.as_secs_f64());
+        let ratio = |d: Duration| d.as_secs_f64() / baseline.as_secs_f64();
+        let checked = if subject.checks.is_empty() {
+            "(no checks) | -".to_owned()
+        } else {
+            format!("{} | {:.2}x", s(checked), ratio(checked))
+        };
+        println!(
+            "| {} | {} | {} | {:.2}x | {checked} |",
+            subject.name,
+            s(baseline),
+            s(build),
+            ratio(build)
+        );
+    }
+    empty_caches();
+}
