@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use base_images::checks::ResultCache;
 use base_images::engine::docker::DockerEngine;
-use base_images::engine::pipeline::{build_and_check_on, interruptible, ImageReport, Options};
+use base_images::engine::pipeline::{self, check_on, interruptible, ImageReport, Options};
 use base_images::engine::Engine;
 use base_images::BaseImage;
 use futures_util::stream::{self, StreamExt as _};
@@ -298,18 +298,33 @@ pub(crate) async fn build_all<E: Engine>(
             let (engine, progress) = (engine, &progress);
             let mut cache = cache.clone();
             async move {
-                let mut reports = Vec::new();
-                for image in chain {
-                    progress.set_message(format!("{} [{platform}]", image.key()));
-                    let options = Options {
-                        root_overrides: overrides.to_vec(),
-                        pins: lock.pins(&image.key()),
-                    };
-                    let report = build_and_check_on(engine, image, platform, &options, &mut cache).await;
-                    progress.println(report::line(&report));
-                    progress.inc(1);
-                    reports.push(report);
-                }
+                // A chain builds its next version while the checks of the
+                // one before run.
+                let (built, mut to_check) = tokio::sync::mpsc::unbounded_channel();
+                let builds = async move {
+                    for image in chain {
+                        progress.set_message(format!("{} [{platform}]", image.key()));
+                        let options = Options {
+                            root_overrides: overrides.to_vec(),
+                            pins: lock.pins(&image.key()),
+                        };
+                        let _ = built.send(pipeline::build_on(engine, image, platform, &options).await);
+                    }
+                };
+                let checks = async {
+                    let mut reports = Vec::new();
+                    while let Some((report, built)) = to_check.recv().await {
+                        let report = match built {
+                            Some(built) => check_on(engine, report, built, &mut cache).await,
+                            None => report,
+                        };
+                        progress.println(report::line(&report));
+                        progress.inc(1);
+                        reports.push(report);
+                    }
+                    reports
+                };
+                let ((), reports) = tokio::join!(builds, checks);
                 (reports, cache)
             }
         })

@@ -67,7 +67,34 @@ pub async fn build_and_check_on<E: Engine>(
     options: &Options,
     cache: &mut ResultCache,
 ) -> ImageReport {
-    let start = Instant::now();
+    let (report, built) = build_on(engine, image, platform, options).await;
+    match built {
+        Some(built) => check_on(engine, report, built, cache).await,
+        None => report,
+    }
+}
+
+/// A built version whose checks are still to run (see [`build_on`]).
+#[derive(Debug)]
+pub struct Built {
+    image: BuiltImage,
+    checks: Vec<ResolvedCheck>,
+    started: Instant,
+    /// Where the version is declared (for its errors).
+    location: String,
+}
+
+/// The first half of [`build_and_check_on`]: builds `image` and returns
+/// its report so far, with what [`check_on`] needs when the build
+/// succeeded. A chain can build its next version while this one's
+/// checks run.
+pub async fn build_on<E: Engine>(
+    engine: &E,
+    image: &BaseImage,
+    platform: &str,
+    options: &Options,
+) -> (ImageReport, Option<Built>) {
+    let started = Instant::now();
     let mut report = ImageReport {
         key: image.key(),
         platform: platform.to_owned(),
@@ -77,38 +104,62 @@ pub async fn build_and_check_on<E: Engine>(
         error: None,
         duration: Duration::ZERO,
     };
-    match build_and_check_inner(engine, image, platform, options, cache, &mut report).await {
-        Ok(()) => {}
-        Err(e) => report.error = Some(image.in_image(e)),
+    let built = async {
+        let recipe = image.recipe()?.with_root_overrides(&options.root_overrides);
+        let checks = image.checks_for(platform)?;
+        let declared_by = image.step_origins();
+        let inputs = fetch_inputs(&recipe, &options.pins).await?;
+        report.fetched = inputs.digests();
+        let built = engine
+            .build(BuildRequest {
+                recipe: &recipe,
+                platform,
+                declared_by: &declared_by,
+                inputs: &inputs,
+            })
+            .await?;
+        Ok::<_, Error>((built, checks))
     }
-    report.duration = start.elapsed();
-    report
+    .await;
+    report.duration = started.elapsed();
+    match built {
+        Ok((built, checks)) => {
+            report.image = Some(built.clone());
+            let built = Built {
+                image: built,
+                checks,
+                started,
+                location: image.location().to_string(),
+            };
+            (report, Some(built))
+        }
+        Err(e) => {
+            report.error = Some(image.in_image(e));
+            (report, None)
+        }
+    }
 }
 
-async fn build_and_check_inner<E: Engine>(
+/// The second half of [`build_and_check_on`]: runs the checks of a
+/// version [`build_on`] built and completes its report.
+pub async fn check_on<E: Engine>(
     engine: &E,
-    image: &BaseImage,
-    platform: &str,
-    options: &Options,
+    mut report: ImageReport,
+    built: Built,
     cache: &mut ResultCache,
-    report: &mut ImageReport,
-) -> Result<(), Error> {
-    let recipe = image.recipe()?.with_root_overrides(&options.root_overrides);
-    let checks = image.checks_for(platform)?;
-    let declared_by = image.step_origins();
-    let inputs = fetch_inputs(&recipe, &options.pins).await?;
-    report.fetched = inputs.digests();
-    let built = engine
-        .build(BuildRequest {
-            recipe: &recipe,
-            platform,
-            declared_by: &declared_by,
-            inputs: &inputs,
-        })
-        .await?;
-    report.image = Some(built.clone());
-    report.checks = run_resolved(engine, &built, checks, cache).await?;
-    Ok(())
+) -> ImageReport {
+    match run_resolved(engine, &built.image, built.checks, cache).await {
+        Ok(checks) => report.checks = checks,
+        Err(e) => {
+            report.error = Some(Error::InImage {
+                image: report.key.to_string(),
+                location: built.location,
+                source: Box::new(e),
+            })
+        }
+    }
+    report.duration = built.started.elapsed();
+    report
 }
 
 /// Runs `image`'s whole check set for `platform` against an image the
