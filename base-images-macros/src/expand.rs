@@ -169,29 +169,19 @@ fn platform_check(platform: &LitStr) -> TokenStream {
 }
 
 /// Binds `parent` and refuses, at compile time, a parent of another family
-/// or not lower than this version; spanned on the parent token.
+/// or not lower than this version: one `const fn` call each (the message
+/// is built in the library, so a version costs the compiler little),
+/// spanned on the parent token (on the `family` literal for the family).
 fn child_checks(parent: &Path, family: Option<&LitStr>) -> TokenStream {
     let span = parent_span(parent);
     let name = path_text(parent);
     let lower = quote_spanned! {span=>
         let parent: &'static ::base_images::BaseImage = &#parent;
-        if !parent.is_poisoned() && parent.version().const_cmp(&VERSION).is_ge() {
-            ::core::panic!("{}", ::base_images::__private::ConstMessage::new()
-                .push("version ").push_version(&VERSION).push(" cannot have parent ").push(#name)
-                .push(" (").push(parent.family()).push(":").push_version(parent.version())
-                .push("): a parent must be a strictly lower version of the same family; name a lower parent or raise this version")
-                .as_str());
-        }
+        ::base_images::__private::check_parent(parent, &VERSION, #name);
     };
     let same_family = family.map(|family| {
         quote_spanned! {family.span()=>
-            if !parent.is_poisoned() && !::base_images::__private::str_eq(parent.family(), #family) {
-                ::core::panic!("{}", ::base_images::__private::ConstMessage::new()
-                    .push("family `").push(#family).push("` differs from the family of parent ").push(#name)
-                    .push(" (").push(parent.family()).push(":").push_version(parent.version())
-                    .push("): a version belongs to its parent's family; remove `family` or name a parent of family `")
-                    .push(#family).push("`").as_str());
-            }
+            ::base_images::__private::check_family(parent, #family, #name);
         }
     });
     quote!(#lower #same_family)

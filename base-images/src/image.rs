@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use crate::checks::{Checks, ResolvedCheck};
 use crate::resolved::{self, Resolved};
-use crate::version::Version;
+use crate::version::{str_eq, ConstMessage, Version};
 use crate::{Error, ImageKey, Recipe};
 
 /// How a version builds its recipe.
@@ -275,6 +275,55 @@ impl BaseImage {
             location: self.location.to_string(),
             source: Box::new(source),
         }
+    }
+}
+
+/// Refuses, at compile time, a parent that is not a strictly lower version
+/// (macro use only; `name` is the parent as written). The error points at
+/// the call, which the macro spans on the parent token.
+#[doc(hidden)]
+#[track_caller]
+pub const fn __check_parent(parent: &BaseImage, version: &Version, name: &str) {
+    if !parent.poisoned && parent.version.const_cmp(version).is_ge() {
+        panic!(
+            "{}",
+            ConstMessage::new()
+                .push("version ")
+                .push_version(version)
+                .push(" cannot have parent ")
+                .push(name)
+                .push(" (")
+                .push(parent.family)
+                .push(":")
+                .push_version(&parent.version)
+                .push("): a parent must be a strictly lower version of the same family; name a lower parent or raise this version")
+                .as_str()
+        );
+    }
+}
+
+/// Refuses, at compile time, a `family` that is not the parent's (macro
+/// use only), as [`__check_parent`].
+#[doc(hidden)]
+#[track_caller]
+pub const fn __check_family(parent: &BaseImage, family: &str, name: &str) {
+    if !parent.poisoned && !str_eq(parent.family, family) {
+        panic!(
+            "{}",
+            ConstMessage::new()
+                .push("family `")
+                .push(family)
+                .push("` differs from the family of parent ")
+                .push(name)
+                .push(" (")
+                .push(parent.family)
+                .push(":")
+                .push_version(&parent.version)
+                .push("): a version belongs to its parent's family; remove `family` or name a parent of family `")
+                .push(family)
+                .push("`")
+                .as_str()
+        );
     }
 }
 

@@ -72,6 +72,7 @@ pub use version::Version;
 pub mod __private {
     pub use crate::image::Declaration;
     pub use crate::image::CHECK_SETS;
+    pub use crate::image::{__check_family as check_family, __check_parent as check_parent};
     pub use crate::platform::check as check_platform;
     pub use crate::platform::DEFAULT_PLATFORMS;
     pub use crate::registry::BASE_IMAGES;

@@ -206,6 +206,8 @@ fn lookups() -> Result<(), Error> {
 mod broken {
     //! Registries the macro cannot refuse on its own, built by hand through
     //! the macro's hidden constructor.
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use base_images::__private::Declaration;
     use base_images::{BaseImage, Build, Location, Recipe, Version};
 
@@ -221,6 +223,20 @@ mod broken {
         text: &'static str,
         parent: Option<&'static BaseImage>,
     ) -> BaseImage {
+        let build = match parent {
+            None => Build::Root(root),
+            Some(_) => Build::Child(child),
+        };
+        declared(family, minor, text, parent, build)
+    }
+
+    const fn declared(
+        family: &'static str,
+        minor: u64,
+        text: &'static str,
+        parent: Option<&'static BaseImage>,
+        build: Build,
+    ) -> BaseImage {
         BaseImage::__declare(Declaration {
             family,
             version: Version {
@@ -235,10 +251,7 @@ mod broken {
             platforms: &["linux/amd64"],
             finish: None,
             repository: None,
-            build: match parent {
-                None => Build::Root(root),
-                Some(_) => Build::Child(child),
-            },
+            build,
             location: HERE,
             poisoned: false,
         })
@@ -255,6 +268,24 @@ mod broken {
     fn bad_child(parent: Recipe) -> Recipe {
         parent.with_exec(Vec::<String>::new())
     }
+
+    /// How many times the counted family's functions ran.
+    pub(crate) static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+    fn counted_root() -> Recipe {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        root()
+    }
+
+    fn counted_child(parent: Recipe) -> Recipe {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        child(parent)
+    }
+
+    pub(crate) static COUNTED_ROOT: BaseImage = declared("e", 0, "1.0.0", None, Build::Root(counted_root));
+    pub(crate) static COUNTED_1: BaseImage =
+        declared("e", 1, "1.1.0", Some(&COUNTED_ROOT), Build::Child(counted_child));
+    pub(crate) static COUNTED_2: BaseImage = declared("e", 2, "1.2.0", Some(&COUNTED_1), Build::Child(counted_child));
 
     pub(crate) static ROOT: BaseImage = image("b", 0, "1.0.0", None);
     pub(crate) static DUPLICATE: BaseImage = image("b", 0, "1.0.0", None);
@@ -371,5 +402,27 @@ fn a_family_finish_touches_each_version_once_and_checks_name_their_version() -> 
         }
     );
     assert!(checks[2].check.description.contains("debian:bookworm-slim@sha256:5555"));
+    Ok(())
+}
+
+#[test]
+fn each_version_function_runs_once_however_often_its_descendants_resolve() -> Result<(), Error> {
+    use broken::{CALLS, COUNTED_1, COUNTED_2, COUNTED_ROOT};
+    use std::sync::atomic::Ordering;
+    for _ in 0..3 {
+        for image in [&COUNTED_2, &COUNTED_1, &COUNTED_ROOT] {
+            image.recipe()?.digest();
+            image.checks()?;
+            image.step_origins();
+        }
+    }
+    assert_eq!(CALLS.load(Ordering::SeqCst), 3, "one call per version");
+    let (child, parent) = (COUNTED_2.recipe()?, COUNTED_1.recipe()?);
+    assert_eq!(child.steps.len(), parent.steps.len() + 1);
+    assert_eq!(
+        COUNTED_2.step_origins(),
+        ["e:1.1.0", "e:1.2.0"],
+        "each step is declared by the version that added it"
+    );
     Ok(())
 }
