@@ -12,7 +12,14 @@
 //! chain, 19 steps, fetched file and archive) and a synthetic recipe of 30
 //! RUN steps on the same root.
 //!
-//! `scripts/engine.sh run cargo run --release -p base-images-tests --example cold`
+//! Then the whole e2e-python family as a user runs it, whole processes:
+//! the release build of the build tool (`e2e-build build e2e-python`,
+//! every version built and checked) against `docker build` of every
+//! version's rendered Dockerfile one after the other (BuildKit's cache on,
+//! so shared prefixes are built once), first from cold (caches emptied,
+//! `--no-cache` for the check results), then again with everything cached.
+//!
+//! `scripts/engine.sh run cargo build --release -p base-images-tests --bin e2e-build --example cold && scripts/engine.sh run target/release/examples/cold`
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark fails loudly
 
@@ -192,29 +199,63 @@ async fn ours(engine: &DockerEngine, subject: &Subject) -> (Duration, Duration) 
     (build, start.elapsed())
 }
 
-/// BuildKit building the rendered Dockerfile.
+/// BuildKit building the rendered Dockerfile (`--no-cache`: cold).
 fn buildkit(subject: &Subject, context: &Path) -> Duration {
-    let file = context.join("Dockerfile.bench");
-    std::fs::write(&file, &subject.dockerfile).unwrap();
     let start = Instant::now();
-    let output = docker()
-        .env("DOCKER_BUILDKIT", "1")
-        .args(["build", "--network", "host", "--no-cache", "-q", "-f"])
-        .arg(&file)
-        .arg(context)
-        .output()
-        .unwrap();
+    let id = buildkit_build(&subject.dockerfile, context, true);
     let took = start.elapsed();
-    assert!(
-        output.status.success(),
-        "{}: {}\n{}",
-        subject.name,
-        String::from_utf8_lossy(&output.stderr),
-        subject.dockerfile
-    );
-    let id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     quiet(docker().args(["rmi", &id]));
     took
+}
+
+/// `docker build` of `dockerfile` with BuildKit; the image id.
+fn buildkit_build(dockerfile: &str, context: &Path, no_cache: bool) -> String {
+    let file = context.join("Dockerfile.bench");
+    std::fs::write(&file, dockerfile).unwrap();
+    let mut command = docker();
+    command
+        .env("DOCKER_BUILDKIT", "1")
+        .args(["build", "--network", "host", "-q", "-f"])
+        .arg(&file);
+    if no_cache {
+        command.arg("--no-cache");
+    }
+    let output = command.arg(context).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}\n{dockerfile}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// The whole family: the tool (a whole process) against BuildKit building
+/// every version's Dockerfile, cold then cached; the times.
+fn catalog(family: &str, context: &Path, cold: bool) -> (Duration, Duration) {
+    let tool = std::env::current_exe().unwrap().with_file_name("../e2e-build");
+    let workspace = tempfile::tempdir().unwrap();
+    let mut ours = Command::new(&tool);
+    ours.args(["--root", &workspace.path().display().to_string(), "-q", "build", family]);
+    if cold {
+        empty_caches();
+        ours.arg("--no-cache");
+    }
+    let start = Instant::now();
+    let output = ours.output().unwrap_or_else(|e| panic!("{}: {e}", tool.display()));
+    let ours_took = start.elapsed();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let dockerfiles: Vec<String> = base_images::registry::versions_of(family)
+        .iter()
+        .map(|image| baseline_dockerfile(&image.recipe().unwrap(), context))
+        .collect();
+    if cold {
+        empty_caches();
+    }
+    let start = Instant::now();
+    for dockerfile in &dockerfiles {
+        buildkit_build(dockerfile, context, false);
+    }
+    (ours_took, start.elapsed())
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -254,6 +295,25 @@ async fn main() {
             s(baseline),
             s(build),
             ratio(build)
+        );
+    }
+    println!(
+        "\n| whole family, whole processes | BuildKit, every Dockerfile | the tool: build and check | ratio | target |"
+    );
+    println!("|---|---|---|---|---|");
+    for (cold, what, target) in [(true, "cold", "<= 1.0x"), (false, "everything cached", "<= 1.5x")] {
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            let (o, t) = catalog("e2e-python", context.path(), cold);
+            ours.push(o);
+            theirs.push(t);
+        }
+        let (ours, theirs) = (median(ours), median(theirs));
+        println!(
+            "| e2e-python, {what} | {:.2} s | {:.2} s | {:.2}x | {target} |",
+            theirs.as_secs_f64(),
+            ours.as_secs_f64(),
+            ours.as_secs_f64() / theirs.as_secs_f64()
         );
     }
     empty_caches();
