@@ -91,6 +91,8 @@ impl Recipe {
             }));
         }
         let state = state_after(&self.steps, &self.root);
+        // `state_after` cached the state on the last chunk (unless another
+        // root's is there): the finished digest is kept beside it.
         let last = self.steps.last_chunk().and_then(|c| c.cache.hash.get());
         match last.filter(|h| h.root == self.root) {
             Some(hash) => hash.digest.get_or_init(|| finish(state)).clone(),
