@@ -41,11 +41,7 @@ pub fn render_pinned(recipe: &Recipe, platform: &str, pins: &Pins) -> Result<Str
     recipe.validate()?;
     let root = recipe.root_address(Some(platform))?;
     let ops = operations(recipe, root, Scope::default())?;
-    let mut out = Renderer {
-        pins,
-        text: String::new(),
-        mounts: String::new(),
-    };
+    let mut out = Renderer::new(pins);
     if ops.iter().any(|op| out.needs_frontend(op)) {
         out.line(SYNTAX);
     }
@@ -66,14 +62,28 @@ pub fn render_pinned(recipe: &Recipe, platform: &str, pins: &Pins) -> Result<Str
     Ok(out.text)
 }
 
-struct Renderer<'a> {
+/// Dockerfile text being written, operation by operation; the Docker
+/// engine writes its BuildKit segments with it too.
+pub(crate) struct Renderer<'a> {
     pins: &'a Pins,
-    text: String,
+    /// The instructions so far.
+    pub(crate) text: String,
+    /// The `--mount` flags every later `RUN` gets.
     mounts: String,
 }
 
-impl Renderer<'_> {
-    fn line(&mut self, line: impl AsRef<str>) {
+impl<'a> Renderer<'a> {
+    /// An empty Dockerfile; `pins` are the digests of fetched content.
+    pub(crate) fn new(pins: &'a Pins) -> Self {
+        Renderer {
+            pins,
+            text: String::new(),
+            mounts: String::new(),
+        }
+    }
+
+    /// Appends one line.
+    pub(crate) fn line(&mut self, line: impl AsRef<str>) {
         self.text.push_str(line.as_ref());
         self.text.push('\n');
     }
@@ -116,7 +126,8 @@ impl Renderer<'_> {
         ));
     }
 
-    fn op(&mut self, step: usize, op: &Op<'_>) -> Result<(), String> {
+    /// Appends the instructions of operation `op`, step `step` (1-based).
+    pub(crate) fn op(&mut self, step: usize, op: &Op<'_>) -> Result<(), String> {
         match op {
             Op::Run(run) => self.run_as(run.user, run.workdir, &run.argv, &run.image_user, &run.image_workdir),
             Op::Config(config) => {

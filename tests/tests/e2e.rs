@@ -191,7 +191,9 @@ async fn an_interrupted_build_removes_its_containers() {
     let Some(engine) = engine().await else { return };
     // A unique recipe, so its long step is never cached.
     let nonce = format!("{:?}", Instant::now());
-    let recipe = Recipe::from(base_images_tests::e2e::ROOT).with_exec(["sh", "-c", &format!("sleep 60 # {nonce}")]);
+    // The shell stays while sleep runs, its command line naming the nonce.
+    let script = format!("sleep 60; true # {nonce}");
+    let recipe = Recipe::from(base_images_tests::e2e::ROOT).with_exec(["sh", "-c", &script]);
     let declared_by = vec!["test".to_owned()];
     let inputs = base_images::fetch::Inputs::default();
     let work = engine.build(BuildRequest {
@@ -205,6 +207,20 @@ async fn an_interrupted_build_removes_its_containers() {
     assert!(matches!(result, Err(Error::Interrupted)), "{result:?}");
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_no_containers_left(&engine).await;
+    // The step ran in the engine's BuildKit, not in a container: its
+    // process (the engine is local here) is gone too.
+    let running = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|p| {
+            std::fs::read(p.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(&script))
+                .unwrap_or(false)
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while running() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(!running(), "the interrupted step still runs: {script}");
 }
 
 async fn assert_no_containers_left(engine: &DockerEngine) {

@@ -1,33 +1,34 @@
-//! Building a Recipe step by step on a Docker daemon. Each step's result is
-//! committed as an image tagged `base-images-cache:<key>`, where the key
-//! hashes the root image id, the platform and the recipe-prefix digest, so
-//! an unchanged prefix is never rebuilt and building 1.0.1 after 1.0.0 runs
-//! only 1.0.1's steps. A step is tagged only once it succeeded.
+//! Building a Recipe on a Docker daemon. The result of each version's
+//! last step is tagged `base-images-cache:<key>`, where the key hashes the
+//! root image id, the platform, the recipe-prefix digest and the digests
+//! of fetched content, so an unchanged prefix is never rebuilt and
+//! building 1.0.1 after 1.0.0 runs only 1.0.1's steps (and a catalog
+//! built before starts nothing). A step is tagged only once it succeeded.
 //!
-//! Steps map to the daemon as follows: an exec runs in a container from the
-//! previous image (host network, cache volumes mounted) and is committed
-//! with the image's entrypoint/cmd/user/workdir restored; configuration
-//! steps are Dockerfile changes (`ENV`, `USER` …) folded into the commit of
-//! the step before them when the same version declared it (a run of them
-//! at the start of a version is one commit), so they cost no container of
-//! their own; a new file is uploaded as a tar archive with its mode; a
-//! cache mount adds a named volume to later execs. Only the last step of
-//! such a group gets a cache tag.
+//! The steps of a version run in the engine's own BuildKit (`buildkit`),
+//! as `docker build` runs them; BuildKit's cache keeps the steps inside a
+//! version, so a build that failed at step 7 does not run steps 1-6 again.
+//! Content with an owner is the exception: it is uploaded to a container
+//! of the image as it is at that step (so the owner's ids are read from
+//! that image's `/etc/passwd` and `/etc/group`, and new parent
+//! directories stay root's, where BuildKit's `COPY --chown` would give
+//! them to the owner too) and committed, with the configuration steps that
+//! follow it in the same version folded into that commit.
 
 use std::collections::HashMap;
 
-use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
+use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{
-    CommitContainerOptions, CreateContainerOptions, CreateImageOptions, LogsOptions, TagImageOptions,
-    UploadToContainerOptions, WaitContainerOptions,
+    CommitContainerOptions, CreateContainerOptions, CreateImageOptions, TagImageOptions, UploadToContainerOptions,
 };
-use futures_util::{StreamExt as _, TryStreamExt as _};
+use futures_util::TryStreamExt as _;
 use sha2::{Digest as _, Sha256};
 
+use super::buildkit::{Failure, Stretch};
 use super::{container_file, engine_error, ContainerFile, DockerEngine, RECIPE_LABEL, RUN_LABEL};
 use crate::engine::{BuildRequest, BuiltImage};
-use crate::fetch::{unpack, Entry, EntryKind};
-use crate::lower::{json, operations, word, Config, Content, Op, Scope, FETCHED_FILE_MODE};
+use crate::fetch::{unpack, Entry, EntryKind, Pins};
+use crate::lower::{operations, Config, Content, Op, Scope, FETCHED_FILE_MODE};
 use crate::{Error, ImageAddress, RecipeDigest};
 
 /// The repository cached steps are tagged in.
@@ -55,48 +56,6 @@ impl State {
             _ => {}
         }
     }
-
-    /// Dockerfile changes that put entrypoint, cmd, user and workdir back
-    /// after a container that overrode them.
-    fn restore(&self, user: &str, workdir: &str) -> Vec<String> {
-        let mut changes = vec![format!(
-            "ENTRYPOINT {}",
-            json(self.entrypoint.as_deref().unwrap_or_default())
-        )];
-        if let Some(cmd) = &self.cmd {
-            changes.push(format!("CMD {}", json(cmd)));
-        }
-        changes.push(format!("USER {}", word(user).unwrap_or_else(|_| "root".into())));
-        changes.push(format!("WORKDIR {}", word(workdir).unwrap_or_else(|_| "/".into())));
-        changes
-    }
-
-    fn mounts(&self) -> Vec<Mount> {
-        self.caches
-            .iter()
-            .map(|(path, cache)| Mount {
-                target: Some(path.clone()),
-                source: Some(cache_volume(cache)),
-                typ: Some(MountType::VOLUME),
-                ..Default::default()
-            })
-            .collect()
-    }
-}
-
-/// The named volume behind a cache id.
-fn cache_volume(cache: &str) -> String {
-    let safe: String = cache
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("base-images-cache-{safe}")
 }
 
 /// The tag of the cached image holding a recipe prefix whose fetched
@@ -149,16 +108,15 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
         tags.push(cache_tag(&root_id, request.platform, prefix, &inputs));
     }
 
-    // The longest prefix already built.
+    // The longest prefix already built, and a name BuildKit finds it by.
     let mut done = 0;
     let mut current = root_id.clone();
+    let mut current_name = held_root_name(root, request.platform)?;
     for n in (1..=recipe.steps.len()).rev() {
-        if let Ok(image) = engine
-            .docker
-            .inspect_image(&format!("{CACHE_REPOSITORY}:{}", tags[n]))
-            .await
-        {
+        let name = format!("{CACHE_REPOSITORY}:{}", tags[n]);
+        if let Ok(image) = engine.docker.inspect_image(&name).await {
             current = image.id.unwrap_or_default();
+            current_name = name;
             done = n;
             break;
         }
@@ -166,126 +124,97 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
     for op in &ops[..done] {
         state.follow(op);
     }
-    // Containers are removed while the next step runs; all are gone
-    // before the build returns.
-    let mut removals = tokio::task::JoinSet::new();
+    // Fetched content reaches BuildKit through the context, never a URL.
+    let pins = Pins::new();
     let mut index = done;
-    let steps = async {
-        while index < ops.len() {
-            let end = group_end(&ops, request.declared_by, index);
-            let tag = &tags[end];
-            let label = format!("LABEL {RECIPE_LABEL}=\"{}\"", prefixes[end]);
-            let op = &ops[index];
-            let declared_by = request.declared_by.get(index).cloned().unwrap_or_default();
-            let step_op = recipe.steps[index].op();
-            for (n, step) in recipe.steps.iter().enumerate().take(end).skip(index) {
-                tracing::info!(step = n + 1, op = step.op(), %declared_by, "building step");
+    while index < ops.len() {
+        let declared_by = |n: usize| request.declared_by.get(n).cloned().unwrap_or_default();
+        let invalid = |n: usize| {
+            let op = recipe.steps[n].op();
+            move |reason: String| Error::InvalidStep {
+                step: n + 1,
+                op,
+                reason,
             }
-            // The configuration steps folded into this step's commit.
-            let mut folded = Vec::new();
-            for (n, later) in ops.iter().enumerate().take(end).skip(index) {
-                if let Op::Config(config) = later {
-                    folded.push(config.instruction().map_err(|reason| Error::InvalidStep {
-                        step: n + 1,
-                        op: recipe.steps[n].op(),
-                        reason,
-                    })?);
-                }
-            }
-            let after = |first: Vec<String>| [first, folded.clone(), vec![label.clone()]].concat();
-            current = match op {
-                Op::Cache { .. } | Op::Config(_) if folded.is_empty() => {
-                    let options = TagImageOptions {
-                        repo: Some(CACHE_REPOSITORY.into()),
-                        tag: Some(tag.clone()),
-                    };
-                    engine
-                        .docker
-                        .tag_image(&current, Some(options))
-                        .await
-                        .map_err(engine_error("tag a cached step"))?;
-                    current
-                }
-                Op::Cache { .. } | Op::Config(_) => {
-                    let container = create(engine, &current, request.platform, idle_body(&state)).await?;
-                    let result = commit(engine, &container, tag, &after(Vec::new())).await;
-                    removals.spawn(engine.removal(container));
-                    result?
-                }
-                Op::Run(run) => {
-                    let body = ContainerCreateBody {
-                        entrypoint: Some(run.argv.clone()),
-                        user: run.user.map(str::to_owned),
-                        working_dir: run.workdir.map(str::to_owned),
-                        host_config: Some(HostConfig {
-                            network_mode: Some("host".into()),
-                            mounts: Some(state.mounts()),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    };
-                    let container = create(engine, &current, request.platform, body).await?;
-                    let outcome = run_to_end(engine, &container).await;
-                    let result = match outcome {
-                        Ok(0) => {
-                            let changes = after(state.restore(&run.image_user, &run.image_workdir));
-                            commit(engine, &container, tag, &changes).await
-                        }
-                        Ok(code) => Err(Error::StepFailed {
-                            step: index + 1,
-                            op: step_op,
-                            declared_by,
-                            command: run.argv.clone(),
-                            exit_code: code,
-                            output: tail(engine, &container).await,
-                        }),
-                        Err(e) => Err(e),
-                    };
-                    removals.spawn(engine.removal(container));
-                    result?
-                }
-                Op::File(file) => {
-                    let (contents, mode) = match file.content {
-                        Content::Inline(text) => (text.as_bytes().to_vec(), file.mode.unwrap_or(0o644)),
-                        Content::Fetched { url, .. } => (
-                            input(&request, url)?.bytes.to_vec(),
-                            file.mode.unwrap_or(FETCHED_FILE_MODE),
-                        ),
-                    };
-                    let entries = [Entry {
-                        path: String::new(),
-                        mode,
-                        kind: EntryKind::File(contents),
-                    }];
-                    let at = (file.path, file.owner);
-                    place(engine, &current, &request, &state, at, &entries, tag, after(Vec::new())).await?
-                }
-                Op::Unpack(unpacked) => {
-                    let bytes = &input(&request, unpacked.url)?.bytes;
-                    let mut entries = vec![Entry {
-                        path: String::new(),
-                        mode: 0o755,
-                        kind: EntryKind::Directory,
-                    }];
-                    entries.extend(unpack(unpacked.format, bytes).map_err(|reason| Error::InvalidStep {
-                        step: index + 1,
-                        op: step_op,
-                        reason: format!("fetches {}, which {reason}", unpacked.url),
-                    })?);
-                    let at = (unpacked.path, unpacked.owner);
-                    place(engine, &current, &request, &state, at, &entries, tag, after(Vec::new())).await?
-                }
-            };
-            for op in &ops[index..end] {
-                state.follow(op);
-            }
-            index = end;
+        };
+        let in_buildkit = runs_in_buildkit(&ops[index]);
+        let end = if in_buildkit {
+            stretch_end(&ops, request.declared_by, index)
+        } else {
+            group_end(&ops, request.declared_by, index)
+        };
+        for (n, step) in recipe.steps.iter().enumerate().take(end).skip(index) {
+            tracing::info!(step = n + 1, op = step.op(), declared_by = %declared_by(n), in_buildkit, "building step");
         }
-        Ok::<_, Error>(current)
-    };
-    let outcome = steps.await;
-    while removals.join_next().await.is_some() {}
-    let current = outcome?;
+        let tag = &tags[end];
+        current = if in_buildkit {
+            let mut stretch = Stretch::new(&pins, &current_name, &state.caches).map_err(invalid(index))?;
+            for (n, op) in ops.iter().enumerate().take(end).skip(index) {
+                let content = content(&request, n, op)?;
+                let files = content.as_ref().map(|c| (c.path, &c.entries[..]));
+                stretch.push(n, op, files).map_err(invalid(n))?;
+            }
+            tracing::debug!(dockerfile = stretch.dockerfile(), "building in the engine's BuildKit");
+            let name = format!("{CACHE_REPOSITORY}:{tag}");
+            let built = stretch
+                .build(engine, request.platform, &name, &prefixes[end].to_string())
+                .await;
+            current_name = name;
+            built.map_err(|failure| match failure {
+                Failure::Step {
+                    op,
+                    exit_code,
+                    message,
+                    output,
+                } => match (&ops[op], exit_code) {
+                    (Op::Run(run), Some(exit_code)) => Error::StepFailed {
+                        step: op + 1,
+                        op: recipe.steps[op].op(),
+                        declared_by: declared_by(op),
+                        command: run.argv.clone(),
+                        exit_code,
+                        output,
+                    },
+                    _ => Error::Engine {
+                        action: format!(
+                            "build step {} ({}, declared by {})",
+                            op + 1,
+                            recipe.steps[op].op(),
+                            declared_by(op)
+                        ),
+                        reason: [message, output].join("\n").trim_end().to_owned(),
+                        source: None,
+                    },
+                },
+                Failure::Engine(reason) => Error::Engine {
+                    action: format!("build steps {}-{} with the engine's BuildKit", index + 1, end),
+                    reason,
+                    source: None,
+                },
+            })?
+        } else {
+            // Content with an owner: its ids are the image's, as it is at
+            // this step, and its new parent directories stay root's.
+            let mut changes = Vec::new();
+            for (n, later) in ops.iter().enumerate().take(end).skip(index + 1) {
+                if let Op::Config(config) = later {
+                    changes.push(config.instruction().map_err(invalid(n))?);
+                }
+            }
+            changes.push(format!("LABEL {RECIPE_LABEL}=\"{}\"", prefixes[end]));
+            let Some(content) = content(&request, index, &ops[index])? else {
+                unreachable!("only placed content runs outside BuildKit")
+            };
+            let at = (content.path, content.owner);
+            let placed = place(engine, &current, &request, &state, at, &content.entries, tag, changes).await?;
+            current_name = format!("{CACHE_REPOSITORY}:{tag}");
+            placed
+        };
+        for op in &ops[index..end] {
+            state.follow(op);
+        }
+        index = end;
+    }
     Ok(BuiltImage {
         id: current,
         steps_built: recipe.steps.len() - done,
@@ -293,12 +222,96 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
     })
 }
 
-/// Where the group of operations starting at `start` ends (exclusive): the
-/// configuration steps and cache mounts that follow it, declared by the
-/// same version, change no file and are folded into its commit (one
-/// container and one commit for all of them). A group never spans two
-/// versions, so every version's last step has an image of its own, and
-/// an entrypoint (which resets the default args) starts a group of its own.
+/// Whether `op` runs in the engine's BuildKit: everything but content with
+/// an owner, whose parent directories BuildKit's `COPY --chown` would give
+/// to that owner too.
+fn runs_in_buildkit(op: &Op<'_>) -> bool {
+    match op {
+        Op::File(file) => file.owner.is_none(),
+        Op::Unpack(unpack) => unpack.owner.is_none(),
+        Op::Run(_) | Op::Config(_) | Op::Cache { .. } => true,
+    }
+}
+
+/// Where the BuildKit stretch starting at `start` ends (exclusive): at the
+/// end of the version that declared it (so every version's last step has
+/// an image of its own), before content with an owner, and before an
+/// entrypoint that follows default args in the same stretch (a
+/// Dockerfile's `ENTRYPOINT` keeps a `CMD` set earlier in the same file,
+/// where a recipe's entrypoint resets the default args).
+fn stretch_end(ops: &[Op<'_>], declared_by: &[String], start: usize) -> usize {
+    let mut args_set = false;
+    let mut end = start;
+    while end < ops.len() && runs_in_buildkit(&ops[end]) && declared_by.get(end) == declared_by.get(start) {
+        match &ops[end] {
+            Op::Config(Config::Entrypoint(_)) if args_set && end > start => break,
+            Op::Config(Config::DefaultArgs(_)) => args_set = true,
+            _ => {}
+        }
+        end += 1;
+    }
+    end.max(start + 1)
+}
+
+/// Content an operation places.
+struct Placed<'o> {
+    /// Where.
+    path: &'o str,
+    /// Its owner (root when `None`).
+    owner: Option<&'o str>,
+    /// The entries; the one with an empty path is `path` itself.
+    entries: Vec<Entry>,
+}
+
+/// The content operation `index` places (`None` for one that places none).
+fn content<'o>(request: &BuildRequest<'_>, index: usize, op: &Op<'o>) -> Result<Option<Placed<'o>>, Error> {
+    Ok(match op {
+        Op::File(file) => {
+            let (contents, mode) = match file.content {
+                Content::Inline(text) => (text.as_bytes().to_vec(), file.mode.unwrap_or(0o644)),
+                Content::Fetched { url, .. } => (
+                    input(request, url)?.bytes.to_vec(),
+                    file.mode.unwrap_or(FETCHED_FILE_MODE),
+                ),
+            };
+            let entry = Entry {
+                path: String::new(),
+                mode,
+                kind: EntryKind::File(contents),
+            };
+            Some(Placed {
+                path: file.path,
+                owner: file.owner,
+                entries: vec![entry],
+            })
+        }
+        Op::Unpack(unpacked) => {
+            let bytes = &input(request, unpacked.url)?.bytes;
+            let mut entries = vec![Entry {
+                path: String::new(),
+                mode: 0o755,
+                kind: EntryKind::Directory,
+            }];
+            entries.extend(unpack(unpacked.format, bytes).map_err(|reason| Error::InvalidStep {
+                step: index + 1,
+                op: request.recipe.steps[index].op(),
+                reason: format!("fetches {}, which {reason}", unpacked.url),
+            })?);
+            Some(Placed {
+                path: unpacked.path,
+                owner: unpacked.owner,
+                entries,
+            })
+        }
+        Op::Run(_) | Op::Config(_) | Op::Cache { .. } => None,
+    })
+}
+
+/// Where the group of operations starting at `start` (content placed in
+/// a container) ends (exclusive): the configuration steps and cache
+/// mounts that follow it, declared by the same version, change no file
+/// and are folded into its commit. A group never spans two versions, and
+/// an entrypoint (which resets the default args) is left to BuildKit.
 fn group_end(ops: &[Op<'_>], declared_by: &[String], start: usize) -> usize {
     let foldable = |op: &Op<'_>| match op {
         Op::Config(Config::Entrypoint(_)) => false,
@@ -363,9 +376,7 @@ pub(super) async fn ensure_root(
     // own (ROOT_REPOSITORY), so the next build finds it again.
     let _one_at_a_time = engine.roots.lock().await;
     let parsed = ImageAddress::parse(address)?;
-    let own_name = parsed
-        .is_pinned()
-        .then(|| format!("{ROOT_REPOSITORY}:{}", root_tag(address, platform)));
+    let own_name = parsed.is_pinned().then(|| root_name(address, platform));
     if let Some(name) = &own_name {
         if let Ok(image) = engine.docker.inspect_image(name).await {
             return Ok(image);
@@ -433,9 +444,20 @@ pub(super) async fn ensure_root(
 /// The repository each platform's root image is also tagged in.
 pub const ROOT_REPOSITORY: &str = "base-images-root";
 
-/// The tag of `address`'s image for `platform` in [`ROOT_REPOSITORY`].
-fn root_tag(address: &str, platform: &str) -> String {
-    format!("{:x}", Sha256::digest(format!("{address}\n{platform}").as_bytes()))
+/// The name `address`'s image for `platform` is kept as in
+/// [`ROOT_REPOSITORY`].
+fn root_name(address: &str, platform: &str) -> String {
+    let tag = Sha256::digest(format!("{address}\n{platform}").as_bytes());
+    format!("{ROOT_REPOSITORY}:{tag:x}")
+}
+
+/// The name the engine holds the root `address` for `platform` by, once
+/// [`ensure_root`] found or pulled it.
+fn held_root_name(address: &str, platform: &str) -> Result<String, Error> {
+    Ok(match ImageAddress::parse(address)?.is_pinned() {
+        true => root_name(address, platform),
+        false => address.to_owned(),
+    })
 }
 
 /// Tags `image` as `name` (`repository:tag`), if any; a failure only
@@ -500,46 +522,6 @@ async fn create(
         .map_err(engine_error(format!("create a container from {image}")))?;
     engine.track(&created.id);
     Ok(created.id)
-}
-
-/// Starts a container and waits for it to exit; returns its exit code.
-async fn run_to_end(engine: &DockerEngine, container: &str) -> Result<i64, Error> {
-    engine
-        .docker
-        .start_container(container, None)
-        .await
-        .map_err(engine_error("start a build step"))?;
-    let options = WaitContainerOptions {
-        condition: "not-running".into(),
-    };
-    let mut waits = engine.docker.wait_container(container, Some(options));
-    match waits.next().await {
-        Some(Ok(response)) => Ok(response.status_code),
-        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
-        Some(Err(e)) => Err(engine_error("wait for a build step")(e)),
-        None => Err(Error::Engine {
-            action: "wait for a build step".into(),
-            reason: "no answer".into(),
-            source: None,
-        }),
-    }
-}
-
-/// The last lines a container printed.
-async fn tail(engine: &DockerEngine, container: &str) -> String {
-    let options = LogsOptions {
-        stdout: true,
-        stderr: true,
-        tail: "30".into(),
-        ..Default::default()
-    };
-    let chunks: Vec<_> = engine.docker.logs(container, Some(options)).collect().await;
-    let text: String = chunks
-        .into_iter()
-        .filter_map(Result::ok)
-        .map(|c| c.to_string())
-        .collect();
-    text.trim_end().to_owned()
 }
 
 async fn commit(engine: &DockerEngine, container: &str, tag: &str, changes: &[String]) -> Result<String, Error> {
@@ -666,8 +648,20 @@ async fn upload(
 /// A tar archive with `dirs` (created, 0755, root), then `entries` under
 /// `name` inside them (the entry with an empty path is `name` itself),
 /// owned by `ids`.
-fn tar_of(dirs: &[&str], name: &str, entries: &[Entry], (uid, gid): (u64, u64)) -> std::io::Result<Vec<u8>> {
+fn tar_of(dirs: &[&str], name: &str, entries: &[Entry], ids: (u64, u64)) -> std::io::Result<Vec<u8>> {
     let mut builder = tar::Builder::new(Vec::new());
+    append_entries(&mut builder, dirs, name, entries, ids)?;
+    builder.into_inner()
+}
+
+/// Appends what [`tar_of`] holds to `builder`.
+pub(super) fn append_entries(
+    builder: &mut tar::Builder<Vec<u8>>,
+    dirs: &[&str],
+    name: &str,
+    entries: &[Entry],
+    (uid, gid): (u64, u64),
+) -> std::io::Result<()> {
     let mut prefix = String::new();
     for dir in dirs {
         prefix.push_str(dir);
@@ -706,7 +700,7 @@ fn tar_of(dirs: &[&str], name: &str, entries: &[Entry], (uid, gid): (u64, u64)) 
             }
         }
     }
-    builder.into_inner()
+    Ok(())
 }
 
 #[cfg(test)]
@@ -723,23 +717,6 @@ mod tests {
         assert_ne!(tag, cache_tag("sha256:r", "linux/arm64", &a, &[]));
         assert_ne!(tag, cache_tag("sha256:r", "linux/amd64", &b, &[]));
         assert_ne!(tag, cache_tag("sha256:r", "linux/amd64", &a, &["sha256:fetched"]));
-    }
-
-    #[test]
-    fn restore_puts_back_entrypoint_cmd_user_and_workdir() {
-        let mut state = State::default();
-        let bash = ["bash".to_owned()];
-        state.follow(&Op::Config(Config::DefaultArgs(&bash)));
-        assert_eq!(
-            state.restore("airbyte", "/"),
-            ["ENTRYPOINT []", "CMD [\"bash\"]", "USER airbyte", "WORKDIR /"]
-        );
-        let run = ["/run".to_owned()];
-        state.follow(&Op::Config(Config::Entrypoint(&run)));
-        assert_eq!(
-            state.restore("airbyte", "/")[..2],
-            ["ENTRYPOINT [\"/run\"]".to_owned(), "USER airbyte".to_owned()]
-        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! label and is tracked, so an interrupted run removes what it started.
 
 mod build;
+mod buildkit;
 mod export;
 mod target;
 
@@ -129,12 +130,6 @@ impl DockerEngine {
         if let Ok(mut set) = self.containers.lock() {
             set.insert(id.to_owned());
         }
-    }
-
-    /// `remove` of `id`, as a task of its own (it owns what it needs).
-    fn removal(&self, id: String) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let engine = self.clone();
-        async move { engine.remove(&id).await }
     }
 
     /// Force-removes a container (and its anonymous volumes) and forgets it.
