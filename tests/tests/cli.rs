@@ -239,9 +239,10 @@ fn ctrl_c_during_a_build_leaves_the_files_and_removes_the_containers() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    // Wait until the minute-long step runs, then interrupt.
+    // Wait until the minute-long step runs (in the engine's BuildKit: a
+    // process of this machine, not a container), then interrupt.
     let started = Instant::now();
-    while !running_containers_of(pid) {
+    while !step_running() {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "the build never started its step"
@@ -253,7 +254,20 @@ fn ctrl_c_during_a_build_leaves_the_files_and_removes_the_containers() {
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert!(text(&out).contains("interrupted"), "{}", text(&out));
     assert!(!running_containers_of(pid), "the run's containers were removed");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while step_running() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(!step_running(), "the interrupted step was stopped");
     assert_untouched(ws.path());
+}
+
+/// Whether e2e-broken:1.1.0's step (`sleep 60`) runs on this machine.
+fn step_running() -> bool {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .any(|p| std::fs::read(p.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x0060\x00"))
 }
 
 /// Whether containers labelled with a run of process `pid` exist.
