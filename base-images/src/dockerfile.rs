@@ -217,7 +217,7 @@ impl<'a> Renderer<'a> {
 }
 
 /// `--chown=… ` for an owner, or nothing.
-fn chown(owner: Option<&str>) -> Result<String, String> {
+pub(crate) fn chown(owner: Option<&str>) -> Result<String, String> {
     Ok(match owner {
         Some(owner) => format!("--chown={} ", word(owner)?),
         None => String::new(),

@@ -20,9 +20,10 @@ use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
 use futures_util::StreamExt as _;
 
+use super::build::Placed;
 use super::{DockerEngine, RECIPE_LABEL};
-use crate::dockerfile::Renderer;
-use crate::fetch::{Entry, Pins};
+use crate::dockerfile::{chown, Renderer};
+use crate::fetch::{EntryKind, Pins};
 use crate::lower::{json, Op};
 
 /// The instructions that make a BuildKit vertex of their own.
@@ -55,21 +56,25 @@ impl<'p> Stretch<'p> {
         })
     }
 
-    /// Appends operation `index` (0-based); `files` are its entries when it
-    /// places content (the entry with an empty path is the target itself).
-    pub(super) fn push(&mut self, index: usize, op: &Op<'_>, files: Option<(&str, &[Entry])>) -> Result<(), String> {
+    /// Appends operation `index` (0-based); `placed` is the content it
+    /// places, if any (from the context, with `--chown` for an owner: the
+    /// owner's ids are the image's at this step, and new parent
+    /// directories are the owner's too, as with the rendered Dockerfile's
+    /// `ADD --chown` and Dagger's `withFile`).
+    pub(super) fn push(&mut self, index: usize, op: &Op<'_>, placed: Option<&Placed<'_>>) -> Result<(), String> {
         let before = self.dockerfile.text.len();
-        match files {
-            Some((path, entries)) => {
+        match placed {
+            Some(placed) => {
                 let name = index.to_string();
-                super::build::append_entries(&mut self.context, &[], &name, entries, (0, 0))
+                super::build::append_entries(&mut self.context, &name, &placed.entries, (0, 0))
                     .map_err(|e| format!("cannot pack its content: {e}"))?;
                 // A directory's contents go into the target directory.
-                let (source, target) = match entries.first().map(|e| &e.kind) {
-                    Some(crate::fetch::EntryKind::Directory) => (format!("{name}/"), format!("{path}/")),
-                    _ => (name, path.to_owned()),
+                let (source, target) = match placed.entries.first().map(|e| &e.kind) {
+                    Some(EntryKind::Directory) => (format!("{name}/"), format!("{}/", placed.path)),
+                    _ => (name, placed.path.to_owned()),
                 };
-                self.dockerfile.line(format!("COPY {}", json(&[source, target])));
+                let chown = chown(placed.owner)?;
+                self.dockerfile.line(format!("COPY {chown}{}", json(&[source, target])));
             }
             None => self.dockerfile.op(index + 1, op)?,
         }
@@ -237,7 +242,7 @@ fn tail(text: &str, lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fetch::EntryKind;
+    use crate::fetch::Entry;
     use crate::lower::{Config, Run};
 
     #[test]
@@ -274,15 +279,28 @@ mod tests {
         };
         stretch.push(3, &Op::Config(Config::Env("A", "1")), None).unwrap();
         stretch.push(4, &run(&["true"], Some("/tmp")), None).unwrap();
-        let file = [Entry {
-            path: String::new(),
-            mode: 0o755,
-            kind: EntryKind::File(b"#!/bin/sh\n".to_vec()),
-        }];
+        let file = Placed {
+            path: "/a b/run.sh",
+            owner: None,
+            entries: vec![Entry {
+                path: String::new(),
+                mode: 0o755,
+                kind: EntryKind::File(b"#!/bin/sh\n".to_vec()),
+            }],
+        };
+        let tree = Placed {
+            path: "/opt/data",
+            owner: Some("app:staff"),
+            entries: vec![Entry {
+                path: String::new(),
+                mode: 0o755,
+                kind: EntryKind::Directory,
+            }],
+        };
         stretch.push(5, &Op::Config(Config::Workdir("/w")), None).unwrap();
-        stretch
-            .push(6, &Op::Config(Config::Env("unused", "")), Some(("/a b/run.sh", &file)))
-            .unwrap();
+        let unused = Op::Config(Config::Env("unused", ""));
+        stretch.push(6, &unused, Some(&file)).unwrap();
+        stretch.push(7, &unused, Some(&tree)).unwrap();
         assert_eq!(
             stretch.dockerfile(),
             "FROM base-images-cache:abc\n\
@@ -291,10 +309,11 @@ mod tests {
              RUN --mount=type=cache,id=pip,target=/root/.cache/pip [\"true\"]\n\
              WORKDIR /\n\
              WORKDIR /w\n\
-             COPY [\"6\",\"/a b/run.sh\"]\n"
+             COPY [\"6\",\"/a b/run.sh\"]\n\
+             COPY --chown=app:staff [\"7/\",\"/opt/data/\"]\n"
         );
-        // WORKDIR, RUN and WORKDIR of step 5 (index 4), then 6 and 7.
-        assert_eq!(stretch.vertices, [4, 4, 4, 5, 6]);
+        // WORKDIR, RUN and WORKDIR of step 5 (index 4), then 6, 7 and 8.
+        assert_eq!(stretch.vertices, [4, 4, 4, 5, 6, 7]);
         let mut progress = Progress::default();
         progress
             .names
