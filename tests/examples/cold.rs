@@ -1,6 +1,7 @@
 //! Cold builds against BuildKit on the same engine: for each subject, with
 //! the step cache, the BuildKit cache and the cache volumes emptied before
-//! every run, alternating ours and the baseline:
+//! every run, alternating ours and the baseline (five rounds; which runs
+//! first alternates too):
 //! - ours: `Engine::build` of the version's recipe (build alone), then its
 //!   resolved checks (build plus checks);
 //! - BuildKit: `DOCKER_BUILDKIT=1 docker build --network host --no-cache`
@@ -34,7 +35,7 @@ use base_images::fetch::{fetch_inputs, Pins};
 use base_images::{get, Recipe};
 use base_images_tests::fixtures;
 
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 const PLATFORM: &str = "linux/amd64";
 const ROOT: &str = "base-images-e2e/bookworm-python:2";
 
@@ -229,27 +230,40 @@ fn buildkit_build(dockerfile: &str, context: &Path, no_cache: bool) -> String {
 
 /// The whole family: the tool (a whole process) against BuildKit building
 /// every version's Dockerfile, cold then cached; the times.
-fn catalog(family: &str, dockerfiles: &[String], context: &Path, cold: bool) -> (Duration, Duration) {
+fn catalog(family: &str, dockerfiles: &[String], context: &Path, cold: bool, round: usize) -> (Duration, Duration) {
     let tool = std::env::current_exe().unwrap().with_file_name("../e2e-build");
     let workspace = tempfile::tempdir().unwrap();
-    let mut ours = Command::new(&tool);
-    ours.args(["--root", &workspace.path().display().to_string(), "-q", "build", family]);
-    if cold {
-        empty_caches();
-        ours.arg("--no-cache");
+    let ours = || {
+        let mut ours = Command::new(&tool);
+        ours.args(["--root", &workspace.path().display().to_string(), "-q", "build", family]);
+        if cold {
+            empty_caches();
+            ours.arg("--no-cache");
+        }
+        let start = Instant::now();
+        let output = ours.output().unwrap_or_else(|e| panic!("{}: {e}", tool.display()));
+        let took = start.elapsed();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        took
+    };
+    let theirs = || {
+        if cold {
+            empty_caches();
+        }
+        let start = Instant::now();
+        for dockerfile in dockerfiles {
+            buildkit_build(dockerfile, context, false);
+        }
+        start.elapsed()
+    };
+    // Which runs first alternates, so neither always meets a warmer proxy.
+    if round.is_multiple_of(2) {
+        let o = ours();
+        (o, theirs())
+    } else {
+        let t = theirs();
+        (ours(), t)
     }
-    let start = Instant::now();
-    let output = ours.output().unwrap_or_else(|e| panic!("{}: {e}", tool.display()));
-    let ours_took = start.elapsed();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    if cold {
-        empty_caches();
-    }
-    let start = Instant::now();
-    for dockerfile in dockerfiles {
-        buildkit_build(dockerfile, context, false);
-    }
-    (ours_took, start.elapsed())
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -268,13 +282,21 @@ async fn main() {
     println!("|---|---|---|---|---|---|");
     for subject in &subjects {
         let (mut baseline, mut build, mut checked) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..ROUNDS {
+        for round in 0..ROUNDS {
+            // Which runs first alternates, so neither always meets a
+            // warmer proxy.
+            if !round.is_multiple_of(2) {
+                empty_caches();
+                baseline.push(buildkit(subject, context.path()));
+            }
             empty_caches();
             let (b, c) = ours(&engine, subject).await;
             build.push(b);
             checked.push(c);
-            empty_caches();
-            baseline.push(buildkit(subject, context.path()));
+            if round.is_multiple_of(2) {
+                empty_caches();
+                baseline.push(buildkit(subject, context.path()));
+            }
         }
         let (baseline, build, checked) = (median(baseline), median(build), median(checked));
         let s = |d: Duration| format!("{:.2} s", d.as_secs_f64());
@@ -302,8 +324,8 @@ async fn main() {
         .collect();
     for (cold, what, target) in [(true, "cold", "<= 1.0x"), (false, "everything cached", "<= 1.5x")] {
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        for _ in 0..ROUNDS {
-            let (o, t) = catalog("e2e-python", &dockerfiles, context.path(), cold);
+        for round in 0..ROUNDS {
+            let (o, t) = catalog("e2e-python", &dockerfiles, context.path(), cold, round);
             ours.push(o);
             theirs.push(t);
         }

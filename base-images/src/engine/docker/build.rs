@@ -1,16 +1,17 @@
-//! Building a Recipe on a Docker daemon. The result of each version's
-//! last step is tagged `base-images-cache:<key>`, where the key hashes the
-//! root image id, the platform, the recipe-prefix digest and the digests
-//! of fetched content, so an unchanged prefix is never rebuilt and
-//! building 1.0.1 after 1.0.0 runs only 1.0.1's steps (and a catalog
-//! built before starts nothing). A step is tagged only once it succeeded.
+//! Building a Recipe on a Docker daemon. The image a build ends with is
+//! tagged `base-images-cache:<key>`, where the key hashes the root image
+//! id, the platform, the recipe-prefix digest and the digests of fetched
+//! content, so building 1.0.1 after 1.0.0 starts from 1.0.0's image and a
+//! catalog built before starts nothing. An image is tagged only once its
+//! build succeeded.
 //!
-//! The steps of a version run in the engine's own BuildKit (`buildkit`),
-//! as `docker build` runs them, with no container of ours; BuildKit's own
-//! cache keeps the steps inside a version, so a build that failed at step
-//! 7 does not run steps 1-6 again. Fetched and new files come from the
-//! build context, with their mode, owned by root or by their owner
-//! (`COPY --chown`, resolved in the image as it is at that step).
+//! The steps run in the engine's own BuildKit (`buildkit`), as `docker
+//! build` runs them, with no container of ours; BuildKit's own cache
+//! keeps every step that succeeded, so an unchanged prefix is never run
+//! again and a build that failed at step 7 starts at step 7. Fetched and
+//! new files come from the build context, with their mode, owned by root
+//! or by their owner (`COPY --chown`, resolved in the image as it is at
+//! that step).
 
 use bollard::query_parameters::{CreateImageOptions, TagImageOptions};
 use futures_util::TryStreamExt as _;
@@ -113,7 +114,7 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
                 reason,
             }
         };
-        let end = stretch_end(&ops, request.declared_by, index);
+        let end = stretch_end(&ops, index);
         for (n, step) in recipe.steps.iter().enumerate().take(end).skip(index) {
             tracing::info!(step = n + 1, op = step.op(), declared_by = %declared_by(n), "building step");
         }
@@ -170,16 +171,17 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
     })
 }
 
-/// Where the BuildKit stretch starting at `start` ends (exclusive): at the
-/// end of the version that declared it (so every version's last step has
-/// an image of its own), and before an entrypoint that follows default
-/// args in the same stretch (a
-/// Dockerfile's `ENTRYPOINT` keeps a `CMD` set earlier in the same file,
-/// where a recipe's entrypoint resets the default args).
-fn stretch_end(ops: &[Op<'_>], declared_by: &[String], start: usize) -> usize {
+/// Where the BuildKit stretch starting at `start` ends (exclusive): at
+/// the end of the recipe, or before an entrypoint that follows default
+/// args in the same stretch (a Dockerfile's `ENTRYPOINT` keeps a `CMD` set
+/// earlier in the same file, where a recipe's entrypoint resets the
+/// default args). A stretch spans versions: building 1.2.0 from cold is
+/// one BuildKit build, as `docker build` of its Dockerfile is, and each
+/// version the build tool builds in turn gets its own image and tag.
+fn stretch_end(ops: &[Op<'_>], start: usize) -> usize {
     let mut args_set = false;
     let mut end = start;
-    while end < ops.len() && declared_by.get(end) == declared_by.get(start) {
+    while end < ops.len() {
         match &ops[end] {
             Op::Config(Config::Entrypoint(_)) if args_set && end > start => break,
             Op::Config(Config::DefaultArgs(_)) => args_set = true,
