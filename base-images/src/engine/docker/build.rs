@@ -119,7 +119,7 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
             tracing::info!(step = n + 1, op = step.op(), declared_by = %declared_by(n), "building step");
         }
         let caches = caches_after(&ops[..index]);
-        let mut stretch = Stretch::new(&pins, &current_name, &caches).map_err(invalid(index))?;
+        let mut stretch = Stretch::new(&pins, request.platform, &current_name, &caches).map_err(invalid(index))?;
         for (n, op) in ops.iter().enumerate().take(end).skip(index) {
             let content = content(&request, n, op)?;
             stretch.push(n, op, content.as_ref()).map_err(invalid(n))?;
@@ -127,7 +127,7 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
         tracing::debug!(dockerfile = stretch.dockerfile(), "building in the engine's BuildKit");
         let name = format!("{CACHE_REPOSITORY}:{}", tags[end]);
         current = stretch
-            .build(engine, request.platform, &name, &prefixes[end].to_string())
+            .build(engine, &name, &prefixes[end].to_string())
             .await
             .map_err(|failure| match failure {
                 Failure::Step {

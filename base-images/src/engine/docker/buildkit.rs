@@ -41,14 +41,16 @@ pub(super) struct Stretch<'p> {
 }
 
 impl<'p> Stretch<'p> {
-    /// A stretch starting from image `from` (a name the engine holds) with
-    /// the cache mounts `caches` (path, cache id) already in place.
-    pub(super) fn new(pins: &'p Pins, from: &str, caches: &[(String, String)]) -> Result<Self, String> {
+    /// A stretch for `platform` starting from image `from` (a name the
+    /// engine holds) with the cache mounts `caches` (path, cache id)
+    /// already in place. The platform is the stage's (`FROM --platform`),
+    /// as in the rendered Dockerfile, so the image is built for it.
+    pub(super) fn new(pins: &'p Pins, platform: &str, from: &str, caches: &[(String, String)]) -> Result<Self, String> {
         let mut dockerfile = Renderer::new(pins);
         for (path, cache) in caches {
             dockerfile.op(0, &Op::Cache { path, cache })?;
         }
-        dockerfile.line(format!("FROM {from}"));
+        dockerfile.line(format!("FROM --platform={platform} {from}"));
         Ok(Stretch {
             dockerfile,
             context: tar::Builder::new(Vec::new()),
@@ -92,16 +94,9 @@ impl<'p> Stretch<'p> {
         &self.dockerfile.text
     }
 
-    /// Builds the stretch for `platform`, tags the result `tag`
-    /// (`repository:tag`) with the recipe label `recipe`, and returns the
-    /// image id.
-    pub(super) async fn build(
-        self,
-        engine: &DockerEngine,
-        platform: &str,
-        tag: &str,
-        recipe: &str,
-    ) -> Result<String, Failure> {
+    /// Builds the stretch, tags the result `tag` (`repository:tag`) with
+    /// the recipe label `recipe`, and returns the image id.
+    pub(super) async fn build(self, engine: &DockerEngine, tag: &str, recipe: &str) -> Result<String, Failure> {
         let Stretch {
             dockerfile,
             mut context,
@@ -118,7 +113,6 @@ impl<'p> Stretch<'p> {
         let options = BuildImageOptions {
             t: Some(tag.to_owned()),
             networkmode: Some("host".into()),
-            platform: platform.to_owned(),
             labels: Some(HashMap::from([(RECIPE_LABEL.to_owned(), recipe.to_owned())])),
             version: BuilderVersion::BuilderBuildKit,
             ..Default::default()
@@ -267,7 +261,7 @@ mod tests {
     fn each_vertex_is_tied_to_the_operation_that_wrote_it() {
         let pins = Pins::new();
         let caches = [("/root/.cache/pip".to_owned(), "pip".to_owned())];
-        let mut stretch = Stretch::new(&pins, "base-images-cache:abc", &caches).unwrap();
+        let mut stretch = Stretch::new(&pins, "linux/amd64", "base-images-cache:abc", &caches).unwrap();
         let run = |argv: &[&str], workdir: Option<&'static str>| {
             Op::Run(Run {
                 argv: argv.iter().map(|s| (*s).to_owned()).collect(),
@@ -303,7 +297,7 @@ mod tests {
         stretch.push(7, &unused, Some(&tree)).unwrap();
         assert_eq!(
             stretch.dockerfile(),
-            "FROM base-images-cache:abc\n\
+            "FROM --platform=linux/amd64 base-images-cache:abc\n\
              ENV A=\"1\"\n\
              WORKDIR /tmp\n\
              RUN --mount=type=cache,id=pip,target=/root/.cache/pip [\"true\"]\n\
