@@ -1,7 +1,7 @@
 //! Cold builds against BuildKit on the same engine: for each subject, with
-//! the step cache, the BuildKit cache and the cache volumes emptied before
-//! every run, alternating ours and the baseline (five rounds; which runs
-//! first alternates too):
+//! the step cache and the BuildKit cache (cache mounts included) emptied
+//! before every run, alternating ours and the baseline (five rounds; which
+//! runs first alternates too):
 //! - ours: `Engine::build` of the version's recipe (build alone), then its
 //!   resolved checks (build plus checks);
 //! - BuildKit: `DOCKER_BUILDKIT=1 docker build --network host --no-cache`
@@ -65,8 +65,8 @@ fn quiet(command: &mut Command) {
     );
 }
 
-/// Untags every cached step, prunes BuildKit's cache and drops the cache
-/// volumes, so the next build starts cold.
+/// Untags every cached step and prunes BuildKit's cache (its cache mounts
+/// too), so the next build starts cold.
 fn empty_caches() {
     let listed = docker()
         .args(["images", "--format", "{{.Repository}}:{{.Tag}}", "base-images-cache"])
@@ -81,13 +81,6 @@ fn empty_caches() {
     }
     quiet(docker().args(["image", "prune", "-f"]));
     quiet(docker().args(["builder", "prune", "-af"]));
-    let volumes = docker()
-        .args(["volume", "ls", "-q", "--filter", "name=base-images-cache-"])
-        .output()
-        .unwrap();
-    for volume in String::from_utf8_lossy(&volumes.stdout).lines() {
-        quiet(docker().args(["volume", "rm", volume]));
-    }
 }
 
 /// Puts the fetched inputs into the build context, once: the file (0640)

@@ -27,17 +27,6 @@ use crate::{Error, ImageAddress, RecipeDigest};
 /// The repository cached steps are tagged in.
 pub const CACHE_REPOSITORY: &str = "base-images-cache";
 
-/// The cache mounts (path, cache id) the operations before `ops`' end
-/// put in place, for the runs after them.
-fn caches_after(ops: &[Op<'_>]) -> Vec<(String, String)> {
-    ops.iter()
-        .filter_map(|op| match op {
-            Op::Cache { path, cache } => Some(((*path).to_owned(), (*cache).to_owned())),
-            _ => None,
-        })
-        .collect()
-}
-
 /// How recipes are lowered to the engine; a change that gives the same
 /// recipe other image content changes it, so no image of the old
 /// lowering is served from the cache.
@@ -103,23 +92,23 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
     }
     // Fetched content reaches BuildKit through the context, never a URL.
     let pins = Pins::new();
+    let declared_by = |n: usize| request.declared_by.get(n).cloned().unwrap_or_default();
+    let invalid = |n: usize| {
+        let op = recipe.steps[n].op();
+        move |reason: String| Error::InvalidStep {
+            step: n + 1,
+            op,
+            reason,
+        }
+    };
     let mut index = done;
     while index < ops.len() {
-        let declared_by = |n: usize| request.declared_by.get(n).cloned().unwrap_or_default();
-        let invalid = |n: usize| {
-            let op = recipe.steps[n].op();
-            move |reason: String| Error::InvalidStep {
-                step: n + 1,
-                op,
-                reason,
-            }
-        };
         let end = stretch_end(&ops, index);
         for (n, step) in recipe.steps.iter().enumerate().take(end).skip(index) {
             tracing::info!(step = n + 1, op = step.op(), declared_by = %declared_by(n), "building step");
         }
-        let caches = caches_after(&ops[..index]);
-        let mut stretch = Stretch::new(&pins, request.platform, &current_name, &caches).map_err(invalid(index))?;
+        let mut stretch =
+            Stretch::new(&pins, request.platform, &current_name, &ops[..index]).map_err(invalid(index))?;
         for (n, op) in ops.iter().enumerate().take(end).skip(index) {
             let content = content(&request, n, op)?;
             stretch.push(n, op, content.as_ref()).map_err(invalid(n))?;
@@ -383,43 +372,6 @@ fn registry_of(name: &str) -> String {
     }
 }
 
-/// Appends `entries` under `name` (the entry with an empty path is
-/// `name` itself), owned by `ids`, to `builder`.
-pub(super) fn append_entries(
-    builder: &mut tar::Builder<Vec<u8>>,
-    name: &str,
-    entries: &[Entry],
-    (uid, gid): (u64, u64),
-) -> std::io::Result<()> {
-    for entry in entries {
-        let mut path = name.to_owned();
-        if !entry.path.is_empty() {
-            path.push('/');
-            path.push_str(&entry.path);
-        }
-        let mut header = tar::Header::new_gnu();
-        header.set_mode(entry.mode);
-        header.set_uid(uid);
-        header.set_gid(gid);
-        header.set_size(0);
-        match &entry.kind {
-            EntryKind::Directory => {
-                header.set_entry_type(tar::EntryType::Directory);
-                builder.append_data(&mut header, format!("{path}/"), std::io::empty())?;
-            }
-            EntryKind::File(contents) => {
-                header.set_size(contents.len() as u64);
-                builder.append_data(&mut header, path, &contents[..])?;
-            }
-            EntryKind::Symlink(target) => {
-                header.set_entry_type(tar::EntryType::Symlink);
-                builder.append_link(&mut header, path, target)?;
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,44 +386,6 @@ mod tests {
         assert_ne!(tag, cache_tag("sha256:r", "linux/arm64", &a, &[]));
         assert_ne!(tag, cache_tag("sha256:r", "linux/amd64", &b, &[]));
         assert_ne!(tag, cache_tag("sha256:r", "linux/amd64", &a, &["sha256:fetched"]));
-    }
-
-    #[test]
-    fn archives_hold_the_entries_with_their_owner() {
-        let entries = [
-            Entry {
-                path: String::new(),
-                mode: 0o755,
-                kind: EntryKind::Directory,
-            },
-            Entry {
-                path: "f.txt".into(),
-                mode: 0o600,
-                kind: EntryKind::File(b"hi".to_vec()),
-            },
-        ];
-        let mut builder = tar::Builder::new(Vec::new());
-        append_entries(&mut builder, "b", &entries, (1000, 1001)).unwrap();
-        let bytes = builder.into_inner().unwrap();
-        let mut archive = tar::Archive::new(&bytes[..]);
-        let listed: Vec<(String, u32, u64, u64)> = archive
-            .entries()
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                let h = e.header();
-                (
-                    e.path().unwrap().display().to_string(),
-                    h.mode().unwrap(),
-                    h.uid().unwrap(),
-                    h.gid().unwrap(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            listed,
-            [("b/".into(), 0o755, 1000, 1001), ("b/f.txt".into(), 0o600, 1000, 1001)]
-        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use futures_util::StreamExt as _;
 use super::build::Placed;
 use super::{DockerEngine, RECIPE_LABEL};
 use crate::dockerfile::{chown, Renderer};
-use crate::fetch::{EntryKind, Pins};
+use crate::fetch::{Entry, EntryKind, Pins};
 use crate::lower::{json, Op};
 
 /// The instructions that make a BuildKit vertex of their own.
@@ -42,13 +42,14 @@ pub(super) struct Stretch<'p> {
 
 impl<'p> Stretch<'p> {
     /// A stretch for `platform` starting from image `from` (a name the
-    /// engine holds) with the cache mounts `caches` (path, cache id)
-    /// already in place. The platform is the stage's (`FROM --platform`),
-    /// as in the rendered Dockerfile, so the image is built for it.
-    pub(super) fn new(pins: &'p Pins, platform: &str, from: &str, caches: &[(String, String)]) -> Result<Self, String> {
+    /// engine holds), after the operations `before` (whose cache mounts
+    /// are in place for its runs). The platform is the stage's (`FROM
+    /// --platform`), as in the rendered Dockerfile, so the image is built
+    /// for it.
+    pub(super) fn new(pins: &'p Pins, platform: &str, from: &str, before: &[Op<'_>]) -> Result<Self, String> {
         let mut dockerfile = Renderer::new(pins);
-        for (path, cache) in caches {
-            dockerfile.op(0, &Op::Cache { path, cache })?;
+        for op in before.iter().filter(|op| matches!(op, Op::Cache { .. })) {
+            dockerfile.op(0, op)?;
         }
         dockerfile.line(format!("FROM --platform={platform} {from}"));
         Ok(Stretch {
@@ -68,7 +69,7 @@ impl<'p> Stretch<'p> {
         match placed {
             Some(placed) => {
                 let name = index.to_string();
-                super::build::append_entries(&mut self.context, &name, &placed.entries, (0, 0))
+                append_entries(&mut self.context, &name, &placed.entries, (0, 0))
                     .map_err(|e| format!("cannot pack its content: {e}"))?;
                 // A directory's contents go into the target directory.
                 let (source, target) = match placed.entries.first().map(|e| &e.kind) {
@@ -140,6 +141,43 @@ impl<'p> Stretch<'p> {
             (Some(message), _) => Err(progress.failure(&vertices, message)),
         }
     }
+}
+
+/// Appends `entries` under `name` (the entry with an empty path is
+/// `name` itself), owned by `ids`, to `builder`.
+fn append_entries(
+    builder: &mut tar::Builder<Vec<u8>>,
+    name: &str,
+    entries: &[Entry],
+    (uid, gid): (u64, u64),
+) -> std::io::Result<()> {
+    for entry in entries {
+        let mut path = name.to_owned();
+        if !entry.path.is_empty() {
+            path.push('/');
+            path.push_str(&entry.path);
+        }
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(entry.mode);
+        header.set_uid(uid);
+        header.set_gid(gid);
+        header.set_size(0);
+        match &entry.kind {
+            EntryKind::Directory => {
+                header.set_entry_type(tar::EntryType::Directory);
+                builder.append_data(&mut header, format!("{path}/"), std::io::empty())?;
+            }
+            EntryKind::File(contents) => {
+                header.set_size(contents.len() as u64);
+                builder.append_data(&mut header, path, &contents[..])?;
+            }
+            EntryKind::Symlink(target) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                builder.append_link(&mut header, path, target)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Why a stretch did not build.
@@ -236,8 +274,45 @@ fn tail(text: &str, lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fetch::Entry;
     use crate::lower::{Config, Run};
+
+    #[test]
+    fn archives_hold_the_entries_with_their_owner() {
+        let entries = [
+            Entry {
+                path: String::new(),
+                mode: 0o755,
+                kind: EntryKind::Directory,
+            },
+            Entry {
+                path: "f.txt".into(),
+                mode: 0o600,
+                kind: EntryKind::File(b"hi".to_vec()),
+            },
+        ];
+        let mut builder = tar::Builder::new(Vec::new());
+        append_entries(&mut builder, "b", &entries, (1000, 1001)).unwrap();
+        let bytes = builder.into_inner().unwrap();
+        let mut archive = tar::Archive::new(&bytes[..]);
+        let listed: Vec<(String, u32, u64, u64)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let h = e.header();
+                (
+                    e.path().unwrap().display().to_string(),
+                    h.mode().unwrap(),
+                    h.uid().unwrap(),
+                    h.gid().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            [("b/".into(), 0o755, 1000, 1001), ("b/f.txt".into(), 0o600, 1000, 1001)]
+        );
+    }
 
     #[test]
     fn vertices_are_numbered_as_buildkit_prints_them() {
@@ -260,8 +335,11 @@ mod tests {
     #[test]
     fn each_vertex_is_tied_to_the_operation_that_wrote_it() {
         let pins = Pins::new();
-        let caches = [("/root/.cache/pip".to_owned(), "pip".to_owned())];
-        let mut stretch = Stretch::new(&pins, "linux/amd64", "base-images-cache:abc", &caches).unwrap();
+        let before = [Op::Cache {
+            path: "/root/.cache/pip",
+            cache: "pip",
+        }];
+        let mut stretch = Stretch::new(&pins, "linux/amd64", "base-images-cache:abc", &before).unwrap();
         let run = |argv: &[&str], workdir: Option<&'static str>| {
             Op::Run(Run {
                 argv: argv.iter().map(|s| (*s).to_owned()).collect(),
