@@ -58,6 +58,15 @@ pub enum Command {
         #[arg(long)]
         platform: Option<String>,
     },
+    /// Print the SPDX 2.3 SBOM of one version on one platform, built on the
+    /// local engine (from the step cache when built before).
+    Sbom {
+        /// `family:version` (or `family:latest`).
+        image: String,
+        /// The platform (default: the family's first).
+        #[arg(long)]
+        platform: Option<String>,
+    },
     /// Append the skeleton of the next version of a family to its source file.
     New {
         /// The family.

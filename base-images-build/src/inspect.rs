@@ -112,19 +112,23 @@ pub(crate) fn show(image: &BaseImage) -> Result<String, Error> {
 
 /// `dockerfile`, with the digests the lock records for fetched content.
 pub(crate) fn dockerfile(image: &BaseImage, platform: Option<&str>, lock: &Lock) -> Result<String, Error> {
-    let platform = match platform {
-        Some(p) if !image.platforms().contains(&p) => {
-            return Err(Error::Usage(format!(
-                "--platform {p}: {} is built for {} only; pick one of those",
-                image.key(),
-                image.platforms().join(", ")
-            )))
-        }
-        Some(p) => p,
-        None => image.platforms().first().copied().unwrap_or("linux/amd64"),
-    };
+    let platform = platform_of(image, platform)?;
     let pins = lock.pins(&image.key());
     Ok(base_images::dockerfile::render_pinned(&image.recipe()?, platform, &pins).map_err(|e| image_error(image, e))?)
+}
+
+/// The `--platform` of a command about one version: one its family
+/// declares (exit 2 otherwise), by default the family's first.
+pub(crate) fn platform_of<'a>(image: &BaseImage, platform: Option<&'a str>) -> Result<&'a str, Error> {
+    match platform {
+        Some(p) if !image.platforms().contains(&p) => Err(Error::Usage(format!(
+            "--platform {p}: {} is built for {} only; pick one of those",
+            image.key(),
+            image.platforms().join(", ")
+        ))),
+        Some(p) => Ok(p),
+        None => Ok(image.platforms().first().copied().unwrap_or("linux/amd64")),
+    }
 }
 
 fn image_error(image: &BaseImage, error: base_images::Error) -> base_images::Error {

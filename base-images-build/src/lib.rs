@@ -19,6 +19,7 @@ mod new;
 mod plan;
 mod publish;
 mod report;
+mod sbom;
 mod select;
 mod ui;
 mod workspace;
@@ -103,6 +104,9 @@ pub async fn run(cli: &Cli) -> Result<String, Error> {
         Command::Show { image } => inspect::show(base_images::get(&image)?),
         Command::Dockerfile { image, platform } => {
             inspect::dockerfile(base_images::get(&image)?, platform.as_deref(), &lock)
+        }
+        Command::Sbom { image, platform } => {
+            sbom::sbom(&workspace, base_images::get(&image)?, platform.as_deref(), &ui).await
         }
         Command::New {
             family,

@@ -336,7 +336,7 @@ fn built_images(image: &BaseImage, reports: &[ImageReport]) -> Vec<(String, Stri
 /// versions.lock recorded when it was first published (so a republish
 /// gives the same digests), else `SOURCE_DATE_EPOCH` or the release time
 /// the lock records, and the workspace's git commit and remote.
-fn provenance(
+pub(crate) fn provenance(
     workspace: &Workspace,
     entry: Option<&base_images::lock::LockEntry>,
     ui: &Ui,

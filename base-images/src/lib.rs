@@ -49,6 +49,7 @@ pub mod publish;
 mod recipe;
 pub mod registry;
 mod resolved;
+pub mod sbom;
 mod shell;
 mod steps;
 mod version;

@@ -225,7 +225,23 @@ pub fn annotations(
     if let Some(source) = &provenance.source {
         note("source", source);
     }
-    // The root: one address for all platforms, or this platform's.
+    if let Some((name, digest)) = base_of(&recipe, platform, local_roots)? {
+        note("base.name", &name);
+        if let Some(digest) = digest {
+            note("base.digest", &digest);
+        }
+    }
+    Ok(notes)
+}
+
+/// The root image of `recipe` as its address without a digest and its
+/// digest (the pinned one, else the local image id `local_roots` records):
+/// the one address for all platforms (`platform` `None`), or `platform`'s.
+pub fn base_of(
+    recipe: &crate::Recipe,
+    platform: Option<&str>,
+    local_roots: &BTreeMap<String, String>,
+) -> Result<Option<(String, Option<String>)>, crate::Error> {
     let root = match platform {
         Some(p) => recipe.root_for(p).map(|a| (a, local_roots.get(p))),
         None => match recipe.root_addresses().as_slice() {
@@ -233,14 +249,12 @@ pub fn annotations(
             _ => None,
         },
     };
-    if let Some((address, local_id)) = root {
-        let parsed = ImageAddress::parse(address)?;
-        note("base.name", &parsed.without_digest());
-        if let Some(digest) = parsed.digest().or(local_id.map(String::as_str)) {
-            note("base.digest", digest);
-        }
-    }
-    Ok(notes)
+    let Some((address, local_id)) = root else {
+        return Ok(None);
+    };
+    let parsed = ImageAddress::parse(address)?;
+    let digest = parsed.digest().or(local_id.map(String::as_str)).map(str::to_owned);
+    Ok(Some((parsed.without_digest(), digest)))
 }
 
 /// A version made ready to publish: its OCI documents, computed without

@@ -9,6 +9,7 @@
 mod build;
 mod buildkit;
 mod export;
+mod inventory;
 mod target;
 
 use std::collections::HashSet;

@@ -1,0 +1,53 @@
+//! `sbom KEY [--platform P]`: builds one version for one platform on the
+//! local engine (from the step cache when it was built before), reads what
+//! is installed in it through the engine and prints its SPDX 2.3 JSON
+//! SBOM. The described digest is the engine's image id (the published
+//! SBOM, attached by `publish`, names the platform manifest's digest).
+
+use base_images::engine::docker::DockerEngine;
+use base_images::engine::pipeline::{build_on, interruptible, Options};
+use base_images::sbom::{self, Origin};
+use base_images::BaseImage;
+
+use crate::{Error, Ui, Workspace};
+
+/// Runs `sbom`; returns the document.
+pub(crate) async fn sbom(
+    workspace: &Workspace,
+    image: &BaseImage,
+    platform: Option<&str>,
+    ui: &Ui,
+) -> Result<String, Error> {
+    let platform = crate::inspect::platform_of(image, platform)?;
+    let lock = workspace.lock()?;
+    let key = image.key();
+    let entry = lock.get(&key);
+    let created = crate::publish::provenance(workspace, entry, ui)?.created;
+    let engine = &DockerEngine::connect().await?;
+    let work = async {
+        let options = Options {
+            root_overrides: Vec::new(),
+            pins: lock.pins(&key),
+        };
+        let (report, _) = build_on(engine, image, platform, &options).await;
+        let built = match (report.error, report.image) {
+            (Some(e), _) => return Err(Error::Library(e)),
+            (None, Some(built)) => built,
+            (None, None) => return Err(Error::Usage(format!("{key} [{platform}] was not built"))),
+        };
+        let inventory = engine.inventory(&built.id).await?;
+        let origin = Origin {
+            digest: built.id.clone(),
+            repository: None,
+            created,
+        };
+        let local_roots = entry.map(|e| e.local_roots.clone()).unwrap_or_default();
+        let subject = sbom::subject(image, platform, origin, &report.fetched, &local_roots)?;
+        Ok(sbom::to_json(&sbom::spdx::document(&subject, &inventory)))
+    };
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let bytes = interruptible(engine, work, interrupt).await??;
+    Ok(String::from_utf8_lossy(&bytes).trim_end().to_owned())
+}

@@ -1,0 +1,115 @@
+//! What is installed in a built image, read through the engine without
+//! network: a container is created from the image (never started) and its
+//! file system export is streamed through the SBOM scanner, which keeps
+//! only the package databases. An image with an RPM database is then asked
+//! with `rpm -qa` in a check container without network, since that
+//! database is a binary format only `rpm` reads reliably.
+
+use std::collections::HashMap;
+
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::CreateContainerOptions;
+use futures_util::StreamExt as _;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use super::{engine_error, DockerEngine, RUN_LABEL};
+use crate::checks::CheckTarget as _;
+use crate::engine::{BuiltImage, Engine as _};
+use crate::sbom::scan::{self, Inventory, RPM_QUERY};
+use crate::Error;
+
+impl DockerEngine {
+    /// The OS and packages installed in image `id`.
+    pub async fn inventory(&self, id: &str) -> Result<Inventory, Error> {
+        let body = ContainerCreateBody {
+            image: Some(id.to_owned()),
+            entrypoint: Some(vec!["true".into()]),
+            cmd: None,
+            labels: Some(HashMap::from([(RUN_LABEL.to_owned(), self.run_id.clone())])),
+            host_config: Some(HostConfig {
+                network_mode: Some("none".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_container(None::<CreateContainerOptions>, body)
+            .await
+            .map_err(engine_error(format!("create a container of {id} to read its packages")))?;
+        self.track(&created.id);
+        let scanned = self.scan_container(&created.id).await;
+        self.remove(&created.id).await;
+        let mut inventory = scanned?;
+        if let Some(database) = inventory.rpm_database.clone() {
+            inventory.packages.extend(self.rpm_packages(id, &database).await?);
+            inventory.packages.sort();
+        }
+        Ok(inventory)
+    }
+
+    /// Streams the export of `container` through the scanner (on a
+    /// blocking thread, as the export arrives).
+    async fn scan_container(&self, container: &str) -> Result<Inventory, Error> {
+        let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(16);
+        let chunks = futures_util::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|chunk| (chunk, receiver))
+        });
+        let reader = SyncIoBridge::new(StreamReader::new(Box::pin(chunks)));
+        let scanning = tokio::task::spawn_blocking(move || scan::scan(reader));
+        let mut export = self.docker.export_container(container);
+        let mut failed = None;
+        while let Some(chunk) = export.next().await {
+            let chunk = chunk.map_err(|e| {
+                let reason = e.to_string();
+                failed = Some(e);
+                std::io::Error::other(reason)
+            });
+            // The scanner stops reading at the end of the archive.
+            if sender.send(chunk).await.is_err() || failed.is_some() {
+                break;
+            }
+        }
+        drop(sender);
+        if let Some(e) = failed {
+            return Err(engine_error(format!("export the file system of container {container}"))(e));
+        }
+        let scanned = scanning.await.map_err(|e| Error::Engine {
+            action: format!("read the file system of container {container}"),
+            reason: e.to_string(),
+            source: None,
+        })?;
+        scanned.map_err(|e| Error::Engine {
+            action: format!("read the file system of container {container}"),
+            reason: e.to_string(),
+            source: Some(Box::new(e)),
+        })
+    }
+
+    /// The packages of the RPM database at `database` in image `id`.
+    async fn rpm_packages(&self, id: &str, database: &str) -> Result<Vec<scan::Package>, Error> {
+        let image = BuiltImage {
+            id: id.to_owned(),
+            steps_built: 0,
+            steps_cached: 0,
+        };
+        let target = self.start(&image, false).await?;
+        let output = target.exec_as(Some("0"), &RPM_QUERY).await;
+        self.stop(target).await;
+        let failed = |reason: String| Error::Engine {
+            action: format!("list the RPM packages of {id} (`rpm -qa`)"),
+            reason,
+            source: None,
+        };
+        let output = output.map_err(|e| failed(e.to_string()))?;
+        if output.exit_code != 0 {
+            return Err(failed(format!(
+                "exit code {}: {}{}; an image with an RPM database needs `rpm` to list it",
+                output.exit_code,
+                output.stdout.trim(),
+                output.stderr.trim()
+            )));
+        }
+        Ok(scan::rpm_packages(&output.stdout, database))
+    }
+}

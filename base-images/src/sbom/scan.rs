@@ -1,0 +1,344 @@
+//! What an image's file system says is installed in it, read from a tar of
+//! the whole file system (a container export): the OS from `os-release`,
+//! Debian packages from the dpkg status database (`var/lib/dpkg/status` and
+//! distroless' `status.d/`), Python distributions from every
+//! `*.dist-info/METADATA` and `*.egg-info/PKG-INFO`, and whether an RPM
+//! database is present (RPM packages are asked of `rpm` itself, see
+//! [`rpm_packages`]). Plain functions over bytes: no engine, no network.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+/// A package manager whose packages an SBOM lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Ecosystem {
+    /// dpkg (`pkg:deb/…`).
+    Deb,
+    /// RPM (`pkg:rpm/…`).
+    Rpm,
+    /// Python distributions (`pkg:pypi/…`).
+    Pypi,
+}
+
+impl Ecosystem {
+    /// The purl type.
+    pub fn purl_type(self) -> &'static str {
+        match self {
+            Ecosystem::Deb => "deb",
+            Ecosystem::Rpm => "rpm",
+            Ecosystem::Pypi => "pypi",
+        }
+    }
+}
+
+/// One installed package.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Package {
+    /// Its package manager.
+    pub ecosystem: Ecosystem,
+    /// Its name, as the package manager spells it.
+    pub name: String,
+    /// Its exact version (Debian's with the epoch, RPM's `[epoch:]version-release`).
+    pub version: String,
+    /// Its architecture, when the package manager records one.
+    pub arch: Option<String>,
+    /// Where it was found (`/var/lib/dpkg/status`, a `dist-info` directory …).
+    pub location: String,
+}
+
+/// The OS an image says it is (`os-release`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OsRelease {
+    /// `ID` (`debian`, `amzn` …).
+    pub id: String,
+    /// `VERSION_ID` (`12`, `2023` …).
+    pub version_id: Option<String>,
+    /// `PRETTY_NAME`.
+    pub pretty_name: Option<String>,
+}
+
+/// What a file system holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// The OS, if the image names one.
+    pub os: Option<OsRelease>,
+    /// Every package found, sorted.
+    pub packages: Vec<Package>,
+    /// The path of an RPM database, if there is one (its packages are not
+    /// in `packages` until [`rpm_packages`] adds them).
+    pub rpm_database: Option<String>,
+}
+
+/// The RPM databases' places, newest format first.
+const RPM_DATABASES: [&str; 4] = [
+    "var/lib/rpm/rpmdb.sqlite",
+    "usr/lib/sysimage/rpm/rpmdb.sqlite",
+    "var/lib/rpm/Packages.db",
+    "var/lib/rpm/Packages",
+];
+
+/// The query that lists RPM packages as [`rpm_packages`] reads them.
+pub const RPM_QUERY: [&str; 4] = [
+    "rpm",
+    "-qa",
+    "--queryformat",
+    "%{NAME}\\t%{EPOCH}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n",
+];
+
+/// Reads a tar of a whole file system and lists what is installed in it.
+pub fn scan(archive: impl Read) -> std::io::Result<Inventory> {
+    let mut archive = tar::Archive::new(archive);
+    let mut os_release: BTreeMap<String, String> = BTreeMap::new();
+    let mut inventory = Inventory::default();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.to_string_lossy().into_owned();
+        let path = path.trim_start_matches("./").trim_start_matches('/').to_owned();
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let wanted = match path.as_str() {
+            "etc/os-release" | "usr/lib/os-release" => true,
+            "var/lib/dpkg/status" => true,
+            p if RPM_DATABASES.contains(&p) => {
+                inventory.rpm_database.get_or_insert_with(|| format!("/{p}"));
+                false
+            }
+            p => p.starts_with("var/lib/dpkg/status.d/") || python_metadata_file(p),
+        };
+        if !wanted {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes)?;
+        let text = String::from_utf8_lossy(&bytes);
+        let location = format!("/{path}");
+        if path.ends_with("os-release") {
+            os_release.insert(path, text.into_owned());
+        } else if path.starts_with("var/lib/dpkg/") {
+            inventory.packages.extend(dpkg_status(&text, &location));
+        } else if let Some(package) = python_metadata(&text, python_location(&location)) {
+            inventory.packages.push(package);
+        }
+    }
+    // `etc/os-release` is usually a link to `usr/lib/os-release`.
+    inventory.os = ["etc/os-release", "usr/lib/os-release"]
+        .iter()
+        .find_map(|p| os_release.get(*p))
+        .map(|text| parse_os_release(text));
+    inventory.packages.sort();
+    inventory.packages.dedup();
+    Ok(inventory)
+}
+
+/// Whether `path` is the metadata file of an installed Python distribution.
+fn python_metadata_file(path: &str) -> bool {
+    let Some((dir, file)) = path.rsplit_once('/') else {
+        return false;
+    };
+    (dir.ends_with(".dist-info") && file == "METADATA") || (dir.ends_with(".egg-info") && file == "PKG-INFO")
+}
+
+/// The distribution's directory, for a metadata file's path.
+fn python_location(metadata: &str) -> &str {
+    metadata.rsplit_once('/').map_or(metadata, |(dir, _)| dir)
+}
+
+/// The packages a dpkg status database (or one `status.d` file) says are
+/// installed: stanzas whose `Status` ends in `installed`.
+pub fn dpkg_status(text: &str, location: &str) -> Vec<Package> {
+    text.split("\n\n")
+        .filter_map(|stanza| {
+            let fields = header_fields(stanza);
+            let status = fields.get("Status").map_or("install ok installed", String::as_str);
+            if !status.ends_with(" installed") {
+                return None;
+            }
+            Some(Package {
+                ecosystem: Ecosystem::Deb,
+                name: fields.get("Package")?.clone(),
+                version: fields.get("Version")?.clone(),
+                arch: fields.get("Architecture").cloned(),
+                location: location.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// The Python distribution a `METADATA` or `PKG-INFO` file describes.
+pub fn python_metadata(text: &str, location: &str) -> Option<Package> {
+    // The headers end at the first blank line; the description follows.
+    let headers = text.split("\n\n").next().unwrap_or_default();
+    let fields = header_fields(headers);
+    Some(Package {
+        ecosystem: Ecosystem::Pypi,
+        name: fields.get("Name")?.clone(),
+        version: fields.get("Version")?.clone(),
+        arch: None,
+        location: location.to_owned(),
+    })
+}
+
+/// The fields of an RFC 822-style block (continuation lines skipped).
+fn header_fields(block: &str) -> BTreeMap<String, String> {
+    block
+        .lines()
+        .filter(|line| !line.starts_with([' ', '\t']))
+        .filter_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            Some((name.trim().to_owned(), value.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// `os-release`'s `ID`, `VERSION_ID` and `PRETTY_NAME`.
+pub fn parse_os_release(text: &str) -> OsRelease {
+    let value = |name: &str| {
+        text.lines().find_map(|line| {
+            let rest = line.strip_prefix(name)?.strip_prefix('=')?;
+            Some(rest.trim().trim_matches(['"', '\'']).to_owned())
+        })
+    };
+    OsRelease {
+        id: value("ID").unwrap_or_else(|| "linux".into()),
+        version_id: value("VERSION_ID"),
+        pretty_name: value("PRETTY_NAME"),
+    }
+}
+
+/// The packages in the output of [`RPM_QUERY`] (`NAME\tEPOCH\tVERSION-RELEASE\tARCH`).
+pub fn rpm_packages(output: &str, database: &str) -> Vec<Package> {
+    output
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split('\t');
+            let (name, epoch, version, arch) = (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+            let version = match epoch {
+                "(none)" | "" | "0" => version.to_owned(),
+                epoch => format!("{epoch}:{version}"),
+            };
+            Some(Package {
+                ecosystem: Ecosystem::Rpm,
+                name: name.to_owned(),
+                version,
+                arch: Some(arch.to_owned()).filter(|a| a != "(none)"),
+                location: database.to_owned(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn archive(files: &[(&str, &str)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, text) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(text.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, path, text.as_bytes())
+                .expect("append to a tar in memory");
+        }
+        builder.into_inner().expect("finish a tar in memory")
+    }
+
+    const STATUS: &str = "Package: tzdata\nStatus: install ok installed\nPriority: required\nArchitecture: all\nVersion: 2024a-0+deb12u1\nDescription: time zone and daylight-saving time data\n This package contains data required.\n\nPackage: gone\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1.0\n\nPackage: libc6\nStatus: install ok installed\nArchitecture: amd64\nSource: glibc\nVersion: 2.36-9+deb12u4\n";
+
+    #[test]
+    fn dpkg_lists_installed_packages_only_with_exact_versions() {
+        let packages = dpkg_status(STATUS, "/var/lib/dpkg/status");
+        let names: Vec<(&str, &str, Option<&str>)> = packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.arch.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("tzdata", "2024a-0+deb12u1", Some("all")),
+                ("libc6", "2.36-9+deb12u4", Some("amd64"))
+            ]
+        );
+    }
+
+    #[test]
+    fn python_metadata_stops_at_the_description() {
+        let text = "Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\nSummary: Python 2 and 3\n\nName: not-this\nVersion: 9\n";
+        let package = python_metadata(text, "/usr/lib/six-1.16.0.dist-info").expect("a distribution");
+        assert_eq!((package.name.as_str(), package.version.as_str()), ("six", "1.16.0"));
+        assert_eq!(
+            python_metadata("Metadata-Version: 2.1\n", "/x"),
+            None,
+            "no name, no package"
+        );
+    }
+
+    #[test]
+    fn a_file_system_lists_its_os_debs_distributions_and_rpm_database() -> std::io::Result<()> {
+        let tar = archive(&[
+            (
+                "usr/lib/os-release",
+                "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
+            ),
+            ("var/lib/dpkg/status", STATUS),
+            (
+                "var/lib/dpkg/status.d/base",
+                "Package: base-files\nVersion: 12.4\nArchitecture: amd64\n",
+            ),
+            (
+                "usr/local/lib/python3.11/dist-packages/six-1.16.0.dist-info/METADATA",
+                "Name: six\nVersion: 1.16.0\n",
+            ),
+            (
+                "usr/lib/python3/dist-packages/Jinja2-3.1.2.egg-info/PKG-INFO",
+                "Name: Jinja2\nVersion: 3.1.2\n",
+            ),
+            (
+                "usr/lib/python3/dist-packages/six-1.16.0.dist-info/RECORD",
+                "six.py,,\n",
+            ),
+            ("var/lib/rpm/rpmdb.sqlite", "SQLite format 3"),
+        ]);
+        let inventory = scan(&tar[..])?;
+        let os = inventory.os.expect("os-release");
+        assert_eq!((os.id.as_str(), os.version_id.as_deref()), ("debian", Some("12")));
+        let found: Vec<String> = inventory
+            .packages
+            .iter()
+            .map(|p| format!("{:?} {} {} {}", p.ecosystem, p.name, p.version, p.location))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "Deb base-files 12.4 /var/lib/dpkg/status.d/base",
+                "Deb libc6 2.36-9+deb12u4 /var/lib/dpkg/status",
+                "Deb tzdata 2024a-0+deb12u1 /var/lib/dpkg/status",
+                "Pypi Jinja2 3.1.2 /usr/lib/python3/dist-packages/Jinja2-3.1.2.egg-info",
+                "Pypi six 1.16.0 /usr/local/lib/python3.11/dist-packages/six-1.16.0.dist-info",
+            ]
+        );
+        assert_eq!(inventory.rpm_database.as_deref(), Some("/var/lib/rpm/rpmdb.sqlite"));
+        Ok(())
+    }
+
+    #[test]
+    fn rpm_output_keeps_the_epoch_only_when_there_is_one() {
+        let output = "bash\t(none)\t5.2.15-1.amzn2023.0.2\tx86_64\njava-17-amazon-corretto-headless\t1\t17.0.9+8-1\tx86_64\ngpg-pubkey\t(none)\tabc-def\t(none)\n";
+        let packages = rpm_packages(output, "/var/lib/rpm/rpmdb.sqlite");
+        let found: Vec<(&str, &str, Option<&str>)> = packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.arch.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("bash", "5.2.15-1.amzn2023.0.2", Some("x86_64")),
+                ("java-17-amazon-corretto-headless", "1:17.0.9+8-1", Some("x86_64")),
+                ("gpg-pubkey", "abc-def", None),
+            ]
+        );
+    }
+}
