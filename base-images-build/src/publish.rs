@@ -21,7 +21,9 @@ use base_images::engine::Engine as _;
 use base_images::lock::{Lock, Published, ReleaseProblem};
 use base_images::publish::layers::LayerStore;
 use base_images::publish::remote::{is_loopback, Remote};
-use base_images::publish::{self as publishing, Event, Observer, Prepared, Provenance, PublishError, Target};
+use base_images::publish::{
+    self as publishing, Event, Observer, Prepared, Provenance, Publication, PublishError, Target,
+};
 use base_images::BaseImage;
 
 use crate::build::{all_passed, build_all, release_policy, report_specs, write_reports};
@@ -90,7 +92,14 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
             let entry = lock.get(&image.key());
             let provenance = provenance(workspace, entry, ui)?;
             let local_roots = entry.map(|e| e.local_roots.clone()).unwrap_or_default();
-            let prepared = publishing::prepare(engine, image, &built, &provenance, &local_roots, &store).await?;
+            let fetched = lock.pins(&image.key());
+            let publication = Publication {
+                target,
+                provenance: &provenance,
+                local_roots: &local_roots,
+                fetched: &fetched,
+            };
+            let prepared = publishing::prepare(engine, image, &built, publication, &store).await?;
             let remote = &remotes[&target.registry];
             let action = match remote.resolve(&target.repository, &target.tag).await.map_err(library)? {
                 None => Action::Push,
@@ -162,6 +171,16 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
                         prepared.index.digest
                     ));
                     done.action = "skipped";
+                    // A version published before SBOMs were attached gets them now.
+                    let remote = &remotes[&target.registry];
+                    let (observer, counts) = observe(image, target, prepared, ui);
+                    let attached = publishing::attach_sboms(remote, &target.repository, prepared, &observer).await;
+                    counts.finish();
+                    done.sboms = counts.sboms();
+                    if let Err(e) = attached {
+                        done.action = "failed";
+                        done.error = Some(e.to_string());
+                    }
                 }
                 Action::Push => {
                     let remote = &remotes[&target.registry];
@@ -172,6 +191,7 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
                     counts.finish();
                     done.blobs = counts.blobs();
                     done.bytes = counts.bytes();
+                    done.sboms = counts.sboms();
                     if let Err(e) = pushed {
                         done.action = "failed";
                         done.error = Some(e.to_string());
@@ -203,8 +223,9 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
         return Err(Error::Publish(errors));
     }
     let pushed = outcomes.iter().filter(|o| o.action == "pushed").count();
+    let sboms: usize = outcomes.iter().map(|o| o.sboms).sum();
     Ok(format!(
-        "{pushed} version(s) pushed, {} already published; {}",
+        "{pushed} version(s) pushed, {} already published; {sboms} SBOM(s) attached; {}",
         outcomes.len() - pushed,
         if lock_now != lock {
             format!("recorded in {}", workspace.lock_path().display())
@@ -246,6 +267,7 @@ fn outcome(
         action,
         blobs: (0, 0, 0),
         bytes: 0,
+        sboms: 0,
         error,
         duration: start.elapsed(),
     }
@@ -429,6 +451,7 @@ fn record(
 
 /// Counts of one version's push, fed by its observer.
 struct Counts {
+    attached: AtomicUsize,
     uploaded: AtomicUsize,
     mounted: AtomicUsize,
     present: AtomicUsize,
@@ -449,6 +472,10 @@ impl Counts {
         self.bytes.load(Ordering::Relaxed)
     }
 
+    fn sboms(&self) -> usize {
+        self.attached.load(Ordering::Relaxed)
+    }
+
     fn finish(&self) {
         self.bar.finish_and_clear();
     }
@@ -462,6 +489,7 @@ fn observe(image: &BaseImage, target: &Target, prepared: &Prepared, ui: &Ui) -> 
         .flat_map(|(i, _)| i.layers.iter().map(|l| l.size))
         .sum();
     let counts = Arc::new(Counts {
+        attached: AtomicUsize::new(0),
         uploaded: AtomicUsize::new(0),
         mounted: AtomicUsize::new(0),
         present: AtomicUsize::new(0),
@@ -494,6 +522,10 @@ fn observe(image: &BaseImage, target: &Target, prepared: &Prepared, ui: &Ui) -> 
                 return;
             }
             Event::Manifest { reference } => format!("  manifest {}: pushed", short(reference)),
+            Event::Attached { platform, digest } => {
+                shared.attached.fetch_add(1, Ordering::Relaxed);
+                format!("  sbom [{platform}] {}: attached", short(digest))
+            }
         };
         shared.bar.suspend(|| ui.note(&line));
     });

@@ -128,6 +128,8 @@ pub(crate) struct Published {
     pub blobs: (usize, usize, usize),
     /// Bytes uploaded.
     pub bytes: u64,
+    /// SBOMs attached (one per platform whose manifest had none).
+    pub sboms: usize,
     /// What went wrong, if anything.
     pub error: Option<String>,
     /// Time spent.
@@ -227,6 +229,7 @@ pub(crate) fn json(reports: &[ImageReport], published: &[Published]) -> serde_js
                     "blobs_mounted": p.blobs.1,
                     "blobs_present": p.blobs.2,
                     "bytes_uploaded": p.bytes,
+                    "sboms_attached": p.sboms,
                     "error": p.error,
                     "seconds": p.duration.as_secs_f64(),
                 })

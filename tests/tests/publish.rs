@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use base_images::engine::BuiltImage;
 use base_images::publish::layers::LayerStore;
 use base_images::publish::remote::Remote;
-use base_images::publish::{prepare, push, Event, Observer, Provenance, RegistryAuth, Target};
+use base_images::publish::{prepare, push, Event, Observer, Provenance, Publication, RegistryAuth, Target};
 use base_images::Lock;
 use base_images_tests::dual::{ROOT_AMD64, ROOT_ARM64};
 use base_images_tests::oci_registry::TestRegistry;
@@ -140,6 +140,39 @@ fn skopeo(host: &str, reference: &str, config: bool) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The bytes of the blob `digest` of `REPOSITORY` on `host`.
+fn blob(host: &str, digest: &str) -> Vec<u8> {
+    let url = format!("http://{host}/v2/{REPOSITORY}/blobs/{digest}");
+    let out = Command::new("curl").args(["-sf", &url]).output().unwrap();
+    assert!(out.status.success(), "{url}: {}", text(&out));
+    out.stdout
+}
+
+/// The SBOM attached to the platform manifest `manifest`, found through
+/// the referrers tag schema (Debian's registry has no referrers API): its
+/// artifact manifest and the SPDX document.
+fn attached_sbom(host: &str, manifest: &str) -> (serde_json::Value, serde_json::Value) {
+    let referrers = skopeo(host, &manifest.replace(':', "-"), false);
+    let listed = referrers["manifests"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "one referrer: {referrers}");
+    assert_eq!(listed[0]["artifactType"], "application/spdx+json", "{referrers}");
+    let artifact = skopeo(host, listed[0]["digest"].as_str().unwrap(), false);
+    assert_eq!(artifact["subject"]["digest"], manifest, "{artifact}");
+    assert_eq!(artifact["artifactType"], "application/spdx+json", "{artifact}");
+    let sbom = blob(host, artifact["layers"][0]["digest"].as_str().unwrap());
+    (artifact, serde_json::from_slice(&sbom).unwrap())
+}
+
+/// `DELETE` of the manifest `REPOSITORY@digest` (and every tag on it).
+fn delete_manifest(host: &str, digest: &str) {
+    let url = format!("http://{host}/v2/{REPOSITORY}/manifests/{digest}");
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", &url])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "202", "DELETE {url}");
+}
+
 fn docker(args: &[&str]) -> Output {
     let out = Command::new("/usr/bin/docker").args(args).output().unwrap();
     assert!(out.status.success(), "docker {args:?}: {}", text(&out));
@@ -158,7 +191,10 @@ fn publish_round_trip_then_republish_then_a_conflicting_tag_is_refused() {
     let out = publish(ws.path(), &host, &["--report", &report_arg, "--report", &junit_arg]);
     let output = text(&out);
     assert!(out.status.success(), "{output}\n{}", registry.log());
-    assert!(output.contains("2 version(s) pushed"), "{output}");
+    assert!(
+        output.contains("2 version(s) pushed, 0 already published; 4 SBOM(s) attached"),
+        "{output}"
+    );
     assert!(output.contains("uploading"), "progress names each blob: {output}");
 
     let lock_after = lock_of(ws.path());
@@ -237,6 +273,40 @@ fn publish_round_trip_then_republish_then_a_conflicting_tag_is_refused() {
             entry.local_roots.get(&format!("linux/{arch}")).map(String::as_str),
             "a local root is named by the image id the lock records"
         );
+        // Its SBOM: found through the tag schema, about this very manifest.
+        let (artifact, sbom) = attached_sbom(&host, digest);
+        assert_eq!(
+            artifact["annotations"]["org.opencontainers.image.created"].as_str(),
+            entry.released.as_deref()
+        );
+        assert_eq!(sbom["name"], format!("e2e-dual:1.1.0 [linux/{arch}]"), "{sbom}");
+        assert_eq!(sbom["creationInfo"]["created"].as_str(), entry.released.as_deref());
+        let sbom_packages = sbom["packages"].as_array().unwrap();
+        let image = &sbom_packages[0];
+        assert_eq!(
+            format!("sha256:{}", image["checksums"][0]["checksumValue"].as_str().unwrap()),
+            digest,
+            "the described element is the platform manifest"
+        );
+        let purl = image["externalRefs"][0]["referenceLocator"].as_str().unwrap();
+        assert!(
+            purl.starts_with(&format!(
+                "pkg:oci/dual@{digest}?arch={arch}&repository_url={host}/{REPOSITORY}"
+            )),
+            "{purl}"
+        );
+        assert!(
+            sbom_packages.iter().any(|p| p["externalRefs"][0]["referenceLocator"]
+                .as_str()
+                .is_some_and(|l| l.starts_with("pkg:deb/debian/libc6@") && l.contains(&format!("arch={arch}")))),
+            "{arch}'s own libc6: {sbom}"
+        );
+        let root_package = &sbom_packages[1];
+        assert_eq!(root_package["name"], root, "{sbom}");
+        assert_eq!(
+            root_package["versionInfo"].as_str(),
+            entry.local_roots.get(&format!("linux/{arch}")).map(String::as_str)
+        );
         let config = skopeo(&host, digest, true);
         assert_eq!(config["architecture"], arch, "{config}");
         assert_eq!(config["os"], "linux", "{config}");
@@ -302,10 +372,35 @@ fn publish_round_trip_then_republish_then_a_conflicting_tag_is_refused() {
     assert!(again.status.success(), "{}", text(&again));
     assert!(text(&again).contains("already published as"), "{}", text(&again));
     assert!(
-        text(&again).contains("0 version(s) pushed, 2 already published"),
+        text(&again).contains("0 version(s) pushed, 2 already published; 0 SBOM(s) attached"),
         "{}",
         text(&again)
     );
+    assert_eq!(lock_of(ws.path()), lock_after, "versions.lock unchanged");
+
+    // A lost SBOM (its referrers index deleted) is attached again; the
+    // image and its tag are not touched.
+    let tag_before = tag_digest(&host, "1.1.0");
+    let arm = manifests
+        .iter()
+        .find(|m| m["platform"]["architecture"] == "arm64")
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let referrers = tag_digest(&host, &arm.replace(':', "-")).unwrap();
+    delete_manifest(&host, &referrers);
+    assert_eq!(tag_digest(&host, &arm.replace(':', "-")), None, "the SBOM is gone");
+    let mended = publish(ws.path(), &host, &[]);
+    assert!(
+        text(&mended).contains("0 version(s) pushed, 2 already published; 1 SBOM(s) attached"),
+        "{}",
+        text(&mended)
+    );
+    assert!(text(&mended).contains("sbom [linux/arm64]"), "{}", text(&mended));
+    let (artifact, _) = attached_sbom(&host, &arm);
+    assert_eq!(artifact["subject"]["digest"], arm.as_str());
+    assert_eq!(tag_digest(&host, "1.1.0"), tag_before, "the tag is untouched");
     assert_eq!(lock_of(ws.path()), lock_after, "versions.lock unchanged");
     let dry = publish(ws.path(), &host, &["--dry-run"]);
     assert!(
@@ -546,15 +641,19 @@ fn a_blob_another_repository_of_the_registry_has_is_mounted_not_uploaded() {
             revision: None,
             source: None,
         };
-        let prepared = prepare(&engine, image, &built, &provenance, &BTreeMap::new(), &store)
-            .await
-            .unwrap();
-        let remote = Remote::new(&host, RegistryAuth::Anonymous, "no credentials");
         let target = Target {
             registry: host.clone(),
             repository: "mirror/dual".into(),
             tag: "1.1.0".into(),
         };
+        let publication = Publication {
+            target: &target,
+            provenance: &provenance,
+            local_roots: &BTreeMap::new(),
+            fetched: &BTreeMap::new(),
+        };
+        let prepared = prepare(&engine, image, &built, publication, &store).await.unwrap();
+        let remote = Remote::new(&host, RegistryAuth::Anonymous, "no credentials");
         push(
             &engine,
             &remote,

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::engine::docker::DockerEngine;
+use crate::sbom::SPDX_MEDIA_TYPE;
 use crate::{BaseImage, ImageAddress, ImageKey};
 pub use oci_client::secrets::RegistryAuth;
 
@@ -267,20 +268,57 @@ pub struct Prepared {
     pub images: Vec<(PlatformImage, String)>,
     /// The image index.
     pub index: Document,
+    /// Each platform's SBOM, as an artifact referring to its manifest.
+    pub sboms: Vec<SbomArtifact>,
+}
+
+/// One platform image's SBOM as an OCI artifact.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SbomArtifact {
+    /// `os/arch[/variant]`.
+    pub platform: String,
+    /// The platform manifest's digest (the artifact's subject).
+    pub subject: String,
+    /// The SPDX JSON document.
+    pub sbom: Document,
+    /// The artifact manifest.
+    pub manifest: Document,
+    /// How many packages it lists.
+    pub packages: usize,
+    /// The artifact's annotations (its `created`), repeated in the
+    /// referrers index.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// What a version's publish knows besides its built images.
+#[derive(Clone, Copy, Debug)]
+pub struct Publication<'a> {
+    /// Where it goes.
+    pub target: &'a Target,
+    /// Its `created`, revision and source.
+    pub provenance: &'a Provenance,
+    /// The root image ids the lock records for local roots, by platform.
+    pub local_roots: &'a BTreeMap<String, String>,
+    /// The digests of the content it fetches, by URL.
+    pub fetched: &'a crate::fetch::Pins,
 }
 
 /// Reads each platform's built image (`built`: platform and engine image
-/// id) of `image` from `engine` and makes its OCI documents; layers not in
-/// `store` yet are exported and compressed into it, the platforms'
-/// concurrently (one core each).
+/// id) of `image` from `engine` and makes its OCI documents and SBOMs;
+/// layers not in `store` yet are exported and compressed into it, the
+/// platforms' concurrently (one core each).
 pub async fn prepare(
     engine: &DockerEngine,
     image: &BaseImage,
     built: &[(String, String)],
-    provenance: &Provenance,
-    local_roots: &BTreeMap<String, String>,
+    publication: Publication<'_>,
     store: &LayerStore,
 ) -> Result<Prepared, crate::Error> {
+    let Publication {
+        provenance,
+        local_roots,
+        ..
+    } = publication;
     let mut facts_of = Vec::new();
     for (_, id) in built {
         facts_of.push(engine.image_facts(id).await?);
@@ -326,11 +364,96 @@ pub async fn prepare(
     let platform_images: Vec<PlatformImage> = images.iter().map(|(i, _)| i.clone()).collect();
     let notes = annotations(image, provenance, None, local_roots)?;
     let index = oci::index(&platform_images, &notes)?;
+    let mut sboms = Vec::new();
+    for (platform_image, id) in &images {
+        sboms.push(sbom_artifact(engine, image, platform_image, id, publication).await?);
+    }
     Ok(Prepared {
         key: image.key(),
         images,
         index,
+        sboms,
     })
+}
+
+/// The SBOM of one platform image (`id` in the engine), as an artifact
+/// whose subject is its manifest.
+async fn sbom_artifact(
+    engine: &DockerEngine,
+    image: &BaseImage,
+    platform_image: &PlatformImage,
+    id: &str,
+    publication: Publication<'_>,
+) -> Result<SbomArtifact, crate::Error> {
+    let inventory = engine.inventory(id).await?;
+    let origin = crate::sbom::Origin {
+        digest: platform_image.manifest.digest.clone(),
+        repository: Some(publication.target.repository_address()),
+        created: publication.provenance.created.clone(),
+    };
+    let subject = crate::sbom::subject(
+        image,
+        &platform_image.platform,
+        origin,
+        publication.fetched,
+        publication.local_roots,
+    )?;
+    let document = crate::sbom::spdx::document(&subject, &inventory);
+    let sbom = Document::raw(SPDX_MEDIA_TYPE, crate::sbom::to_json(&document));
+    let notes = BTreeMap::from([(
+        "org.opencontainers.image.created".to_owned(),
+        publication.provenance.created.clone(),
+    )]);
+    let manifest = oci::artifact(SPDX_MEDIA_TYPE, &sbom, &platform_image.manifest, &notes)?;
+    Ok(SbomArtifact {
+        platform: platform_image.platform.clone(),
+        subject: platform_image.manifest.digest.clone(),
+        sbom,
+        manifest,
+        packages: inventory.packages.len() + subject.fetched.len(),
+        annotations: notes,
+    })
+}
+
+/// Attaches each SBOM of `prepared` whose platform manifest has none yet
+/// in `repository`: its blobs, its artifact manifest by digest, and the
+/// referrers index under the referrers tag (`sha256-<hex>`), so it is
+/// found with or without the registry's referrers API. Touches neither the
+/// image nor its tag; returns how many were attached.
+pub async fn attach_sboms(
+    remote: &Remote,
+    repository: &str,
+    prepared: &Prepared,
+    observe: &Observer,
+) -> Result<usize, crate::Error> {
+    let mut attached = 0;
+    for artifact in &prepared.sboms {
+        if !remote
+            .referrers(repository, &artifact.subject, SPDX_MEDIA_TYPE)
+            .await?
+            .is_empty()
+        {
+            continue;
+        }
+        for blob in [&Document::empty(), &artifact.sbom] {
+            if !remote.has_blob(repository, &blob.digest).await? {
+                remote.upload_bytes(repository, blob).await?;
+            }
+        }
+        put_by_digest(remote, repository, &artifact.manifest, observe).await?;
+        let tag = oci::referrers_tag(&artifact.subject);
+        let existing = remote.manifest(repository, &tag, &[oci::OCI_INDEX]).await?;
+        let existing = existing.as_ref().map(|(bytes, _)| bytes.as_slice());
+        if let Some(index) = oci::with_referrer(existing, &artifact.manifest, SPDX_MEDIA_TYPE, &artifact.annotations)? {
+            remote.put_manifest(repository, &tag, &index).await?;
+        }
+        observe(Event::Attached {
+            platform: artifact.platform.clone(),
+            digest: artifact.manifest.digest.clone(),
+        });
+        attached += 1;
+    }
+    Ok(attached)
 }
 
 impl From<PublishError> for crate::Error {
@@ -401,6 +524,13 @@ pub enum Event {
     Manifest {
         /// The digest or tag it was pushed under.
         reference: String,
+    },
+    /// A platform image's SBOM was attached.
+    Attached {
+        /// The platform.
+        platform: String,
+        /// The artifact manifest's digest.
+        digest: String,
     },
 }
 
@@ -476,6 +606,7 @@ pub async fn push(
         put_by_digest(remote, repository, &image.manifest, observe).await?;
     }
     put_by_digest(remote, repository, &prepared.index, observe).await?;
+    attach_sboms(remote, repository, prepared, observe).await?;
     match remote.resolve(repository, &target.tag).await? {
         Some(existing) if existing != prepared.index.digest => {
             return Err(crate::Error::from(PublishError::TagConflict {

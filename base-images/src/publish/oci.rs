@@ -3,13 +3,16 @@
 //! time given, never the wall clock; no history, whose per-step times
 //! would change with every rebuild), an image manifest per platform and an
 //! image index, each serialized as canonical JSON (sorted keys, no
-//! insignificant whitespace) so equal inputs give equal digests.
+//! insignificant whitespace) so equal inputs give equal digests. An SBOM
+//! travels as an OCI 1.1 artifact: an image manifest with `artifactType`,
+//! the empty config and a `subject` (the platform manifest), listed in the
+//! referrers index that the referrers tag schema keeps under `sha256-<hex>`.
 
 use std::collections::{BTreeMap, HashMap};
 
 use oci_spec::image::{
-    ConfigBuilder, Descriptor, DescriptorBuilder, ImageConfigurationBuilder, ImageIndexBuilder, ImageManifestBuilder,
-    MediaType, PlatformBuilder, RootFsBuilder,
+    ConfigBuilder, Descriptor, DescriptorBuilder, ImageConfigurationBuilder, ImageIndex, ImageIndexBuilder,
+    ImageManifestBuilder, MediaType, PlatformBuilder, RootFsBuilder,
 };
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
@@ -49,7 +52,25 @@ pub struct Document {
     pub digest: String,
 }
 
+/// The media type of the empty JSON blob `{}` (an artifact's config).
+pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+
 impl Document {
+    /// A document of exactly `bytes` (an SBOM, the empty config).
+    pub fn raw(media_type: &'static str, bytes: Vec<u8>) -> Document {
+        let digest = sha256(&bytes);
+        Document {
+            media_type,
+            bytes,
+            digest,
+        }
+    }
+
+    /// `{}`, the config of an artifact manifest.
+    pub fn empty() -> Document {
+        Document::raw(OCI_EMPTY, b"{}".to_vec())
+    }
+
     fn new<T: Serialize>(media_type: &'static str, value: &T) -> Result<Document, PublishError> {
         let mut bytes = Vec::new();
         let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, olpc_cjson::CanonicalFormatter::new());
@@ -208,6 +229,79 @@ pub fn index(images: &[PlatformImage], annotations: &BTreeMap<String, String>) -
     Document::new(OCI_INDEX, &index)
 }
 
+/// The manifest of an artifact of `artifact_type` made of the one blob
+/// `blob`, referring to the manifest `subject`, with `annotations`.
+pub fn artifact(
+    artifact_type: &str,
+    blob: &Document,
+    subject: &Document,
+    annotations: &BTreeMap<String, String>,
+) -> Result<Document, PublishError> {
+    let manifest = ImageManifestBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageManifest)
+        .artifact_type(MediaType::from(artifact_type))
+        .config(Document::empty().descriptor()?)
+        .layers(vec![blob.descriptor()?])
+        .subject(subject.descriptor()?)
+        .annotations(annotations.clone().into_iter().collect::<HashMap<_, _>>())
+        .build()
+        .map_err(spec_error)?;
+    Document::new(OCI_MANIFEST, &manifest)
+}
+
+/// The tag the referrers tag schema keeps a subject's referrers under
+/// (`sha256:<hex>` → `sha256-<hex>`).
+pub fn referrers_tag(subject_digest: &str) -> String {
+    subject_digest.replacen(':', "-", 1)
+}
+
+/// The artifact manifests of `artifact_type` a referrers index lists.
+pub fn referrers_of(index: &[u8], artifact_type: &str) -> Result<Vec<String>, PublishError> {
+    let index: ImageIndex = serde_json::from_slice(index)
+        .map_err(|e| PublishError::Document(format!("the referrers tag holds no image index: {e}")))?;
+    Ok(index
+        .manifests()
+        .iter()
+        .filter(|d| d.artifact_type().as_ref().map(MediaType::to_string).as_deref() == Some(artifact_type))
+        .map(|d| d.digest().to_string())
+        .collect())
+}
+
+/// The referrers index `existing` (the one the tag holds, if any) with the
+/// artifact manifest `artifact` of `artifact_type` added, or `None` when it
+/// lists it already.
+pub fn with_referrer(
+    existing: Option<&[u8]>,
+    artifact: &Document,
+    artifact_type: &str,
+    annotations: &BTreeMap<String, String>,
+) -> Result<Option<Document>, PublishError> {
+    let mut manifests = match existing {
+        Some(bytes) => serde_json::from_slice::<ImageIndex>(bytes)
+            .map_err(|e| PublishError::Document(format!("the referrers tag holds no image index: {e}")))?
+            .manifests()
+            .clone(),
+        None => Vec::new(),
+    };
+    if manifests.iter().any(|d| d.digest().to_string() == artifact.digest) {
+        return Ok(None);
+    }
+    let mut entry = artifact.descriptor()?;
+    entry.set_artifact_type(Some(MediaType::from(artifact_type)));
+    if !annotations.is_empty() {
+        entry.set_annotations(Some(annotations.clone().into_iter().collect()));
+    }
+    manifests.push(entry);
+    let index = ImageIndexBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageIndex)
+        .manifests(manifests)
+        .build()
+        .map_err(spec_error)?;
+    Document::new(OCI_INDEX, &index).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +338,54 @@ mod tests {
         assert_eq!(doc.digest, sha256(&doc.bytes));
         assert_eq!(doc, config(&facts(), "2026-11-26T00:00:00Z")?, "deterministic");
         assert_ne!(doc.digest, config(&facts(), "2026-11-27T00:00:00Z")?.digest);
+        Ok(())
+    }
+
+    #[test]
+    fn an_artifact_refers_to_its_subject_and_is_listed_once_in_the_referrers_index() -> Result<(), PublishError> {
+        let subject = Document::raw(OCI_MANIFEST, b"{\"schemaVersion\":2}".to_vec());
+        let sbom = Document::raw("application/spdx+json", b"{\"spdxVersion\":\"SPDX-2.3\"}\n".to_vec());
+        let notes: BTreeMap<String, String> =
+            [("org.opencontainers.image.created".into(), "2026-11-26T00:00:00Z".into())].into();
+        let artifact = artifact("application/spdx+json", &sbom, &subject, &notes)?;
+        let value: serde_json::Value = serde_json::from_slice(&artifact.bytes).unwrap_or_default();
+        assert_eq!(value["artifactType"], "application/spdx+json");
+        assert_eq!(value["config"]["mediaType"], OCI_EMPTY);
+        assert_eq!(value["config"]["digest"], Document::empty().digest.as_str());
+        assert_eq!(
+            Document::empty().digest,
+            "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+            "the OCI empty descriptor's digest"
+        );
+        assert_eq!(value["layers"][0]["digest"], sbom.digest.as_str());
+        assert_eq!(value["subject"]["digest"], subject.digest.as_str());
+        assert_eq!(
+            referrers_tag(&subject.digest),
+            subject.digest.replace("sha256:", "sha256-")
+        );
+
+        let index = with_referrer(None, &artifact, "application/spdx+json", &notes)?.expect("a new index");
+        assert_eq!(
+            referrers_of(&index.bytes, "application/spdx+json")?,
+            [artifact.digest.as_str()]
+        );
+        assert_eq!(
+            referrers_of(&index.bytes, "application/vnd.dev.cosign")?,
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            with_referrer(Some(&index.bytes), &artifact, "application/spdx+json", &notes)?,
+            None,
+            "listed already"
+        );
+        let other = Document::raw(OCI_MANIFEST, b"{}".to_vec());
+        let both = with_referrer(Some(&index.bytes), &other, "text/plain", &BTreeMap::new())?.expect("added");
+        assert_eq!(
+            referrers_of(&both.bytes, "application/spdx+json")?,
+            [artifact.digest.as_str()]
+        );
+        assert_eq!(referrers_of(&both.bytes, "text/plain")?, [other.digest.as_str()]);
+        assert!(with_referrer(Some(b"not json"), &artifact, "x/y", &notes).is_err());
         Ok(())
     }
 

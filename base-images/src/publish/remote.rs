@@ -151,17 +151,42 @@ impl Remote {
         let reference = self.reference(repository, tag);
         match self.client.pull_manifest_raw(&reference, &self.auth, accept).await {
             Ok((_, digest)) => Ok(Some(digest)),
-            Err(OciDistributionError::RegistryError { envelope, .. })
-                if envelope
-                    .errors
-                    .iter()
-                    .any(|e| matches!(e.code, OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown)) =>
-            {
-                Ok(None)
-            }
-            Err(OciDistributionError::ServerError { code: 404, .. }) => Ok(None),
+            Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(self.error(&format!("resolve {repository}:{tag}"), e)),
         }
+    }
+
+    /// The bytes and digest of the manifest `repository:reference` (a tag or
+    /// a digest), asking for `accept`; `None` when there is none.
+    pub async fn manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+        accept: &[&str],
+    ) -> Result<Option<(Vec<u8>, String)>, PublishError> {
+        let at = self.reference(repository, reference);
+        match self.client.pull_manifest_raw(&at, &self.auth, accept).await {
+            Ok((bytes, digest)) => Ok(Some((bytes.to_vec(), digest))),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(self.error(&format!("read {repository}:{reference}"), e)),
+        }
+    }
+
+    /// The artifact manifests of `artifact_type` that refer to `subject`
+    /// (a digest), through the referrers API or, where the registry has
+    /// none, the referrers tag schema.
+    pub async fn referrers(
+        &self,
+        repository: &str,
+        subject: &str,
+        artifact_type: &str,
+    ) -> Result<Vec<String>, PublishError> {
+        let at = self.reference(repository, subject);
+        self.client
+            .pull_referrers(&at, Some(artifact_type))
+            .await
+            .map(|index| index.manifests.into_iter().map(|m| m.digest).collect())
+            .map_err(|e| self.error(&format!("list the referrers of {repository}@{subject}"), e))
     }
 
     /// Whether `repository` has the blob `digest`.
@@ -251,6 +276,18 @@ impl Remote {
             .await
             .map(|_| ())
             .map_err(|e| self.error(&format!("push manifest {repository}:{reference}"), e))
+    }
+}
+
+/// Whether the registry said the manifest (or the repository) is unknown.
+fn not_found(e: &OciDistributionError) -> bool {
+    match e {
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|e| matches!(e.code, OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown)),
+        OciDistributionError::ServerError { code: 404, .. } => true,
+        _ => false,
     }
 }
 
