@@ -67,6 +67,10 @@ pub enum Command {
         #[arg(long)]
         platform: Option<String>,
     },
+    /// Check a published version against its declaration and versions.lock:
+    /// the tag, the platforms, the annotations, an SBOM per platform, and
+    /// the whole check set on the pulled images.
+    Verify(VerifyArgs),
     /// Append the skeleton of the next version of a family to its source file.
     New {
         /// The family.
@@ -147,6 +151,17 @@ pub struct PublishArgs {
     /// Write a report: `json=PATH` or `junit=PATH` (repeatable).
     #[arg(long, value_name = "KIND=PATH")]
     pub report: Vec<String>,
+}
+
+/// `verify`'s options.
+#[derive(Clone, Debug, Default, Args)]
+pub struct VerifyArgs {
+    /// `family:version` (or `family:latest`).
+    pub image: String,
+    /// Read the version from this registry instead of its family's
+    /// (where it was published with the same option).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub registry_override: Option<String>,
 }
 
 /// Which container engine to use.

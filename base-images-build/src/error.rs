@@ -29,6 +29,14 @@ pub enum Error {
     /// Versions that could not be published (each error says which).
     #[error("{}", .0.join("\n"))]
     Publish(Vec<String>),
+    /// A published version differs from its declaration or the lock.
+    #[error("{address} does not match its release ({} difference(s)):\n{}", .differences.len(), .differences.iter().map(|d| format!("  - {d}")).collect::<Vec<_>>().join("\n"))]
+    Verify {
+        /// `registry/repository:tag`.
+        address: String,
+        /// Each difference.
+        differences: Vec<String>,
+    },
     /// Bad command-line input.
     #[error("{0}")]
     Usage(String),

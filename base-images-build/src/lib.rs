@@ -22,9 +22,10 @@ mod report;
 mod sbom;
 mod select;
 mod ui;
+mod verify;
 mod workspace;
 
-pub use cli::{BuildArgs, Bump, Cli, Command, EngineChoice, PublishArgs};
+pub use cli::{BuildArgs, Bump, Cli, Command, EngineChoice, PublishArgs, VerifyArgs};
 pub use error::Error;
 pub use new::next_version;
 pub use ui::Ui;
@@ -108,6 +109,7 @@ pub async fn run(cli: &Cli) -> Result<String, Error> {
         Command::Sbom { image, platform } => {
             sbom::sbom(&workspace, base_images::get(&image)?, platform.as_deref(), &ui).await
         }
+        Command::Verify(args) => verify::verify(&workspace, &args, &ui).await,
         Command::New {
             family,
             bump,

@@ -240,7 +240,7 @@ async fn ctrl_c() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn library(e: PublishError) -> Error {
+pub(crate) fn library(e: PublishError) -> Error {
     Error::Library(base_images::Error::Publish(Box::new(e)))
 }
 
@@ -274,7 +274,7 @@ fn outcome(
 }
 
 /// `HOST[:PORT]`: no scheme, no path.
-fn check_host(host: &str) -> Result<(), Error> {
+pub(crate) fn check_host(host: &str) -> Result<(), Error> {
     let valid = !host.is_empty()
         && !host.contains("://")
         && !host.contains('/')

@@ -128,6 +128,15 @@ fn tag_digest_as(host: &str, tag: &str, user: Option<&str>) -> Option<String> {
 
 /// `skopeo inspect --raw` (or `--config --raw`) of `reference` on `host`.
 fn skopeo(host: &str, reference: &str, config: bool) -> serde_json::Value {
+    serde_json::from_slice(&skopeo_raw(host, reference, config)).unwrap()
+}
+
+/// The exact bytes of the manifest `reference` on `host`.
+fn raw(host: &str, reference: &str) -> Vec<u8> {
+    skopeo_raw(host, reference, false)
+}
+
+fn skopeo_raw(host: &str, reference: &str, config: bool) -> Vec<u8> {
     let separator = if reference.starts_with("sha256:") { "@" } else { ":" };
     let mut args = vec!["inspect", "--tls-verify=false", "--raw"];
     if config {
@@ -137,7 +146,7 @@ fn skopeo(host: &str, reference: &str, config: bool) -> serde_json::Value {
     args.push(&address);
     let out = Command::new("skopeo").args(&args).output().unwrap();
     assert!(out.status.success(), "skopeo {args:?}: {}", text(&out));
-    serde_json::from_slice(&out.stdout).unwrap()
+    out.stdout
 }
 
 /// The bytes of the blob `digest` of `REPOSITORY` on `host`.
@@ -727,4 +736,143 @@ fn ctrl_c_while_layers_are_compressed_stops_at_once_and_pushes_nothing() {
     assert!(said.contains("interrupted") && !said.contains("uploading"), "{said}");
     assert_eq!(lock_of(ws.path()), lock_before, "versions.lock unchanged");
     assert_eq!(tag_digest(&host, "1.0.0"), None, "nothing pushed");
+}
+
+/// `PUT` of `bytes` as the OCI index `REPOSITORY:tag` on `host`.
+fn put_index(host: &str, tag: &str, bytes: &[u8]) {
+    let url = format!("http://{host}/v2/{REPOSITORY}/manifests/{tag}");
+    let mut child = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/vnd.oci.image.index.v1+json",
+            "--data-binary",
+            "@-",
+            &url,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "201", "PUT {url}");
+}
+
+/// `verify e2e-dual:1.1.0` against `host`: exit code and output.
+fn verify(root: &Path, host: &str) -> (Option<i32>, String) {
+    let out = publish_command(root, &["verify", "e2e-dual:1.1.0", "--registry-override", host])
+        .output()
+        .unwrap();
+    (out.status.code(), text(&out))
+}
+
+#[test]
+fn verify_passes_on_a_fresh_publish_and_names_each_tampering() {
+    let Some((_serial, ws)) = released() else { return };
+    let registry = TestRegistry::start(5108, None);
+    let host = registry.host();
+    let (code, said) = verify(ws.path(), &host);
+    assert_eq!(code, Some(2), "not published yet: {said}");
+    assert!(said.contains("e2e-dual:1.1.0 is not published"), "{said}");
+    let out = publish(ws.path(), &host, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let (code, said) = verify(ws.path(), &host);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("e2e-dual:1.1.0 verified at"), "{said}");
+    for platform in ["linux/amd64", "linux/arm64"] {
+        assert!(
+            said.contains(&format!("ok    {platform}: all 7 check(s) pass on the pulled image")),
+            "{said}"
+        );
+        assert!(said.contains(&format!("ok    {platform} has an SBOM")), "{said}");
+    }
+
+    let released_index = published_index(ws.path(), "1.1.0");
+    let original = raw(&host, "1.1.0");
+    let index: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    let address = format!("{host}/{REPOSITORY}:1.1.0");
+
+    // A changed annotation.
+    let mut changed = index.clone();
+    changed["annotations"]["org.opencontainers.image.created"] = "2020-01-01T00:00:00Z".into();
+    put_index(&host, "1.1.0", &serde_json::to_vec(&changed).unwrap());
+    let (code, said) = verify(ws.path(), &host);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains(&format!("{address} resolves to sha256:")), "{said}");
+    assert!(
+        said.contains(&format!("but versions.lock records {released_index}")),
+        "{said}"
+    );
+    assert!(
+        said.contains("the index's annotation org.opencontainers.image.created is \"2020-01-01T00:00:00Z\""),
+        "{said}"
+    );
+
+    // An index without arm64.
+    let mut amd64_only = index.clone();
+    amd64_only["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["platform"]["architecture"] != "arm64");
+    put_index(&host, "1.1.0", &serde_json::to_vec(&amd64_only).unwrap());
+    let (code, said) = verify(ws.path(), &host);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains(
+            "the index holds linux/amd64, but the family declares linux/amd64, linux/arm64 (missing linux/arm64)"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("2 difference(s)"), "only what differs is named: {said}");
+
+    // Another image pushed under the tag: 1.0.0's index.
+    put_index(&host, "1.1.0", &raw(&host, "1.0.0"));
+    let (code, said) = verify(ws.path(), &host);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "{address} resolves to {}",
+            published_index(ws.path(), "1.0.0")
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "the index's annotation org.opencontainers.image.version is \"1.0.0\", but the declaration says \"1.1.0\""
+        ),
+        "{said}"
+    );
+    assert!(
+        said.contains("check `"),
+        "1.1.0's checks fail on 1.0.0's images: {said}"
+    );
+
+    // The released index back, but arm64's SBOM deleted.
+    put_index(&host, "1.1.0", &original);
+    assert_eq!(verify(ws.path(), &host).0, Some(0), "restored");
+    let arm = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform"]["architecture"] == "arm64")
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    delete_manifest(&host, &tag_digest(&host, &arm.replace(':', "-")).unwrap());
+    let (code, said) = verify(ws.path(), &host);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains(&format!("the linux/arm64 manifest ({arm}) has no SBOM")),
+        "{said}"
+    );
+    assert!(said.contains("1 difference(s)"), "{said}");
 }

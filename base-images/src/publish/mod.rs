@@ -12,6 +12,7 @@ pub mod auth;
 pub mod layers;
 pub mod oci;
 pub mod remote;
+pub mod verify;
 
 pub use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

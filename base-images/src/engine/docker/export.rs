@@ -1,7 +1,7 @@
-//! Reading a built image out of the engine for publishing: its facts
+//! Images in and out of the engine for publishing: a built image's facts
 //! (platform, runtime configuration, layer diff ids) from the image
-//! inspect API, and its bytes from the image export API (`docker save`),
-//! streamed to a file.
+//! inspect API, its bytes from the image export API (`docker save`),
+//! streamed to a file, and a published image pulled back for `verify`.
 
 use std::path::Path;
 
@@ -42,6 +42,26 @@ impl DockerEngine {
             stop_signal: config.stop_signal.filter(|v| !v.is_empty()),
             diff_ids: inspect.root_fs.and_then(|r| r.layers).unwrap_or_default(),
         })
+    }
+
+    /// Pulls `address` (`registry/repository@digest`) for `platform`;
+    /// returns the pulled image's id.
+    pub async fn pull(&self, address: &str, platform: &str) -> Result<String, Error> {
+        use futures_util::TryStreamExt as _;
+        let options = bollard::query_parameters::CreateImageOptions {
+            from_image: Some(address.to_owned()),
+            platform: platform.to_owned(),
+            ..Default::default()
+        };
+        let action = format!("pull {address} for {platform}");
+        let _: Vec<_> = self
+            .docker
+            .create_image(Some(options), None, None)
+            .try_collect()
+            .await
+            .map_err(engine_error(&action))?;
+        let image = self.docker.inspect_image(address).await.map_err(engine_error(action))?;
+        Ok(image.id.unwrap_or_default())
     }
 
     /// Writes the engine's export (`docker save`) of image `id` to `path`.

@@ -1,0 +1,113 @@
+//! `verify KEY`: a published version checked against its declaration and
+//! versions.lock, from the registry plus the engine. The registry part
+//! (tag, platforms, annotations, SBOM referrers) is the library's
+//! `publish::verify`; then each platform image is pulled by digest and
+//! the version's whole check set runs on it. Every difference is printed
+//! and named in the error (exit 1); a version that is not published is a
+//! usage error (exit 2).
+
+use base_images::checks::{ResultCache, Status};
+use base_images::engine::docker::DockerEngine;
+use base_images::engine::pipeline::{check_built, interruptible};
+use base_images::engine::BuiltImage;
+use base_images::publish::remote::Remote;
+use base_images::publish::{auth, verify as verifying, Target};
+use base_images::BaseImage;
+
+use crate::cli::VerifyArgs;
+use crate::{Error, Ui, Workspace};
+
+/// Runs `verify`; returns the closing message.
+pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) -> Result<String, Error> {
+    let image: &BaseImage = base_images::get(&args.image)?;
+    let key = image.key();
+    let lock = workspace.lock()?;
+    let entry = lock
+        .get(&key)
+        .filter(|e| e.published.is_some())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{key} is not published: versions.lock records no published index for it; publish it first (`publish {key}`)"
+            ))
+        })?;
+    if let Some(host) = &args.registry_override {
+        crate::publish::check_host(host)?;
+    }
+    let target = Target::of(image, args.registry_override.as_deref())?.ok_or_else(|| {
+        Error::Usage(format!(
+            "{key}: its family declares no repository, so it is never published"
+        ))
+    })?;
+    let (credentials, source) = auth::credentials(&target.registry).map_err(crate::publish::library)?;
+    let remote = Remote::new(&target.registry, credentials, source);
+    let engine = &DockerEngine::connect().await?;
+
+    let work = async {
+        let mut found = verifying::verify(&remote, &target, image, entry).await?;
+        let mut cache = ResultCache::open(&ResultCache::default_dir());
+        for (platform, digest) in found.platforms.clone() {
+            if !image.platforms().contains(&platform.as_str()) {
+                continue;
+            }
+            let address = format!("{}@{digest}", target.repository_address());
+            let id = match engine.pull(&address, &platform).await {
+                Ok(id) => id,
+                Err(e) => {
+                    found.differences.push(format!("{platform}: {e}"));
+                    continue;
+                }
+            };
+            let pulled = BuiltImage {
+                id,
+                steps_built: 0,
+                steps_cached: 0,
+            };
+            let reports = check_built(engine, image, &platform, &pulled, &mut cache).await?;
+            let failed: Vec<String> = reports
+                .iter()
+                .filter(|r| !r.status.is_pass())
+                .map(|r| {
+                    let why = match &r.status {
+                        Status::Failed(f) => f.reason.clone(),
+                        Status::TimedOut(limit) => format!("timed out after {limit:?}"),
+                        Status::Passed | Status::Cached => String::new(),
+                    };
+                    format!("{platform}: check `{}` failed: {why}", r.check.check.id)
+                })
+                .collect();
+            if failed.is_empty() {
+                found.held.push(format!(
+                    "{platform}: all {} check(s) pass on the pulled image",
+                    reports.len()
+                ));
+            }
+            found.differences.extend(failed);
+        }
+        if let Err(e) = cache.save() {
+            ui.note(&format!("warning: the check result cache was not saved: {e}"));
+        }
+        Ok::<_, Error>(found)
+    };
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let found = interruptible(engine, work, interrupt).await??;
+    for line in &found.held {
+        ui.note(&format!("ok    {line}"));
+    }
+    for line in &found.differences {
+        ui.note(&format!("FAIL  {line}"));
+    }
+    if found.differences.is_empty() {
+        Ok(format!(
+            "{key} verified at {}: {} platform(s), tag, annotations, SBOMs and checks as released",
+            target.address(),
+            found.platforms.len()
+        ))
+    } else {
+        Err(Error::Verify {
+            address: target.address(),
+            differences: found.differences,
+        })
+    }
+}

@@ -1,0 +1,271 @@
+//! Checking a published version against its declaration and the lock,
+//! from the registry alone: the tag resolves to the index digest the lock
+//! records; the index holds exactly the family's platforms; the index's and
+//! each manifest's annotations equal what publishing the declaration
+//! writes; each platform manifest has an SBOM referrer. Every difference is
+//! collected (none stops the others), so one run names them all. Running
+//! the version's checks on the pulled images is the caller's (it needs the
+//! engine).
+
+use std::collections::BTreeMap;
+
+use oci_spec::image::{ImageIndex, ImageManifest};
+
+use super::remote::Remote;
+use super::{annotations, oci, Provenance, PublishError, Target};
+use crate::lock::LockEntry;
+use crate::sbom::SPDX_MEDIA_TYPE;
+use crate::BaseImage;
+
+/// What the registry holds of a published version, and how it differs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verified {
+    /// Each difference, as a sentence naming what and where.
+    pub differences: Vec<String>,
+    /// What held, one line each.
+    pub held: Vec<String>,
+    /// The platform manifests the examined index lists: platform, digest.
+    pub platforms: Vec<(String, String)>,
+    /// The digest of the index examined (the tag's, else the lock's).
+    pub index: Option<String>,
+}
+
+/// Checks `image`, published as `entry` records, at `target` on `remote`.
+pub async fn verify(
+    remote: &Remote,
+    target: &Target,
+    image: &BaseImage,
+    entry: &LockEntry,
+) -> Result<Verified, crate::Error> {
+    let mut found = Verified::default();
+    let published = entry.published.as_ref().ok_or_else(|| {
+        PublishError::Document(format!("{} is not recorded as published in versions.lock", entry.name))
+    })?;
+    let repository = target.repository.as_str();
+    match remote.resolve(repository, &target.tag).await? {
+        Some(digest) if digest == published.index => {
+            found.held.push(format!(
+                "{} resolves to {digest}, as versions.lock records",
+                target.address()
+            ));
+            found.index = Some(digest);
+        }
+        Some(digest) => {
+            found.differences.push(format!(
+                "{} resolves to {digest}, but versions.lock records {}",
+                target.address(),
+                published.index
+            ));
+            found.index = Some(digest);
+        }
+        None => {
+            found.differences.push(format!(
+                "{} does not exist (versions.lock records {})",
+                target.address(),
+                published.index
+            ));
+            found.index = Some(published.index.clone());
+        }
+    }
+    let index_digest = found.index.clone().unwrap_or_default();
+    let Some((bytes, _)) = remote.manifest(repository, &index_digest, &[oci::OCI_INDEX]).await? else {
+        found.differences.push(format!(
+            "{}@{index_digest} is not in the registry",
+            target.repository_address()
+        ));
+        return Ok(found);
+    };
+    let index: ImageIndex = match serde_json::from_slice(&bytes) {
+        Ok(index) => index,
+        Err(e) => {
+            found
+                .differences
+                .push(format!("{index_digest} is not an OCI image index: {e}"));
+            return Ok(found);
+        }
+    };
+    found.platforms = index_platforms(&index);
+    let listed: Vec<&str> = found.platforms.iter().map(|(p, _)| p.as_str()).collect();
+    match platform_difference(image.platforms(), &listed) {
+        Some(difference) => found.differences.push(difference),
+        None => found
+            .held
+            .push(format!("the index holds exactly {}", listed.join(", "))),
+    }
+    let provenance = Provenance {
+        created: published.created.clone(),
+        revision: published.revision.clone(),
+        source: published.source.clone(),
+    };
+    let expected = annotations(image, &provenance, None, &entry.local_roots)?;
+    let before = found.differences.len();
+    found.differences.extend(annotation_differences(
+        "the index",
+        &expected,
+        &annotations_of(index.annotations()),
+    ));
+    for (platform, digest) in found.platforms.clone() {
+        let what = format!("the {platform} manifest");
+        match remote.manifest(repository, &digest, &[oci::OCI_MANIFEST]).await? {
+            Some((bytes, _)) => match serde_json::from_slice::<ImageManifest>(&bytes) {
+                Ok(manifest) => {
+                    let expected = annotations(image, &provenance, Some(&platform), &entry.local_roots)?;
+                    found.differences.extend(annotation_differences(
+                        &what,
+                        &expected,
+                        &annotations_of(manifest.annotations()),
+                    ));
+                }
+                Err(e) => found
+                    .differences
+                    .push(format!("{what} ({digest}) is not an image manifest: {e}")),
+            },
+            None => found
+                .differences
+                .push(format!("{what} ({digest}) is not in the registry")),
+        }
+        if remote.referrers(repository, &digest, SPDX_MEDIA_TYPE).await?.is_empty() {
+            found.differences.push(format!(
+                "{what} ({digest}) has no SBOM: no {SPDX_MEDIA_TYPE} artifact refers to it; run publish again to attach it"
+            ));
+        } else {
+            found.held.push(format!("{platform} has an SBOM"));
+        }
+    }
+    if found.differences.len() == before {
+        found.held.push("the annotations equal the declaration".to_owned());
+    }
+    Ok(found)
+}
+
+/// The platforms (`os/arch[/variant]`) and manifest digests an index lists.
+pub fn index_platforms(index: &ImageIndex) -> Vec<(String, String)> {
+    index
+        .manifests()
+        .iter()
+        .map(|d| {
+            let platform = d.platform().as_ref().map_or_else(
+                || "unknown platform".to_owned(),
+                |p| {
+                    let mut text = format!("{}/{}", p.os(), p.architecture());
+                    if let Some(variant) = p.variant().as_ref().filter(|v| !v.is_empty()) {
+                        text.push('/');
+                        text.push_str(variant);
+                    }
+                    text
+                },
+            );
+            (platform, d.digest().to_string())
+        })
+        .collect()
+}
+
+/// How the platforms an index lists differ from those declared, if they do.
+pub fn platform_difference(declared: &[&str], listed: &[&str]) -> Option<String> {
+    let mut declared_sorted: Vec<&str> = declared.to_vec();
+    declared_sorted.sort_unstable();
+    let mut listed_sorted: Vec<&str> = listed.to_vec();
+    listed_sorted.sort_unstable();
+    if declared_sorted == listed_sorted {
+        return None;
+    }
+    let missing: Vec<&str> = declared_sorted
+        .iter()
+        .filter(|p| !listed_sorted.contains(p))
+        .copied()
+        .collect();
+    let extra: Vec<&str> = listed_sorted
+        .iter()
+        .filter(|p| !declared_sorted.contains(p))
+        .copied()
+        .collect();
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!("missing {}", missing.join(", ")));
+    }
+    if !extra.is_empty() {
+        parts.push(format!("not declared: {}", extra.join(", ")));
+    }
+    if parts.is_empty() {
+        parts.push("a platform listed twice".to_owned());
+    }
+    Some(format!(
+        "the index holds {}, but the family declares {} ({})",
+        if listed.is_empty() {
+            "no platform".to_owned()
+        } else {
+            listed.join(", ")
+        },
+        declared.join(", "),
+        parts.join("; ")
+    ))
+}
+
+/// Each annotation of `expected` that `actual` lacks or holds another value for.
+pub fn annotation_differences(
+    what: &str,
+    expected: &BTreeMap<String, String>,
+    actual: &BTreeMap<String, String>,
+) -> Vec<String> {
+    expected
+        .iter()
+        .filter_map(|(key, want)| match actual.get(key) {
+            Some(have) if have == want => None,
+            Some(have) => Some(format!(
+                "{what}'s annotation {key} is \"{have}\", but the declaration says \"{want}\""
+            )),
+            None => Some(format!(
+                "{what} has no annotation {key} (the declaration says \"{want}\")"
+            )),
+        })
+        .collect()
+}
+
+fn annotations_of(map: &Option<std::collections::HashMap<String, String>>) -> BTreeMap<String, String> {
+    map.clone().unwrap_or_default().into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platforms_must_be_exactly_those_declared() {
+        let declared = ["linux/amd64", "linux/arm64"];
+        assert_eq!(platform_difference(&declared, &["linux/arm64", "linux/amd64"]), None);
+        assert_eq!(
+            platform_difference(&declared, &["linux/amd64"]).as_deref(),
+            Some("the index holds linux/amd64, but the family declares linux/amd64, linux/arm64 (missing linux/arm64)")
+        );
+        assert_eq!(
+            platform_difference(&["linux/amd64"], &["linux/amd64", "linux/s390x"]).as_deref(),
+            Some("the index holds linux/amd64, linux/s390x, but the family declares linux/amd64 (not declared: linux/s390x)")
+        );
+        assert!(platform_difference(&["linux/amd64"], &["linux/amd64", "linux/amd64"])
+            .is_some_and(|d| d.contains("listed twice")));
+    }
+
+    #[test]
+    fn each_changed_or_missing_annotation_is_named() {
+        let expected: BTreeMap<String, String> = [
+            ("org.opencontainers.image.version".to_owned(), "1.1.0".to_owned()),
+            (
+                "org.opencontainers.image.created".to_owned(),
+                "2026-11-26T00:00:00Z".to_owned(),
+            ),
+        ]
+        .into();
+        let mut actual = expected.clone();
+        assert!(annotation_differences("the index", &expected, &actual).is_empty());
+        actual.insert("org.opencontainers.image.version".into(), "9.9.9".into());
+        actual.remove("org.opencontainers.image.created");
+        actual.insert("org.example.extra".into(), "kept".into());
+        assert_eq!(
+            annotation_differences("the index", &expected, &actual),
+            [
+                "the index has no annotation org.opencontainers.image.created (the declaration says \"2026-11-26T00:00:00Z\")",
+                "the index's annotation org.opencontainers.image.version is \"9.9.9\", but the declaration says \"1.1.0\"",
+            ]
+        );
+    }
+}
