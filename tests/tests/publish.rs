@@ -645,8 +645,12 @@ fn a_blob_another_repository_of_the_registry_has_is_mounted_not_uploaded() {
     runtime.block_on(async {
         let engine = DockerEngine::connect().await.unwrap();
         let store = LayerStore::new(shared_cache().join("layers"));
+        // The release's time, as the publish above used: the same epoch
+        // for the step layers, so the same layer blobs.
+        let lock = Lock::parse(&lock_of(ws.path()), Path::new("versions.lock")).unwrap();
+        let released = lock.get(&image.key()).unwrap().released.clone().unwrap();
         let provenance = Provenance {
-            created: "2026-11-26T00:00:00Z".into(),
+            created: released,
             revision: None,
             source: None,
         };

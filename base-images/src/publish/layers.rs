@@ -1,16 +1,19 @@
 //! Layers as they are published: each uncompressed layer of the engine's
 //! export (`docker save`) gzip-compressed deterministically (level 6, no
 //! file name, modification time 0 in the header), so the same layer always
-//! gives the same blob digest. `LayerStore` keeps, per layer diff id, the
-//! compressed file and its digest and size (in the user's cache directory),
-//! so a version is compared with the registry, and its blobs uploaded,
-//! without exporting or compressing a layer twice.
+//! gives the same blob digest; a step layer is first rewritten to be
+//! reproducible (`reproducible`, mtimes clamped to the release's epoch).
+//! `LayerStore` keeps, per layer diff id and form, the compressed file,
+//! its digest and size and the diff id it is published with (in the
+//! user's cache directory), so a version is compared with the registry,
+//! and its blobs uploaded, without exporting or compressing a layer twice.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use super::oci::Blob;
@@ -20,9 +23,30 @@ use crate::{fsio, Error};
 /// other bytes, hence other digests).
 pub const GZIP_LEVEL: u32 = 6;
 
-/// Compressed layers by diff id: `<dir>/<hex>.tar.gz` and, beside it,
-/// `<hex>.json` with the blob's digest and size (written last, so a
-/// record always describes a complete file).
+/// How a layer of the engine is published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Form {
+    /// Byte for byte as the engine has it (the root image's layers).
+    AsIs,
+    /// Rewritten reproducibly, modification times clamped to this epoch
+    /// (seconds; a step's layers).
+    Clamped(u64),
+}
+
+/// A layer in the store: its compressed blob and the diff id (digest of
+/// the uncompressed tar) it is published with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored {
+    /// The compressed blob.
+    #[serde(flatten)]
+    pub blob: Blob,
+    /// The published diff id (the engine's for [`Form::AsIs`]).
+    pub diff_id: String,
+}
+
+/// Compressed layers by diff id and form: `<dir>/<hex>[.clamped-<epoch>].tar.gz`
+/// and, beside it, `….json` with the [`Stored`] record (written last, so
+/// a record always describes a complete file).
 #[derive(Clone, Debug)]
 pub struct LayerStore {
     dir: PathBuf,
@@ -45,36 +69,45 @@ impl LayerStore {
         &self.dir
     }
 
-    fn file(&self, diff_id: &str, extension: &str) -> PathBuf {
-        self.dir
-            .join(format!("{}.{extension}", diff_id.trim_start_matches("sha256:")))
+    fn file(&self, diff_id: &str, form: Form, extension: &str) -> PathBuf {
+        let hex = diff_id.trim_start_matches("sha256:");
+        self.dir.join(match form {
+            Form::AsIs => format!("{hex}.{extension}"),
+            Form::Clamped(epoch) => format!("{hex}.clamped-{epoch}.{extension}"),
+        })
     }
 
-    /// The compressed blob of the layer `diff_id`, if stored.
-    pub fn blob(&self, diff_id: &str) -> Option<Blob> {
-        let record = std::fs::read(self.file(diff_id, "json")).ok()?;
-        let blob: Blob = serde_json::from_slice(&record).ok()?;
-        let size = std::fs::metadata(self.path(diff_id)).ok()?.len();
-        (size == blob.size).then_some(blob)
+    /// The stored layer `diff_id` (the engine's) in `form`, if stored.
+    pub fn get(&self, diff_id: &str, form: Form) -> Option<Stored> {
+        let record = std::fs::read(self.file(diff_id, form, "json")).ok()?;
+        let stored: Stored = serde_json::from_slice(&record).ok()?;
+        let size = std::fs::metadata(self.path(diff_id, form)).ok()?.len();
+        (size == stored.blob.size).then_some(stored)
     }
 
-    /// The compressed file of the layer `diff_id`.
-    pub fn path(&self, diff_id: &str) -> PathBuf {
-        self.file(diff_id, "tar.gz")
+    /// The compressed file of the layer `diff_id` in `form`.
+    pub fn path(&self, diff_id: &str, form: Form) -> PathBuf {
+        self.file(diff_id, form, "tar.gz")
     }
 
     /// Compresses the layers of the export archive at `archive` whose diff
-    /// id is in `wanted` into the store; returns their blobs by diff id.
-    /// Layers are found by content (an entry `…/layer.tar` or under
-    /// `blobs/` whose sha256 is a wanted diff id), so both the legacy and
-    /// the OCI export layouts work.
-    pub fn add_from_export(&self, archive: &Path, wanted: &BTreeSet<String>) -> Result<BTreeMap<String, Blob>, Error> {
+    /// id is in `wanted` into the store, each in its form; returns them by
+    /// diff id. Layers are found by content (an entry `…/layer.tar` or
+    /// under `blobs/` whose sha256 is a wanted diff id), so both the legacy
+    /// and the OCI export layouts work.
+    pub fn add_from_export(
+        &self,
+        archive: &Path,
+        wanted: &BTreeMap<String, Form>,
+    ) -> Result<BTreeMap<String, Stored>, Error> {
         std::fs::create_dir_all(&self.dir).map_err(|source| Error::Io {
             path: self.dir.clone(),
             source,
         })?;
-        let mut blobs = BTreeMap::new();
-        for (diff_id, (offset, size)) in find_layers(archive, wanted)? {
+        let ids: BTreeSet<String> = wanted.keys().cloned().collect();
+        let mut added = BTreeMap::new();
+        for (diff_id, (offset, size)) in find_layers(archive, &ids)? {
+            let form = wanted.get(&diff_id).copied().unwrap_or(Form::AsIs);
             let mut file = File::open(archive).map_err(|source| Error::Io {
                 path: archive.to_owned(),
                 source,
@@ -93,16 +126,23 @@ impl LayerStore {
                     source,
                 })?
                 .into_temp_path();
-            let blob = compress(&mut file.take(size), &partial)?;
-            partial.persist(self.path(&diff_id)).map_err(|e| Error::Io {
-                path: self.path(&diff_id),
+            let stored = match form {
+                Form::AsIs => Stored {
+                    blob: compress(&mut file.take(size), &partial)?,
+                    diff_id: diff_id.clone(),
+                },
+                Form::Clamped(epoch) => rewrite_and_compress(&mut file.take(size), epoch, &partial)?,
+            };
+            let target = self.path(&diff_id, form);
+            partial.persist(&target).map_err(|e| Error::Io {
+                path: target,
                 source: e.error,
             })?;
-            let record = serde_json::to_vec(&blob).unwrap_or_default();
-            fsio::write_atomic(&self.file(&diff_id, "json"), &record)?;
-            blobs.insert(diff_id, blob);
+            let record = serde_json::to_vec(&stored).unwrap_or_default();
+            fsio::write_atomic(&self.file(&diff_id, form, "json"), &record)?;
+            added.insert(diff_id, stored);
         }
-        Ok(blobs)
+        Ok(added)
     }
 }
 
@@ -147,21 +187,44 @@ pub fn compress(input: &mut impl Read, path: &Path) -> Result<Blob, Error> {
         path: path.to_owned(),
         source,
     };
-    let out = HashingWriter {
-        inner: BufWriter::new(File::create(path).map_err(io)?),
-        hasher: Sha256::new(),
-        size: 0,
-    };
-    let mut encoder = flate2::GzBuilder::new()
+    let (blob, _) = compressing(path, |encoder| std::io::copy(input, encoder).map(|_| ())).map_err(io)?;
+    Ok(blob)
+}
+
+/// Rewrites the layer tar `input` reproducibly (mtimes clamped to `epoch`)
+/// and compresses it into the file `path`; returns the blob and the
+/// rewritten layer's diff id.
+pub fn rewrite_and_compress(input: &mut impl Read, epoch: u64, path: &Path) -> Result<Stored, Error> {
+    let (blob, diff_id) = compressing(path, |encoder| {
+        super::reproducible::rewrite(BufReader::new(input), epoch, encoder)
+    })
+    .map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(Stored { blob, diff_id })
+}
+
+/// Runs `write` into a deterministic gzip encoder writing the file `path`;
+/// returns the compressed blob and the sha256 of what `write` wrote.
+fn compressing(
+    path: &Path,
+    write: impl FnOnce(&mut HashingWriter<flate2::write::GzEncoder<HashingWriter<BufWriter<File>>>>) -> std::io::Result<()>,
+) -> std::io::Result<(Blob, String)> {
+    let out = HashingWriter::new(BufWriter::new(File::create(path)?));
+    let encoder = flate2::GzBuilder::new()
         .mtime(0)
         .write(out, flate2::Compression::new(GZIP_LEVEL));
-    std::io::copy(input, &mut encoder).map_err(io)?;
-    let mut out = encoder.finish().map_err(io)?;
-    out.inner.flush().map_err(io)?;
-    Ok(Blob {
+    let mut plain = HashingWriter::new(encoder);
+    write(&mut plain)?;
+    let diff_id = format!("sha256:{:x}", plain.hasher.finalize());
+    let mut out = plain.inner.finish()?;
+    out.inner.flush()?;
+    let blob = Blob {
         digest: format!("sha256:{:x}", out.hasher.finalize()),
         size: out.size,
-    })
+    };
+    Ok((blob, diff_id))
 }
 
 /// A writer that hashes and counts what goes through it.
@@ -169,6 +232,16 @@ struct HashingWriter<W> {
     inner: W,
     hasher: Sha256,
     size: u64,
+}
+
+impl<W> HashingWriter<W> {
+    fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
 }
 
 impl<W: Write> Write for HashingWriter<W> {
@@ -243,19 +316,21 @@ mod tests {
         add("bbb/layer.tar", b"second layer");
         builder.into_inner().unwrap_or_else(|e| panic!("{e}"));
         let second = super::super::oci::sha256(b"second layer");
-        let wanted: BTreeSet<String> = [second.clone()].into();
+        let wanted: BTreeMap<String, Form> = [(second.clone(), Form::AsIs)].into();
         let store = LayerStore::new(dir.path().join("store"));
-        assert_eq!(store.blob(&second), None);
+        assert_eq!(store.get(&second, Form::AsIs), None);
         let blobs = store.add_from_export(&archive, &wanted)?;
         assert_eq!(blobs.keys().collect::<Vec<_>>(), [&second]);
         assert_eq!(
-            store.blob(&second).as_ref(),
+            store.get(&second, Form::AsIs).as_ref(),
             blobs.get(&second),
             "stored with its record"
         );
-        let stored = std::fs::read(store.path(&second)).unwrap_or_default();
-        assert_eq!(super::super::oci::sha256(&stored), blobs[&second].digest);
-        let missing: BTreeSet<String> = [super::super::oci::sha256(b"absent")].into();
+        assert_eq!(blobs[&second].diff_id, second, "as is: the engine's diff id");
+        assert_eq!(store.get(&second, Form::Clamped(1)), None, "another form, another file");
+        let stored = std::fs::read(store.path(&second, Form::AsIs)).unwrap_or_default();
+        assert_eq!(super::super::oci::sha256(&stored), blobs[&second].blob.digest);
+        let missing: BTreeMap<String, Form> = [(super::super::oci::sha256(b"absent"), Form::AsIs)].into();
         let err = store.add_from_export(&archive, &missing).err().map(|e| e.to_string());
         assert!(err.unwrap_or_default().contains("has no layer sha256:"));
         Ok(())

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod layers;
 pub mod oci;
 pub mod remote;
+pub mod reproducible;
 pub mod verify;
 
 pub use std::collections::{BTreeMap, BTreeSet};
@@ -23,7 +24,7 @@ use crate::sbom::SPDX_MEDIA_TYPE;
 use crate::{BaseImage, ImageAddress, ImageKey};
 pub use oci_client::secrets::RegistryAuth;
 
-use layers::LayerStore;
+use layers::{Form, LayerStore, Stored};
 use oci::{Blob, Document, PlatformImage};
 use remote::Remote;
 
@@ -320,34 +321,38 @@ pub async fn prepare(
         local_roots,
         ..
     } = publication;
+    let epoch = epoch_of(&provenance.created)?;
     let mut facts_of = Vec::new();
-    for (_, id) in built {
-        facts_of.push(engine.image_facts(id).await?);
+    for (platform, id) in built {
+        let facts = engine.image_facts(id).await?;
+        let forms = layer_forms(engine, image, platform, &facts.diff_ids, epoch).await?;
+        facts_of.push((facts, forms));
     }
-    let exports = built.iter().zip(&facts_of).filter_map(|((_, id), facts)| {
-        let missing: BTreeSet<String> = facts
-            .diff_ids
+    let exports = built.iter().zip(&facts_of).filter_map(|((_, id), (_, forms))| {
+        let missing: BTreeMap<String, Form> = forms
             .iter()
-            .filter(|d| store.blob(d).is_none())
+            .filter(|(d, form)| store.get(d, *form).is_none())
             .cloned()
             .collect();
         (!missing.is_empty()).then_some(async move { export_layers(engine, id, &missing, store).await })
     });
     futures_util::future::try_join_all(exports).await?;
     let mut images = Vec::new();
-    for ((platform, id), facts) in built.iter().zip(facts_of) {
-        let layers = facts
-            .diff_ids
+    for ((platform, id), (mut facts, forms)) in built.iter().zip(facts_of) {
+        let stored = forms
             .iter()
-            .map(|d| {
-                store.blob(d).ok_or_else(|| {
+            .map(|(d, form)| {
+                store.get(d, *form).ok_or_else(|| {
                     crate::Error::from(PublishError::Document(format!(
                         "layer {d} of {id} is not in {} after compressing it",
                         store.dir().display()
                     )))
                 })
             })
-            .collect::<Result<Vec<Blob>, _>>()?;
+            .collect::<Result<Vec<Stored>, _>>()?;
+        // The configuration names the layers as published.
+        facts.diff_ids = stored.iter().map(|s| s.diff_id.clone()).collect();
+        let layers: Vec<Blob> = stored.into_iter().map(|s| s.blob).collect();
         let config = oci::config(&facts, &provenance.created)?;
         let notes = annotations(image, provenance, Some(platform), local_roots)?;
         let manifest = oci::manifest(&config, &layers, &notes)?;
@@ -356,7 +361,8 @@ pub async fn prepare(
                 platform: platform.clone(),
                 config,
                 layers,
-                diff_ids: facts.diff_ids.clone(),
+                diff_ids: facts.diff_ids,
+                sources: forms,
                 manifest,
             },
             id.clone(),
@@ -375,6 +381,42 @@ pub async fn prepare(
         index,
         sboms,
     })
+}
+
+/// Seconds since 1970 of an RFC 3339 time (a release's `created`).
+fn epoch_of(created: &str) -> Result<u64, crate::Error> {
+    humantime::parse_rfc3339(created)
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .ok_or_else(|| {
+            crate::Error::from(PublishError::Document(format!(
+                "created time {created} is not an RFC 3339 time in UTC"
+            )))
+        })
+}
+
+/// How each layer (`diff_ids`, the engine's) of `image`'s build for
+/// `platform` is published: the root image's layers as they are, the
+/// steps' rewritten reproducibly with mtimes clamped to `epoch`.
+async fn layer_forms(
+    engine: &DockerEngine,
+    image: &BaseImage,
+    platform: &str,
+    diff_ids: &[String],
+    epoch: u64,
+) -> Result<Vec<(String, Form)>, crate::Error> {
+    use crate::engine::Engine as _;
+    let recipe = image.recipe()?;
+    let root = recipe.root_address(Some(platform))?;
+    let root_id = engine.root_identity(root, platform).await?.image_id;
+    let root_layers = engine.image_facts(&root_id).await?.diff_ids;
+    let shared = diff_ids.iter().zip(&root_layers).take_while(|(a, b)| a == b).count();
+    Ok(diff_ids
+        .iter()
+        .enumerate()
+        .map(|(n, d)| (d.clone(), if n < shared { Form::AsIs } else { Form::Clamped(epoch) }))
+        .collect())
 }
 
 /// The SBOM of one platform image (`id` in the engine), as an artifact
@@ -467,7 +509,7 @@ impl From<PublishError> for crate::Error {
 async fn export_layers(
     engine: &DockerEngine,
     id: &str,
-    wanted: &BTreeSet<String>,
+    wanted: &BTreeMap<String, Form>,
     store: &LayerStore,
 ) -> Result<(), crate::Error> {
     std::fs::create_dir_all(store.dir()).map_err(|source| crate::Error::Io {
@@ -555,7 +597,7 @@ pub async fn push(
 ) -> Result<(), crate::Error> {
     let repository = target.repository.as_str();
     for (image, id) in &prepared.images {
-        for (blob, diff_id) in image.layers.iter().zip(&image.diff_ids) {
+        for (blob, (diff_id, form)) in image.layers.iter().zip(&image.sources) {
             if remote.has_blob(repository, &blob.digest).await? {
                 observe(Event::Present {
                     digest: blob.digest.clone(),
@@ -580,9 +622,10 @@ pub async fn push(
                 });
                 continue;
             }
-            if store.blob(diff_id).as_ref() != Some(blob) {
-                export_layers(engine, id, &[diff_id.clone()].into(), store).await?;
-                if store.blob(diff_id).as_ref() != Some(blob) {
+            let stored = |store: &LayerStore| store.get(diff_id, *form).map(|s| s.blob);
+            if stored(store).as_ref() != Some(blob) {
+                export_layers(engine, id, &[(diff_id.clone(), *form)].into(), store).await?;
+                if stored(store).as_ref() != Some(blob) {
                     return Err(crate::Error::from(PublishError::Document(format!(
                         "layer {diff_id} of {id} no longer compresses to {}; delete {} and publish again",
                         blob.digest,
@@ -596,9 +639,13 @@ pub async fn push(
             });
             let sent = Arc::clone(observe);
             remote
-                .upload(repository, &blob.digest, blob.size, &store.path(diff_id), move |n| {
-                    sent(Event::Sent(n))
-                })
+                .upload(
+                    repository,
+                    &blob.digest,
+                    blob.size,
+                    &store.path(diff_id, *form),
+                    move |n| sent(Event::Sent(n)),
+                )
                 .await?;
         }
         if !remote.has_blob(repository, &image.config.digest).await? {

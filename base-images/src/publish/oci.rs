@@ -116,8 +116,10 @@ pub struct PlatformImage {
     pub config: Document,
     /// The compressed layers, in order.
     pub layers: Vec<Blob>,
-    /// The uncompressed layers' digests, in the same order.
+    /// The uncompressed layers' digests as published, in the same order.
     pub diff_ids: Vec<String>,
+    /// Each layer's diff id in the engine and how it is published.
+    pub sources: Vec<(String, super::layers::Form)>,
     /// The image manifest.
     pub manifest: Document,
 }
@@ -403,6 +405,7 @@ mod tests {
             config,
             layers: layers.to_vec(),
             diff_ids: vec![format!("sha256:{}", "a".repeat(64))],
+            sources: Vec::new(),
             manifest: manifest.clone(),
         };
         let index = index(&[image], &notes)?;
