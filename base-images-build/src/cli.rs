@@ -151,6 +151,10 @@ pub struct PublishArgs {
     /// Write a report: `json=PATH` or `junit=PATH` (repeatable).
     #[arg(long, value_name = "KIND=PATH")]
     pub report: Vec<String>,
+    /// Sign each index digest with this ECDSA P-256 private key (PEM), in
+    /// cosign's key-based format (`sha256-<hex>.sig`).
+    #[arg(long, value_name = "KEY")]
+    pub sign_key: Option<PathBuf>,
 }
 
 /// `verify`'s options.
@@ -162,6 +166,10 @@ pub struct VerifyArgs {
     /// (where it was published with the same option).
     #[arg(long, value_name = "HOST[:PORT]")]
     pub registry_override: Option<String>,
+    /// Also check that the index is signed with the private key of this
+    /// ECDSA P-256 public key (PEM).
+    #[arg(long, value_name = "PUB")]
+    pub key: Option<PathBuf>,
 }
 
 /// Which container engine to use.

@@ -21,8 +21,9 @@ use base_images::engine::Engine as _;
 use base_images::lock::{Lock, Published, ReleaseProblem};
 use base_images::publish::layers::LayerStore;
 use base_images::publish::remote::{is_loopback, Remote};
+use base_images::publish::sign::Signer;
 use base_images::publish::{
-    self as publishing, Event, Observer, Prepared, Provenance, Publication, PublishError, Target,
+    self as publishing, Event, Observer, Prepared, Provenance, Publication, PublishError, PushOptions, Target,
 };
 use base_images::BaseImage;
 
@@ -49,6 +50,10 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
     if let Some(host) = &args.registry_override {
         check_host(host)?;
     }
+    let signer = match &args.sign_key {
+        Some(path) => Some(Signer::from_file(path).map_err(|e| Error::Usage(e.to_string()))?),
+        None => None,
+    };
     let chosen = released_with_targets(selected, &lock, args, ui)?;
     let images: Vec<&'static BaseImage> = chosen.iter().map(|(i, _)| *i).collect();
     let plan = Plan::new(images, None, !args.selectors.is_empty(), ui)?;
@@ -174,7 +179,14 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
                     // A version published before SBOMs were attached gets them now.
                     let remote = &remotes[&target.registry];
                     let (observer, counts) = observe(image, target, prepared, ui);
-                    let attached = publishing::attach_sboms(remote, &target.repository, prepared, &observer).await;
+                    let attached = async {
+                        publishing::attach_sboms(remote, &target.repository, prepared, &observer).await?;
+                        if let Some(signer) = &signer {
+                            publishing::sign_index(remote, target, &prepared.index.digest, signer, &observer).await?;
+                        }
+                        Ok::<_, base_images::Error>(())
+                    }
+                    .await;
                     counts.finish();
                     done.sboms = counts.sboms();
                     if let Err(e) = attached {
@@ -186,8 +198,12 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
                     let remote = &remotes[&target.registry];
                     let mount_from = mount_sources(target, &chosen, &lock_now);
                     let (observer, counts) = observe(image, target, prepared, ui);
-                    let pushed =
-                        publishing::push(engine, remote, target, prepared, &mount_from, &store, &observer).await;
+                    let options = PushOptions {
+                        mount_from: &mount_from,
+                        store: &store,
+                        signer: signer.as_ref(),
+                    };
+                    let pushed = publishing::push(engine, remote, target, prepared, options, &observer).await;
                     counts.finish();
                     done.blobs = counts.blobs();
                     done.bytes = counts.bytes();
@@ -522,6 +538,7 @@ fn observe(image: &BaseImage, target: &Target, prepared: &Prepared, ui: &Ui) -> 
                 return;
             }
             Event::Manifest { reference } => format!("  manifest {}: pushed", short(reference)),
+            Event::Signed { digest } => format!("  index {}: signed", short(digest)),
             Event::Attached { platform, digest } => {
                 shared.attached.fetch_add(1, Ordering::Relaxed);
                 format!("  sbom [{platform}] {}: attached", short(digest))

@@ -11,6 +11,8 @@ use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::{check_built, interruptible};
 use base_images::engine::BuiltImage;
 use base_images::publish::remote::Remote;
+use base_images::publish::sign::Verifier;
+use base_images::publish::verify::Key;
 use base_images::publish::{auth, verify as verifying, Target};
 use base_images::BaseImage;
 
@@ -40,10 +42,19 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
     })?;
     let (credentials, source) = auth::credentials(&target.registry).map_err(crate::publish::library)?;
     let remote = Remote::new(&target.registry, credentials, source);
+    let verifier = match &args.key {
+        Some(path) => Some(Verifier::from_file(path).map_err(|e| Error::Usage(e.to_string()))?),
+        None => None,
+    };
+    let key_name = args.key.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let signed_by = verifier.as_ref().map(|verifier| Key {
+        verifier,
+        name: &key_name,
+    });
     let engine = &DockerEngine::connect().await?;
 
     let work = async {
-        let mut found = verifying::verify(&remote, &target, image, entry).await?;
+        let mut found = verifying::verify(&remote, &target, image, entry, signed_by).await?;
         let mut cache = ResultCache::open(&ResultCache::default_dir());
         for (platform, digest) in found.platforms.clone() {
             if !image.platforms().contains(&platform.as_str()) {

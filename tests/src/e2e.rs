@@ -19,6 +19,7 @@ pub const ROOT: &str = "base-images-e2e/bookworm-python:2";
 #[base_image(
     family = "e2e-python",
     version = "1.0.0",
+    repository = "127.0.0.1:5000/base-images-e2e/python",
     changelog = "Python 3.11 on Debian bookworm, UTC, six 1.16.0."
 )]
 fn v1_0_0() -> Recipe {

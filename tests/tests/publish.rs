@@ -24,7 +24,9 @@ use std::collections::BTreeMap;
 use base_images::engine::BuiltImage;
 use base_images::publish::layers::LayerStore;
 use base_images::publish::remote::Remote;
-use base_images::publish::{prepare, push, Event, Observer, Provenance, Publication, RegistryAuth, Target};
+use base_images::publish::{
+    prepare, push, Event, Observer, Provenance, Publication, PushOptions, RegistryAuth, Target,
+};
 use base_images::Lock;
 use base_images_tests::dual::{ROOT_AMD64, ROOT_ARM64};
 use base_images_tests::oci_registry::TestRegistry;
@@ -667,17 +669,14 @@ fn a_blob_another_repository_of_the_registry_has_is_mounted_not_uploaded() {
         };
         let prepared = prepare(&engine, image, &built, publication, &store).await.unwrap();
         let remote = Remote::new(&host, RegistryAuth::Anonymous, "no credentials");
-        push(
-            &engine,
-            &remote,
-            &target,
-            &prepared,
-            &[REPOSITORY.to_owned()],
-            &store,
-            &observer,
-        )
-        .await
-        .unwrap();
+        let options = PushOptions {
+            mount_from: &[REPOSITORY.to_owned()],
+            store: &store,
+            signer: None,
+        };
+        push(&engine, &remote, &target, &prepared, options, &observer)
+            .await
+            .unwrap();
     });
     let events = events.lock().unwrap();
     let mounted = events.iter().filter(|e| matches!(e, Event::Mounted { .. })).count();

@@ -13,6 +13,7 @@ pub mod layers;
 pub mod oci;
 pub mod remote;
 pub mod reproducible;
+pub mod sign;
 pub mod verify;
 
 pub use std::collections::{BTreeMap, BTreeSet};
@@ -128,6 +129,14 @@ pub enum PublishError {
         /// The operating-system error.
         #[source]
         source: std::io::Error,
+    },
+    /// A signing or verifying key could not be used.
+    #[error("the key {} cannot be used: {reason}", path.display())]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// Why, and how to make a good one.
+        reason: String,
     },
 }
 
@@ -568,6 +577,11 @@ pub enum Event {
         /// The digest or tag it was pushed under.
         reference: String,
     },
+    /// The index digest was signed (`sha256-<hex>.sig`).
+    Signed {
+        /// The signed digest.
+        digest: String,
+    },
     /// A platform image's SBOM was attached.
     Attached {
         /// The platform.
@@ -580,21 +594,36 @@ pub enum Event {
 /// Receives push events (progress bars, tests).
 pub type Observer = Arc<dyn Fn(Event) + Send + Sync>;
 
+/// What a push uses besides the version: where blobs may come from, and
+/// the key that signs.
+#[derive(Clone, Copy, Debug)]
+pub struct PushOptions<'a> {
+    /// Repositories of the same registry to mount blobs from.
+    pub mount_from: &'a [String],
+    /// The compressed layers.
+    pub store: &'a LayerStore,
+    /// Signs the index digest, when given.
+    pub signer: Option<&'a sign::Signer>,
+}
+
 /// Pushes `prepared` to `target`: blobs (present, else mounted from one of
-/// `mount_from`, repositories of the same registry, else uploaded from
-/// `store`, exported again if it lost them), then each platform's manifest
-/// by digest, the index by digest and the tag last. The tag is resolved
-/// again just before it is written: if it appeared meanwhile with other
-/// content, it is left alone and the push fails.
+/// the `mount_from` repositories of the same registry, else uploaded from
+/// the `store`, exported again if it lost them), then each platform's
+/// manifest by digest, the index by digest, the SBOMs, the signature (with
+/// a `signer`) and the tag last. The tag is resolved again just before it
+/// is written: if it appeared meanwhile with other content, it is left
+/// alone and the push fails.
 pub async fn push(
     engine: &DockerEngine,
     remote: &Remote,
     target: &Target,
     prepared: &Prepared,
-    mount_from: &[String],
-    store: &LayerStore,
+    options: PushOptions<'_>,
     observe: &Observer,
 ) -> Result<(), crate::Error> {
+    let PushOptions {
+        mount_from, store, ..
+    } = options;
     let repository = target.repository.as_str();
     for (image, id) in &prepared.images {
         for (blob, (diff_id, form)) in image.layers.iter().zip(&image.sources) {
@@ -655,6 +684,9 @@ pub async fn push(
     }
     put_by_digest(remote, repository, &prepared.index, observe).await?;
     attach_sboms(remote, repository, prepared, observe).await?;
+    if let Some(signer) = options.signer {
+        sign_index(remote, target, &prepared.index.digest, signer, observe).await?;
+    }
     match remote.resolve(repository, &target.tag).await? {
         Some(existing) if existing != prepared.index.digest => {
             return Err(crate::Error::from(PublishError::TagConflict {
@@ -672,6 +704,38 @@ pub async fn push(
         reference: target.tag.clone(),
     });
     Ok(())
+}
+
+/// Signs `digest` (an index in `target`'s repository) with `signer`
+/// unless its signature tag holds that signature already: the payload and
+/// config blobs, then the signature manifest under `sha256-<hex>.sig`.
+/// Returns whether a signature was added.
+pub async fn sign_index(
+    remote: &Remote,
+    target: &Target,
+    digest: &str,
+    signer: &sign::Signer,
+    observe: &Observer,
+) -> Result<bool, crate::Error> {
+    let repository = target.repository.as_str();
+    let payload = sign::payload(&target.repository_address(), digest);
+    let signature = signer.sign(&payload.bytes);
+    let tag = sign::signature_tag(digest);
+    let existing = remote.manifest(repository, &tag, &[oci::OCI_MANIFEST]).await?;
+    let existing = existing.as_ref().map(|(bytes, _)| bytes.as_slice());
+    let Some((manifest, config)) = sign::with_signature(existing, &payload, &signature)? else {
+        return Ok(false);
+    };
+    for blob in [&payload, &config] {
+        if !remote.has_blob(repository, &blob.digest).await? {
+            remote.upload_bytes(repository, blob).await?;
+        }
+    }
+    remote.put_manifest(repository, &tag, &manifest).await?;
+    observe(Event::Signed {
+        digest: digest.to_owned(),
+    });
+    Ok(true)
 }
 
 /// Pushes `document` as a manifest under its digest, and says so.

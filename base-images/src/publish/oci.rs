@@ -71,7 +71,8 @@ impl Document {
         Document::raw(OCI_EMPTY, b"{}".to_vec())
     }
 
-    fn new<T: Serialize>(media_type: &'static str, value: &T) -> Result<Document, PublishError> {
+    /// `value` as canonical JSON (sorted keys, no insignificant whitespace).
+    pub fn canonical<T: Serialize>(media_type: &'static str, value: &T) -> Result<Document, PublishError> {
         let mut bytes = Vec::new();
         let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, olpc_cjson::CanonicalFormatter::new());
         value
@@ -168,11 +169,14 @@ pub fn config(facts: &ImageFacts, created: &str) -> Result<Document, PublishErro
     if let Some(variant) = &facts.variant {
         builder = builder.variant(variant.clone());
     }
-    Document::new(
-        "application/vnd.oci.image.config.v1+json",
+    Document::canonical(
+        OCI_CONFIG,
         &builder.build().map_err(spec_error)?,
     )
 }
+
+/// The media type of an OCI image configuration.
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 
 /// The media type of a gzip-compressed OCI layer.
 pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
@@ -195,7 +199,7 @@ pub fn manifest(
         .annotations(annotations.clone().into_iter().collect::<HashMap<_, _>>())
         .build()
         .map_err(spec_error)?;
-    Document::new(OCI_MANIFEST, &manifest)
+    Document::canonical(OCI_MANIFEST, &manifest)
 }
 
 /// The image index of `images`, with `annotations`.
@@ -228,7 +232,7 @@ pub fn index(images: &[PlatformImage], annotations: &BTreeMap<String, String>) -
         .annotations(annotations.clone().into_iter().collect::<HashMap<_, _>>())
         .build()
         .map_err(spec_error)?;
-    Document::new(OCI_INDEX, &index)
+    Document::canonical(OCI_INDEX, &index)
 }
 
 /// The manifest of an artifact of `artifact_type` made of the one blob
@@ -249,7 +253,7 @@ pub fn artifact(
         .annotations(annotations.clone().into_iter().collect::<HashMap<_, _>>())
         .build()
         .map_err(spec_error)?;
-    Document::new(OCI_MANIFEST, &manifest)
+    Document::canonical(OCI_MANIFEST, &manifest)
 }
 
 /// The tag the referrers tag schema keeps a subject's referrers under
@@ -301,7 +305,7 @@ pub fn with_referrer(
         .manifests(manifests)
         .build()
         .map_err(spec_error)?;
-    Document::new(OCI_INDEX, &index).map(Some)
+    Document::canonical(OCI_INDEX, &index).map(Some)
 }
 
 #[cfg(test)]

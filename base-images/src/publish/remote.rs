@@ -189,6 +189,23 @@ impl Remote {
             .map_err(|e| self.error(&format!("list the referrers of {repository}@{subject}"), e))
     }
 
+    /// The bytes of the blob `digest` of `repository` (a small one: a
+    /// signed payload), checked against the digest.
+    pub async fn blob(&self, repository: &str, digest: &str) -> Result<Vec<u8>, PublishError> {
+        let at = self.reference(repository, digest);
+        let doing = format!("read blob {digest} of {repository}");
+        self.client
+            .auth(&at, &self.auth, RegistryOperation::Pull)
+            .await
+            .map_err(|e| self.error(&doing, e))?;
+        let mut bytes = Vec::new();
+        self.client
+            .pull_blob(&at, digest, &mut bytes)
+            .await
+            .map_err(|e| self.error(&doing, e))?;
+        Ok(bytes)
+    }
+
     /// Whether `repository` has the blob `digest`.
     pub async fn has_blob(&self, repository: &str, digest: &str) -> Result<bool, PublishError> {
         self.client

@@ -2,7 +2,8 @@
 //! from the registry alone: the tag resolves to the index digest the lock
 //! records; the index holds exactly the family's platforms; the index's and
 //! each manifest's annotations equal what publishing the declaration
-//! writes; each platform manifest has an SBOM referrer. Every difference is
+//! writes; each platform manifest has an SBOM referrer; with a public key,
+//! a signature of the index (cosign's key-based format) verifies with it. Every difference is
 //! collected (none stops the others), so one run names them all. Running
 //! the version's checks on the pulled images is the caller's (it needs the
 //! engine).
@@ -12,6 +13,7 @@ use std::collections::BTreeMap;
 use oci_spec::image::{ImageIndex, ImageManifest};
 
 use super::remote::Remote;
+use super::sign::{self, Verifier};
 use super::{annotations, oci, Provenance, PublishError, Target};
 use crate::lock::LockEntry;
 use crate::sbom::SPDX_MEDIA_TYPE;
@@ -30,12 +32,23 @@ pub struct Verified {
     pub index: Option<String>,
 }
 
-/// Checks `image`, published as `entry` records, at `target` on `remote`.
+/// A public key to check the index's signature with, and how to name it.
+#[derive(Clone, Copy, Debug)]
+pub struct Key<'a> {
+    /// The key.
+    pub verifier: &'a Verifier,
+    /// Its file, for messages.
+    pub name: &'a str,
+}
+
+/// Checks `image`, published as `entry` records, at `target` on `remote`;
+/// with a `key`, also that the index is signed with it.
 pub async fn verify(
     remote: &Remote,
     target: &Target,
     image: &BaseImage,
     entry: &LockEntry,
+    key: Option<Key<'_>>,
 ) -> Result<Verified, crate::Error> {
     let mut found = Verified::default();
     let published = entry.published.as_ref().ok_or_else(|| {
@@ -98,23 +111,20 @@ pub async fn verify(
         source: published.source.clone(),
     };
     let expected = annotations(image, &provenance, None, &entry.local_roots)?;
-    let before = found.differences.len();
-    found.differences.extend(annotation_differences(
-        "the index",
-        &expected,
-        &annotations_of(index.annotations()),
-    ));
+    let mut annotations_differ = 0;
+    let differences = annotation_differences("the index", &expected, &annotations_of(index.annotations()));
+    annotations_differ += differences.len();
+    found.differences.extend(differences);
     for (platform, digest) in found.platforms.clone() {
         let what = format!("the {platform} manifest");
         match remote.manifest(repository, &digest, &[oci::OCI_MANIFEST]).await? {
             Some((bytes, _)) => match serde_json::from_slice::<ImageManifest>(&bytes) {
                 Ok(manifest) => {
                     let expected = annotations(image, &provenance, Some(&platform), &entry.local_roots)?;
-                    found.differences.extend(annotation_differences(
-                        &what,
-                        &expected,
-                        &annotations_of(manifest.annotations()),
-                    ));
+                    let differences =
+                        annotation_differences(&what, &expected, &annotations_of(manifest.annotations()));
+                    annotations_differ += differences.len();
+                    found.differences.extend(differences);
                 }
                 Err(e) => found
                     .differences
@@ -132,10 +142,49 @@ pub async fn verify(
             found.held.push(format!("{platform} has an SBOM"));
         }
     }
-    if found.differences.len() == before {
+    if annotations_differ == 0 {
         found.held.push("the annotations equal the declaration".to_owned());
     }
+    if let Some(key) = key {
+        match signed_with(remote, target, &index_digest, key).await? {
+            Ok(held) => found.held.push(held),
+            Err(difference) => found.differences.push(difference),
+        }
+    }
     Ok(found)
+}
+
+/// Whether a signature of `digest` under its signature tag verifies with
+/// `key` and names this digest and repository: what held, or the difference.
+async fn signed_with(
+    remote: &Remote,
+    target: &Target,
+    digest: &str,
+    key: Key<'_>,
+) -> Result<Result<String, String>, crate::Error> {
+    let repository = target.repository.as_str();
+    let tag = sign::signature_tag(digest);
+    let Some((manifest, _)) = remote.manifest(repository, &tag, &[oci::OCI_MANIFEST]).await? else {
+        return Ok(Err(format!(
+            "{digest} is not signed: {}:{tag} does not exist; publish it with --sign-key",
+            target.repository_address()
+        )));
+    };
+    let signatures = sign::signatures_in(&manifest);
+    for (payload_digest, signature) in &signatures {
+        let payload = remote.blob(repository, payload_digest).await?;
+        if oci::sha256(&payload) == *payload_digest
+            && sign::payload_names(&payload, &target.repository_address(), digest)
+            && key.verifier.verifies(&payload, signature)
+        {
+            return Ok(Ok(format!("{digest} is signed with {}", key.name)));
+        }
+    }
+    Ok(Err(format!(
+        "none of the {} signature(s) of {digest} verifies with {} (signed with another key, or for another digest)",
+        signatures.len(),
+        key.name
+    )))
 }
 
 /// The platforms (`os/arch[/variant]`) and manifest digests an index lists.
