@@ -4,8 +4,9 @@
 # build and check the two-platform e2e family for linux/amd64 and
 # linux/arm64 (arm64 under qemu-user-static), release it in a workspace of
 # its own, publish it to the local registry (127.0.0.1:5000, the family's
-# repository), read the pushed index back with skopeo, and say how to pull
-# it. The workspace ($BASE_IMAGES_DEMO_DIR, default
+# repository), read the pushed index back with skopeo, verify the release
+# (tag, platforms, annotations, SBOMs, checks on the pulled images), and say
+# how to pull it. The workspace ($BASE_IMAGES_DEMO_DIR, default
 # /var/tmp/base-images-demo) is kept, so running the demo again finds
 # every version already published and pushes nothing.
 set -euo pipefail
@@ -31,3 +32,6 @@ digest="$("$TOOL" --root "$WS" list --json |
 echo
 echo "pull it by tag:    docker pull --platform linux/arm64 127.0.0.1:5000/base-images-e2e/dual:1.1.0"
 echo "or by its digest:  docker pull 127.0.0.1:5000/base-images-e2e/dual@$digest"
+echo
+echo "\$ base-images-build verify e2e-dual:1.1.0"
+"$TOOL" --root "$WS" verify e2e-dual:1.1.0

@@ -219,6 +219,10 @@ async fn build_on<E: Engine>(
         plan.platforms().join(", ")
     ));
 
+    // The release time is the build's start: every file a step of this
+    // build writes is newer, so clamping to it (publish) makes them equal
+    // whenever the version is built again.
+    let started = base_images::lock::now();
     let reports = build_all(engine, &plan, &lock, &overrides, args.jobs, args.no_cache, ui).await?;
     write_reports(&reports_to, &reports, &[])?;
     ui.summary(&report::table(&reports));
@@ -245,7 +249,7 @@ async fn build_on<E: Engine>(
     let release = base_images::Release {
         local_roots,
         fetched: fetched_by_version(&reports),
-        time: Some(base_images::lock::now()),
+        time: Some(started),
     };
     let lock_now = lock.with_release(&images, &release)?;
     let added = lock_now.entries().len() - lock.entries().len();

@@ -18,7 +18,7 @@ use std::time::Instant;
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::{interruptible, ImageReport};
 use base_images::engine::Engine as _;
-use base_images::lock::{Lock, Published, ReleaseProblem};
+use base_images::lock::{Lock, Published, ReleaseProblem, REPRODUCIBLE_LAYERS};
 use base_images::publish::layers::LayerStore;
 use base_images::publish::remote::{is_loopback, Remote};
 use base_images::publish::sign::Signer;
@@ -103,6 +103,7 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
                 provenance: &provenance,
                 local_roots: &local_roots,
                 fetched: &fetched,
+                reproducible: reproducible(entry),
             };
             let prepared = publishing::prepare(engine, image, &built, publication, &store).await?;
             let remote = &remotes[&target.registry];
@@ -461,8 +462,18 @@ fn record(
         revision: provenance.revision.clone(),
         source: provenance.source.clone(),
         repositories: vec![target.repository_address()],
+        layers: reproducible(lock.get(key)).then(|| REPRODUCIBLE_LAYERS.to_owned()),
     };
     Ok(lock.with_published(key, &published)?)
+}
+
+/// Whether a version's step layers are published reproducibly: always,
+/// unless it was published before that (its recorded index then stays
+/// what publishing it again gives).
+fn reproducible(entry: Option<&base_images::lock::LockEntry>) -> bool {
+    entry
+        .and_then(|e| e.published.as_ref())
+        .is_none_or(Published::reproducible)
 }
 
 /// Counts of one version's push, fed by its observer.

@@ -28,9 +28,10 @@ pub struct LockEntry {
     pub name: ImageKey,
     /// The digest of its canonical recipe.
     pub recipe: RecipeDigest,
-    /// When it was released (RFC 3339, UTC), recorded by the build that
-    /// locked it; the `created` time of its published image unless
-    /// `SOURCE_DATE_EPOCH` says otherwise.
+    /// When it was released (RFC 3339, UTC): the start of the build that
+    /// locked it, so every step that build ran is newer; the `created`
+    /// time of its published image, and the epoch its step layers' times
+    /// are clamped to, unless `SOURCE_DATE_EPOCH` says otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub released: Option<String>,
     /// Its published image index, once published.
@@ -64,6 +65,23 @@ pub struct Published {
     pub source: Option<String>,
     /// Every repository it was pushed to (`host[:port]/path`), sorted.
     pub repositories: Vec<String>,
+    /// How its step layers were published: [`REPRODUCIBLE_LAYERS`]
+    /// (rewritten, mtimes clamped to `created`); absent for a version
+    /// published before, whose layers went out as the engine had them (and
+    /// still do, so publishing it again gives the index recorded here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layers: Option<String>,
+}
+
+/// [`Published::layers`] of a version whose step layers are rewritten
+/// reproducibly.
+pub const REPRODUCIBLE_LAYERS: &str = "reproducible";
+
+impl Published {
+    /// Whether its step layers are published reproducibly.
+    pub fn reproducible(&self) -> bool {
+        self.layers.as_deref() == Some(REPRODUCIBLE_LAYERS)
+    }
 }
 
 /// The contents of a `versions.lock`.

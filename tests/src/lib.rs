@@ -13,5 +13,6 @@ pub mod fixtures;
 pub mod multi;
 pub mod oci_registry;
 pub mod platforms;
+pub mod rpm;
 pub mod seed;
 pub mod unpinned;

@@ -605,30 +605,15 @@ fn wrong_credentials_get_a_clear_401_and_no_secret_is_printed() {
     );
 }
 
-#[test]
-fn a_blob_another_repository_of_the_registry_has_is_mounted_not_uploaded() {
-    let Some((_serial, ws)) = released() else { return };
-    let registry = TestRegistry::start(5106, None);
-    let host = registry.host();
-    let out = publish(ws.path(), &host, &[]);
-    assert!(out.status.success(), "{}", text(&out));
-    // The same version to another repository of that registry, through the
-    // library: every layer comes from the first repository.
-    let report = ws.path().join("built.json");
-    let built = publish_command(
-        ws.path(),
-        &[
-            "build",
-            "e2e-dual:1.1.0",
-            "--report",
-            &format!("json={}", report.display()),
-        ],
-    )
-    .output()
-    .unwrap();
+/// The engine image id of each platform of `key`, built in `root`.
+fn built_images(root: &Path, key: &str) -> Vec<(String, String)> {
+    let report = root.join("built.json");
+    let built = publish_command(root, &["build", key, "--report", &format!("json={}", report.display())])
+        .output()
+        .unwrap();
     assert!(built.status.success(), "{}", text(&built));
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    let built: Vec<(String, String)> = json["versions"]
+    json["versions"]
         .as_array()
         .unwrap()
         .iter()
@@ -638,7 +623,99 @@ fn a_blob_another_repository_of_the_registry_has_is_mounted_not_uploaded() {
                 v["image_id"].as_str().unwrap().to_owned(),
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_version_published_before_reproducible_layers_keeps_its_index_and_gains_its_sboms() {
+    let Some((_serial, ws)) = released() else { return };
+    let registry = TestRegistry::start(5110, None);
+    let host = registry.host();
+    let image = base_images::get("e2e-dual:1.1.0").unwrap();
+    let built = built_images(ws.path(), "e2e-dual:1.1.0");
+    let lock = Lock::parse(&lock_of(ws.path()), Path::new("versions.lock")).unwrap();
+    let released = lock.get(&image.key()).unwrap().released.clone().unwrap();
+    let target = Target {
+        registry: host.clone(),
+        repository: REPOSITORY.into(),
+        tag: "1.1.0".into(),
+    };
+    // What an earlier release of the tool published: layers as the engine
+    // has them, no SBOM.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let index = runtime.block_on(async {
+        let engine = DockerEngine::connect().await.unwrap();
+        let store = LayerStore::new(shared_cache().join("layers"));
+        let provenance = Provenance {
+            created: released.clone(),
+            revision: None,
+            source: None,
+        };
+        let publication = Publication {
+            target: &target,
+            provenance: &provenance,
+            local_roots: &lock.get(&image.key()).unwrap().local_roots,
+            fetched: &BTreeMap::new(),
+            reproducible: false,
+        };
+        let prepared = prepare(&engine, image, &built, publication, &store).await.unwrap();
+        let remote = Remote::new(&host, RegistryAuth::Anonymous, "no credentials");
+        let options = PushOptions {
+            mount_from: &[],
+            store: &store,
+            signer: None,
+        };
+        let quiet: Observer = std::sync::Arc::new(|_| {});
+        push(&engine, &remote, &target, &prepared, options, &quiet)
+            .await
+            .unwrap();
+        for (platform_image, _) in &prepared.images {
+            let referrers = tag_digest(&host, &platform_image.manifest.digest.replace(':', "-")).unwrap();
+            delete_manifest(&host, &referrers);
+        }
+        prepared.index.digest
+    });
+    let recorded = base_images::lock::Published {
+        index: index.clone(),
+        created: released,
+        revision: None,
+        source: None,
+        repositories: vec![format!("{host}/{REPOSITORY}")],
+        layers: None,
+    };
+    lock.with_published(&image.key(), &recorded)
+        .unwrap()
+        .write(&ws.path().join("versions.lock"))
+        .unwrap();
+    let lock_before = lock_of(ws.path());
+
+    let out = publish_command(ws.path(), &["publish", "e2e-dual:1.1.0", "--registry-override", &host])
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("0 version(s) pushed, 1 already published; 2 SBOM(s) attached"),
+        "the same index as before, now with its SBOMs: {said}"
+    );
+    assert_eq!(tag_digest(&host, "1.1.0"), Some(index.clone()), "the tag is untouched");
+    assert_eq!(lock_of(ws.path()), lock_before, "versions.lock unchanged");
+    let listed = skopeo(&host, "1.1.0", false);
+    for manifest in listed["manifests"].as_array().unwrap() {
+        attached_sbom(&host, manifest["digest"].as_str().unwrap());
+    }
+}
+
+#[test]
+fn a_blob_another_repository_of_the_registry_has_is_mounted_not_uploaded() {
+    let Some((_serial, ws)) = released() else { return };
+    let registry = TestRegistry::start(5106, None);
+    let host = registry.host();
+    let out = publish(ws.path(), &host, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    // The same version to another repository of that registry, through the
+    // library: every layer comes from the first repository.
+    let built = built_images(ws.path(), "e2e-dual:1.1.0");
     let image = base_images::get("e2e-dual:1.1.0").unwrap();
     let events = std::sync::Arc::new(Mutex::new(Vec::new()));
     let seen = std::sync::Arc::clone(&events);
@@ -666,6 +743,7 @@ fn a_blob_another_repository_of_the_registry_has_is_mounted_not_uploaded() {
             provenance: &provenance,
             local_roots: &BTreeMap::new(),
             fetched: &BTreeMap::new(),
+            reproducible: true,
         };
         let prepared = prepare(&engine, image, &built, publication, &store).await.unwrap();
         let remote = Remote::new(&host, RegistryAuth::Anonymous, "no credentials");
@@ -878,4 +956,132 @@ fn verify_passes_on_a_fresh_publish_and_names_each_tampering() {
         "{said}"
     );
     assert!(said.contains("1 difference(s)"), "{said}");
+}
+
+/// A fresh ECDSA P-256 key pair made by openssl in `dir`: (private, public).
+fn key_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let private = dir.join(format!("{name}.pem"));
+    let public = dir.join(format!("{name}.pub"));
+    let made = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+        ])
+        .arg(&private)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made));
+    let made = Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(&private)
+        .arg("-out")
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made));
+    (private, public)
+}
+
+/// `openssl dgst -sha256 -verify PUB` of the first signature under the
+/// signature tag of `digest` on `host`.
+fn openssl_verifies(host: &str, digest: &str, public: &Path, dir: &Path) -> bool {
+    let manifest = skopeo(host, &format!("{}.sig", digest.replace(':', "-")), false);
+    let layer = &manifest["layers"][0];
+    assert_eq!(layer["mediaType"], "application/vnd.dev.cosign.simplesigning.v1+json");
+    let payload = blob(host, layer["digest"].as_str().unwrap());
+    let payload_value: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(payload_value["critical"]["image"]["docker-manifest-digest"], digest);
+    assert_eq!(
+        payload_value["critical"]["identity"]["docker-reference"],
+        format!("{host}/{REPOSITORY}")
+    );
+    let signature = layer["annotations"]["dev.cosignproject.cosign/signature"]
+        .as_str()
+        .unwrap();
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, signature).unwrap();
+    std::fs::write(dir.join("payload"), &payload).unwrap();
+    std::fs::write(dir.join("signature.der"), der).unwrap();
+    Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(public)
+        .arg("-signature")
+        .arg(dir.join("signature.der"))
+        .arg(dir.join("payload"))
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[test]
+fn a_signature_made_with_one_key_verifies_with_it_and_fails_with_another() {
+    let Some((_serial, ws)) = released() else { return };
+    let registry = TestRegistry::start(5109, None);
+    let host = registry.host();
+    let keys = tempfile::tempdir().unwrap();
+    let (one, one_pub) = key_pair(keys.path(), "one");
+    let (two, two_pub) = key_pair(keys.path(), "two");
+
+    let bad = publish(ws.path(), &host, &["--sign-key", "/nonexistent/key.pem"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(
+        text(&bad).contains("the key /nonexistent/key.pem cannot be used"),
+        "{}",
+        text(&bad)
+    );
+
+    let out = publish(ws.path(), &host, &["--sign-key", one.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains(": signed"), "{}", text(&out));
+    let index = published_index(ws.path(), "1.1.0");
+
+    // An independent verifier: openssl, with the right key and the wrong one.
+    assert!(openssl_verifies(&host, &index, &one_pub, keys.path()));
+    assert!(!openssl_verifies(&host, &index, &two_pub, keys.path()));
+
+    let verify_with = |public: &Path| {
+        let out = publish_command(
+            ws.path(),
+            &[
+                "verify",
+                "e2e-dual:1.1.0",
+                "--registry-override",
+                &host,
+                "--key",
+                public.to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap();
+        (out.status.code(), text(&out))
+    };
+    let (code, said) = verify_with(&one_pub);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains(&format!("ok    {index} is signed with {}", one_pub.display())),
+        "{said}"
+    );
+    let (code, said) = verify_with(&two_pub);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "none of the 1 signature(s) of {index} verifies with {}",
+            two_pub.display()
+        )),
+        "{said}"
+    );
+
+    // The same key again adds nothing; another key adds its signature.
+    let again = publish(ws.path(), &host, &["--sign-key", one.to_str().unwrap()]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(!text(&again).contains(": signed"), "{}", text(&again));
+    let second = publish(ws.path(), &host, &["--sign-key", two.to_str().unwrap()]);
+    assert!(second.status.success(), "{}", text(&second));
+    assert!(text(&second).contains(": signed"), "{}", text(&second));
+    assert_eq!(verify_with(&two_pub).0, Some(0));
+    assert_eq!(verify_with(&one_pub).0, Some(0), "the first signature is kept");
 }

@@ -182,3 +182,30 @@ fn each_platform_lists_its_own_packages_and_an_undeclared_platform_is_refused() 
         text(&out)
     );
 }
+
+#[test]
+fn an_rpm_database_is_listed_with_its_epoch_and_arch() {
+    if !engine_up() {
+        return;
+    }
+    let doc = sbom("e2e-rpm:1.0.0", &[]);
+    let (version, purl) = package(&doc, "pkg:rpm/", "hello");
+    assert_eq!(version, "2:1.2.3-4");
+    assert_eq!(purl, "pkg:rpm/debian/hello@2:1.2.3-4?arch=noarch&distro=debian-12");
+    let image = described_image(&doc);
+    let reported = inside(
+        &image,
+        &[
+            "rpm",
+            "--dbpath",
+            "/var/lib/rpm",
+            "-q",
+            "--qf",
+            "%{EPOCH}:%{VERSION}-%{RELEASE}",
+            "hello",
+        ],
+    );
+    assert_eq!(version, reported);
+    let (_, deb) = package(&doc, "pkg:deb/debian/", "rpm");
+    assert!(deb.contains("arch=amd64"), "the dpkg packages are listed too: {deb}");
+}

@@ -312,6 +312,9 @@ pub struct Publication<'a> {
     pub local_roots: &'a BTreeMap<String, String>,
     /// The digests of the content it fetches, by URL.
     pub fetched: &'a crate::fetch::Pins,
+    /// Whether its step layers are rewritten reproducibly (every version
+    /// but one published before that, see `lock::Published::layers`).
+    pub reproducible: bool,
 }
 
 /// Reads each platform's built image (`built`: platform and engine image
@@ -334,7 +337,11 @@ pub async fn prepare(
     let mut facts_of = Vec::new();
     for (platform, id) in built {
         let facts = engine.image_facts(id).await?;
-        let forms = layer_forms(engine, image, platform, &facts.diff_ids, epoch).await?;
+        let forms = if publication.reproducible {
+            layer_forms(engine, image, platform, &facts.diff_ids, epoch).await?
+        } else {
+            facts.diff_ids.iter().map(|d| (d.clone(), Form::AsIs)).collect()
+        };
         facts_of.push((facts, forms));
     }
     let exports = built.iter().zip(&facts_of).filter_map(|((_, id), (_, forms))| {
@@ -621,9 +628,7 @@ pub async fn push(
     options: PushOptions<'_>,
     observe: &Observer,
 ) -> Result<(), crate::Error> {
-    let PushOptions {
-        mount_from, store, ..
-    } = options;
+    let PushOptions { mount_from, store, .. } = options;
     let repository = target.repository.as_str();
     for (image, id) in &prepared.images {
         for (blob, (diff_id, form)) in image.layers.iter().zip(&image.sources) {

@@ -169,10 +169,7 @@ pub fn config(facts: &ImageFacts, created: &str) -> Result<Document, PublishErro
     if let Some(variant) = &facts.variant {
         builder = builder.variant(variant.clone());
     }
-    Document::canonical(
-        OCI_CONFIG,
-        &builder.build().map_err(spec_error)?,
-    )
+    Document::canonical(OCI_CONFIG, &builder.build().map_err(spec_error)?)
 }
 
 /// The media type of an OCI image configuration.

@@ -64,9 +64,10 @@ impl Signer {
             .or_else(|| p256::SecretKey::from_sec1_pem(&text).ok().map(SigningKey::from))
             .ok_or_else(|| PublishError::Key {
                 path: path.to_owned(),
-                reason: "not a PEM ECDSA P-256 private key (PKCS#8 `BEGIN PRIVATE KEY` or SEC1 `BEGIN EC PRIVATE KEY`); \
+                reason:
+                    "not a PEM ECDSA P-256 private key (PKCS#8 `BEGIN PRIVATE KEY` or SEC1 `BEGIN EC PRIVATE KEY`); \
                          make one with `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out KEY`"
-                    .into(),
+                        .into(),
             })?;
         Ok(Signer { key })
     }
@@ -202,11 +203,9 @@ mod tests {
         std::fs::write(&private, pem.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         let signer = Signer::from_file(&private).unwrap_or_else(|e| panic!("{e}"));
         let public = dir.join("key.pub");
-        let pem = p256::pkcs8::EncodePublicKey::to_public_key_pem(
-            signer.key.verifying_key(),
-            p256::pkcs8::LineEnding::LF,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let pem =
+            p256::pkcs8::EncodePublicKey::to_public_key_pem(signer.key.verifying_key(), p256::pkcs8::LineEnding::LF)
+                .unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(&public, pem).unwrap_or_else(|e| panic!("{e}"));
         let verifier = Verifier::from_file(&public).unwrap_or_else(|e| panic!("{e}"));
         (signer, verifier, private)
@@ -219,7 +218,11 @@ mod tests {
         let digest = format!("sha256:{}", "a".repeat(64));
         let payload = payload("127.0.0.1:5000/e2e/dual", &digest);
         assert!(payload_names(&payload.bytes, "127.0.0.1:5000/e2e/dual", &digest));
-        assert!(!payload_names(&payload.bytes, "127.0.0.1:5000/e2e/dual", "sha256:other"));
+        assert!(!payload_names(
+            &payload.bytes,
+            "127.0.0.1:5000/e2e/dual",
+            "sha256:other"
+        ));
         let signature = signer.sign(&payload.bytes);
         assert_eq!(signature, signer.sign(&payload.bytes), "RFC 6979: deterministic");
         assert!(verifier.verifies(&payload.bytes, &signature));
@@ -237,11 +240,18 @@ mod tests {
         let payload = payload("r/p", &digest);
         let (manifest, config) = with_signature(None, &payload, "c2ln")?.unwrap_or_else(|| panic!("new"));
         assert_eq!(signature_tag(&digest), format!("sha256-{}.sig", "b".repeat(64)));
-        assert_eq!(signatures_in(&manifest.bytes), [(payload.digest.clone(), "c2ln".to_owned())]);
+        assert_eq!(
+            signatures_in(&manifest.bytes),
+            [(payload.digest.clone(), "c2ln".to_owned())]
+        );
         let value: serde_json::Value = serde_json::from_slice(&manifest.bytes).unwrap_or_default();
         assert_eq!(value["config"]["digest"], config.digest.as_str());
         assert_eq!(value["layers"][0]["mediaType"], SIMPLE_SIGNING);
-        assert_eq!(with_signature(Some(&manifest.bytes), &payload, "c2ln")?, None, "already there");
+        assert_eq!(
+            with_signature(Some(&manifest.bytes), &payload, "c2ln")?,
+            None,
+            "already there"
+        );
         let (two, _) = with_signature(Some(&manifest.bytes), &payload, "b3RoZXI=")?.unwrap_or_else(|| panic!("added"));
         assert_eq!(signatures_in(&two.bytes).len(), 2);
         Ok(())
@@ -252,9 +262,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("key.pem");
         std::fs::write(&path, "not a key").unwrap_or_else(|e| panic!("{e}"));
-        let err = Signer::from_file(&path).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = Signer::from_file(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("openssl genpkey -algorithm EC"), "{err}");
-        let err = Verifier::from_file(&path).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = Verifier::from_file(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("openssl pkey -in KEY -pubout"), "{err}");
     }
 }

@@ -121,8 +121,7 @@ pub async fn verify(
             Some((bytes, _)) => match serde_json::from_slice::<ImageManifest>(&bytes) {
                 Ok(manifest) => {
                     let expected = annotations(image, &provenance, Some(&platform), &entry.local_roots)?;
-                    let differences =
-                        annotation_differences(&what, &expected, &annotations_of(manifest.annotations()));
+                    let differences = annotation_differences(&what, &expected, &annotations_of(manifest.annotations()));
                     annotations_differ += differences.len();
                     found.differences.extend(differences);
                 }

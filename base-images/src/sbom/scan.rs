@@ -77,13 +77,23 @@ const RPM_DATABASES: [&str; 4] = [
     "var/lib/rpm/Packages",
 ];
 
-/// The query that lists RPM packages as [`rpm_packages`] reads them.
-pub const RPM_QUERY: [&str; 4] = [
-    "rpm",
-    "-qa",
-    "--queryformat",
-    "%{NAME}\\t%{EPOCH}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n",
-];
+/// The command that lists the packages of the RPM database at `database`
+/// (a file of [`Inventory::rpm_database`]) as [`rpm_packages`] reads them:
+/// that database's directory, whatever the image's `rpm` takes by default
+/// (Debian's `rpm` reads `~/.rpmdb`).
+pub fn rpm_query(database: &str) -> Vec<String> {
+    let dir = database.rsplit_once('/').map_or("/var/lib/rpm", |(dir, _)| dir);
+    [
+        "rpm",
+        "--dbpath",
+        dir,
+        "-qa",
+        "--queryformat",
+        "%{NAME}\\t%{EPOCH}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
 
 /// Reads a tar of a whole file system and lists what is installed in it.
 pub fn scan(archive: impl Read) -> std::io::Result<Inventory> {
@@ -322,6 +332,12 @@ mod tests {
         );
         assert_eq!(inventory.rpm_database.as_deref(), Some("/var/lib/rpm/rpmdb.sqlite"));
         Ok(())
+    }
+
+    #[test]
+    fn rpm_is_asked_about_the_database_found() {
+        let query = rpm_query("/usr/lib/sysimage/rpm/rpmdb.sqlite");
+        assert_eq!(&query[..4], ["rpm", "--dbpath", "/usr/lib/sysimage/rpm", "-qa"]);
     }
 
     #[test]

@@ -4,7 +4,10 @@
 
 fn main() {
     base_images_tests::fixtures::serve();
-    println!("serving the e2e fixtures on 127.0.0.1:{}", base_images_tests::fixtures::PORT);
+    println!(
+        "serving the e2e fixtures on 127.0.0.1:{}",
+        base_images_tests::fixtures::PORT
+    );
     loop {
         std::thread::park();
     }

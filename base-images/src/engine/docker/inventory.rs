@@ -15,7 +15,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use super::{engine_error, DockerEngine, RUN_LABEL};
 use crate::checks::CheckTarget as _;
 use crate::engine::{BuiltImage, Engine as _};
-use crate::sbom::scan::{self, Inventory, RPM_QUERY};
+use crate::sbom::scan::{self, Inventory};
 use crate::Error;
 
 impl DockerEngine {
@@ -94,7 +94,9 @@ impl DockerEngine {
             steps_cached: 0,
         };
         let target = self.start(&image, false).await?;
-        let output = target.exec_as(Some("0"), &RPM_QUERY).await;
+        let query = scan::rpm_query(database);
+        let args: Vec<&str> = query.iter().map(String::as_str).collect();
+        let output = target.exec_as(Some("0"), &args).await;
         self.stop(target).await;
         let failed = |reason: String| Error::Engine {
             action: format!("list the RPM packages of {id} (`rpm -qa`)"),

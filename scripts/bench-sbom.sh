@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SBOM generation time per image, next to asking dpkg by hand, in one
+# script, on the private engine (run it as
+# `scripts/engine.sh run scripts/bench-sbom.sh`):
+#
+#   the e2e images (every e2e-python version, e2e-dual 1.1.0 on both
+#   platforms) are built once (step cache); then, five rounds, alternating
+#   which side goes first, for each image:
+#     - ours: `e2e-build sbom KEY --platform P` (release build, whole
+#       process: the cached build, reading the packages through the engine,
+#       the SPDX document), its output thrown away;
+#     - baseline: `docker exec C dpkg-query -W` in a container of the same
+#       image already running (the cheapest way to ask dpkg alone, no
+#       Python distributions, no document).
+#   Prints each image's median times and their ratio.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WORK="$(mktemp -d /var/tmp/bench-sbom.XXXXXX)"
+PIDS=()
+CONTAINERS=()
+DOCKER=/usr/bin/docker
+cleanup() {
+    for c in "${CONTAINERS[@]}"; do "$DOCKER" rm -f "$c" >/dev/null 2>&1 || true; done
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+cargo build -q --release -p base-images-tests --bin e2e-build --bin e2e-fixtures
+TOOL=target/release/e2e-build
+export NO_COLOR=1 BASE_IMAGES_CACHE_DIR="$WORK/cache"
+target/release/e2e-fixtures >"$WORK/fixtures.log" 2>&1 &
+PIDS+=($!)
+WS="$WORK/ws"
+mkdir -p "$WS"
+echo "format = 1" > "$WS/versions.lock"
+"$TOOL" --root "$WS" -q build e2e-python e2e-dual >/dev/null
+
+IMAGES=(
+    "e2e-python:1.0.0 linux/amd64"
+    "e2e-python:1.1.0 linux/amd64"
+    "e2e-python:1.2.0 linux/amd64"
+    "e2e-python:2.0.0 linux/amd64"
+    "e2e-dual:1.1.0 linux/amd64"
+    "e2e-dual:1.1.0 linux/arm64"
+)
+seconds() { # command...: runs it, prints the wall time in seconds
+    local start end
+    start="$(date +%s.%N)"
+    "$@" >/dev/null 2>"$WORK/last.err" || { cat "$WORK/last.err" >&2; exit 1; }
+    end="$(date +%s.%N)"
+    awk -v a="$start" -v b="$end" 'BEGIN { printf "%.4f", b - a }'
+}
+declare -A OURS BASE
+for entry in "${IMAGES[@]}"; do
+    read -r key platform <<<"$entry"
+    # The image id the SBOM describes; a running container of it.
+    id="$("$TOOL" --root "$WS" -q sbom "$key" --platform "$platform" |
+        python3 -c 'import json,sys; d=json.load(sys.stdin); print("sha256:" + d["packages"][0]["checksums"][0]["checksumValue"])')"
+    c="$("$DOCKER" run -d --network none --user 0 --entrypoint sleep "$id" infinity)"
+    CONTAINERS+=("$c")
+    for round in 1 2 3 4 5; do
+        if (( round % 2 )); then
+            OURS[$entry]+="$(seconds "$TOOL" --root "$WS" -q sbom "$key" --platform "$platform") "
+            BASE[$entry]+="$(seconds "$DOCKER" exec "$c" dpkg-query -W) "
+        else
+            BASE[$entry]+="$(seconds "$DOCKER" exec "$c" dpkg-query -W) "
+            OURS[$entry]+="$(seconds "$TOOL" --root "$WS" -q sbom "$key" --platform "$platform") "
+        fi
+    done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+printf '%-18s %-12s %10s %12s %7s\n' IMAGE PLATFORM "SBOM (s)" "dpkg-query" RATIO
+for entry in "${IMAGES[@]}"; do
+    read -r key platform <<<"$entry"
+    ours="$(echo "${OURS[$entry]}" | median)"
+    base="$(echo "${BASE[$entry]}" | median)"
+    awk -v k="$key" -v p="$platform" -v o="$ours" -v b="$base" \
+        'BEGIN { printf "%-18s %-12s %10.3f %12.3f %6.1fx\n", k, p, o, b, o / b }'
+done
