@@ -67,12 +67,14 @@ install_engine() {
 
 # Other platforms run under qemu-user-static: its binfmt_misc entries carry
 # the F flag (the interpreter is opened at registration), so they work in
-# containers too. Also installs skopeo, the independent OCI reader of the
-# publish tests.
+# containers too. Also installs skopeo and openssl, the independent OCI
+# reader and signature verifier of the publish tests.
 emulation() {
     [ "$(uname -m)" = x86_64 ] || return 0
     local missing=
     command -v skopeo >/dev/null || missing="$missing skopeo"
+    # openssl: the independent verifier of the signing tests.
+    command -v openssl >/dev/null || missing="$missing openssl"
     [ -x /usr/libexec/qemu-binfmt/aarch64-binfmt-P ] || [ -x /usr/bin/qemu-aarch64-static ] || missing="$missing qemu-user-static"
     command -v update-binfmts >/dev/null || missing="$missing binfmt-support"
     if [ -n "$missing" ]; then

@@ -550,9 +550,13 @@ fn observe(image: &BaseImage, target: &Target, prepared: &Prepared, ui: &Ui) -> 
             }
             Event::Manifest { reference } => format!("  manifest {}: pushed", short(reference)),
             Event::Signed { digest } => format!("  index {}: signed", short(digest)),
-            Event::Attached { platform, digest } => {
+            Event::Attached {
+                platform,
+                digest,
+                packages,
+            } => {
                 shared.attached.fetch_add(1, Ordering::Relaxed);
-                format!("  sbom [{platform}] {}: attached", short(digest))
+                format!("  sbom [{platform}] {}: attached ({packages} packages)", short(digest))
             }
         };
         shared.bar.suspend(|| ui.note(&line));

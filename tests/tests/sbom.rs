@@ -98,7 +98,13 @@ fn the_sbom_lists_what_the_steps_installed_with_the_versions_the_image_reports()
     if !engine_up() {
         return;
     }
-    for (key, six) in [("e2e-python:1.0.0", "1.16.0"), ("e2e-python:1.2.0", "1.17.0")] {
+    let versions = [
+        ("e2e-python:1.0.0", "1.16.0", 0),
+        ("e2e-python:1.1.0", "1.16.0", 2),
+        ("e2e-python:1.2.0", "1.17.0", 2),
+        ("e2e-python:2.0.0", "1.17.0", 2),
+    ];
+    for (key, six, fetched) in versions {
         let doc = sbom(key, &[]);
         assert_eq!(doc["spdxVersion"], "SPDX-2.3");
         assert_eq!(doc["name"], format!("{key} [linux/amd64]"));
@@ -138,18 +144,17 @@ fn the_sbom_lists_what_the_steps_installed_with_the_versions_the_image_reports()
             .find(|p| p["SPDXID"] == ancestry[0]["relatedSpdxElement"])
             .unwrap();
         assert_eq!(root["name"], base_images_tests::e2e::ROOT);
-    }
 
-    // 1.1.0 fetched a file and an archive: each listed with its sha256.
-    let doc = sbom("e2e-python:1.1.0", &[]);
-    let fetched = of_type(&doc, "pkg:generic/");
-    assert_eq!(fetched.len(), 2, "{doc}");
-    for input in fetched {
-        let url = input["downloadLocation"].as_str().unwrap();
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        let bytes = served(url);
-        let hex = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes));
-        assert_eq!(input["checksums"][0]["checksumValue"], hex, "{url}");
+        // From 1.1.0 on, a fetched file and archive: each with its sha256.
+        let inputs = of_type(&doc, "pkg:generic/");
+        assert_eq!(inputs.len(), fetched, "{key}: {doc}");
+        for input in inputs {
+            let url = input["downloadLocation"].as_str().unwrap();
+            assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+            let bytes = served(url);
+            let hex = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes));
+            assert_eq!(input["checksums"][0]["checksumValue"], hex, "{url}");
+        }
     }
 }
 

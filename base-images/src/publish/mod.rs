@@ -1,12 +1,15 @@
 //! Publishing released versions to an OCI registry: each platform's image
-//! is read from the engine (`ImageFacts`, then its layers compressed
-//! deterministically by `layers`), turned into OCI documents (`oci`), and
-//! pushed (`remote`): blobs first (present, mounted from another repository
-//! of the registry, or uploaded), then each platform's manifest by digest,
-//! then the image index by digest, then — last — the tag. A tag that
-//! already points at other content is never overwritten: `plan` resolves it
-//! with every manifest media type first. Credentials come from the Docker
-//! config (`auth`).
+//! is read from the engine (`ImageFacts`, then its step layers rewritten
+//! reproducibly by `reproducible` and every layer compressed
+//! deterministically by `layers`), turned into OCI documents (`oci`) with
+//! an SBOM per platform (`crate::sbom`), and pushed (`remote`): blobs first
+//! (present, mounted from another repository of the registry, or
+//! uploaded), then each platform's manifest by digest, then the image index
+//! by digest, the SBOM artifacts, the index's signature (`sign`) and — last
+//! — the tag. A tag that already points at other content is never
+//! overwritten: it is resolved with every manifest media type first.
+//! `verify` checks a published version against its declaration.
+//! Credentials come from the Docker config (`auth`).
 
 pub mod auth;
 pub mod layers;
@@ -509,6 +512,7 @@ pub async fn attach_sboms(
         observe(Event::Attached {
             platform: artifact.platform.clone(),
             digest: artifact.manifest.digest.clone(),
+            packages: artifact.packages,
         });
         attached += 1;
     }
@@ -595,6 +599,8 @@ pub enum Event {
         platform: String,
         /// The artifact manifest's digest.
         digest: String,
+        /// How many packages and fetched inputs it lists.
+        packages: usize,
     },
 }
 

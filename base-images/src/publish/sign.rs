@@ -108,9 +108,9 @@ impl Verifier {
 }
 
 fn read_key(path: &Path) -> Result<String, PublishError> {
-    std::fs::read_to_string(path).map_err(|source| PublishError::Io {
+    std::fs::read_to_string(path).map_err(|e| PublishError::Key {
         path: path.to_owned(),
-        source,
+        reason: format!("cannot read it ({e})"),
     })
 }
 
