@@ -96,15 +96,8 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
             let built = built_images(image, &reports);
             let entry = lock.get(&image.key());
             let provenance = provenance(workspace, entry, ui)?;
-            let local_roots = entry.map(|e| e.local_roots.clone()).unwrap_or_default();
-            let fetched = lock.pins(&image.key());
-            let publication = Publication {
-                target,
-                provenance: &provenance,
-                local_roots: &local_roots,
-                fetched: &fetched,
-                reproducible: reproducible(entry),
-            };
+            let inputs = ReleaseInputs::of(&lock, image);
+            let publication = inputs.publication(target, &provenance);
             let prepared = publishing::prepare(engine, image, &built, publication, &store).await?;
             let remote = &remotes[&target.registry];
             let action = match remote.resolve(&target.repository, &target.tag).await.map_err(library)? {
@@ -165,6 +158,8 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
                 None,
                 start,
             );
+            let inputs = ReleaseInputs::of(&lock, image);
+            let publication = inputs.publication(target, provenance);
             match action {
                 Action::Refuse(existing) => {
                     done.action = "refused";
@@ -181,7 +176,10 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
                     let remote = &remotes[&target.registry];
                     let (observer, counts) = observe(image, target, prepared, ui);
                     let attached = async {
-                        publishing::attach_sboms(remote, &target.repository, prepared, &observer).await?;
+                        let mut prepared = prepared.clone();
+                        let missing_in = Some((remote, target.repository.as_str()));
+                        publishing::add_sboms(engine, image, &mut prepared, publication, missing_in).await?;
+                        publishing::attach_sboms(remote, &target.repository, &prepared, &observer).await?;
                         if let Some(signer) = &signer {
                             publishing::sign_index(remote, target, &prepared.index.digest, signer, &observer).await?;
                         }
@@ -204,7 +202,12 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
                         store: &store,
                         signer: signer.as_ref(),
                     };
-                    let pushed = publishing::push(engine, remote, target, prepared, options, &observer).await;
+                    let pushed = async {
+                        let mut prepared = prepared.clone();
+                        publishing::add_sboms(engine, image, &mut prepared, publication, None).await?;
+                        publishing::push(engine, remote, target, &prepared, options, &observer).await
+                    }
+                    .await;
                     counts.finish();
                     done.blobs = counts.blobs();
                     done.bytes = counts.bytes();
@@ -465,6 +468,37 @@ fn record(
         layers: reproducible(lock.get(key)).then(|| REPRODUCIBLE_LAYERS.to_owned()),
     };
     Ok(lock.with_published(key, &published)?)
+}
+
+/// What `versions.lock` records of a version that publishing it uses.
+struct ReleaseInputs {
+    /// Local root image ids, by platform.
+    local_roots: BTreeMap<String, String>,
+    /// Fetched-input digests, by URL.
+    fetched: base_images::fetch::Pins,
+    /// Whether its step layers are rewritten reproducibly.
+    reproducible: bool,
+}
+
+impl ReleaseInputs {
+    fn of(lock: &Lock, image: &BaseImage) -> ReleaseInputs {
+        let entry = lock.get(&image.key());
+        ReleaseInputs {
+            local_roots: entry.map(|e| e.local_roots.clone()).unwrap_or_default(),
+            fetched: lock.pins(&image.key()),
+            reproducible: reproducible(entry),
+        }
+    }
+
+    fn publication<'a>(&'a self, target: &'a Target, provenance: &'a Provenance) -> Publication<'a> {
+        Publication {
+            target,
+            provenance,
+            local_roots: &self.local_roots,
+            fetched: &self.fetched,
+            reproducible: self.reproducible,
+        }
+    }
 }
 
 /// Whether a version's step layers are published reproducibly: always,

@@ -110,7 +110,8 @@ pub enum PublishError {
     /// The tag points at other content: never overwritten.
     #[error(
         "{address} already points at {existing}, but this release is {ours}: a published tag is never overwritten \
-         (nothing was pushed under that tag); if the image was rebuilt (the step cache emptied), its layers differ: \
+         (nothing was pushed under that tag); the image or its created time differs from what was published \
+         (a step that wrote other bytes, steps built before the release, another SOURCE_DATE_EPOCH): \
          declare a new version"
     )]
     TagConflict {
@@ -282,7 +283,8 @@ pub struct Prepared {
     pub images: Vec<(PlatformImage, String)>,
     /// The image index.
     pub index: Document,
-    /// Each platform's SBOM, as an artifact referring to its manifest.
+    /// Platforms' SBOMs, as artifacts referring to their manifests (made
+    /// by [`add_sboms`] when needed: `prepare` leaves it empty).
     pub sboms: Vec<SbomArtifact>,
 }
 
@@ -321,7 +323,7 @@ pub struct Publication<'a> {
 }
 
 /// Reads each platform's built image (`built`: platform and engine image
-/// id) of `image` from `engine` and makes its OCI documents and SBOMs;
+/// id) of `image` from `engine` and makes its OCI documents;
 /// layers not in `store` yet are exported and compressed into it, the
 /// platforms' concurrently (one core each).
 pub async fn prepare(
@@ -390,16 +392,37 @@ pub async fn prepare(
     let platform_images: Vec<PlatformImage> = images.iter().map(|(i, _)| i.clone()).collect();
     let notes = annotations(image, provenance, None, local_roots)?;
     let index = oci::index(&platform_images, &notes)?;
-    let mut sboms = Vec::new();
-    for (platform_image, id) in &images {
-        sboms.push(sbom_artifact(engine, image, platform_image, id, publication).await?);
-    }
     Ok(Prepared {
         key: image.key(),
         images,
         index,
-        sboms,
+        sboms: Vec::new(),
     })
+}
+
+/// Makes the SBOM artifact of each platform image of `prepared` that needs
+/// one (reading the image through the engine costs a file system export):
+/// every platform, or, with `missing_in` (a registry and a repository),
+/// only those whose manifest has no SBOM there yet.
+pub async fn add_sboms(
+    engine: &DockerEngine,
+    image: &BaseImage,
+    prepared: &mut Prepared,
+    publication: Publication<'_>,
+    missing_in: Option<(&Remote, &str)>,
+) -> Result<(), crate::Error> {
+    let mut sboms = Vec::new();
+    for (platform_image, id) in &prepared.images {
+        if let Some((remote, repository)) = missing_in {
+            let digest = &platform_image.manifest.digest;
+            if !remote.referrers(repository, digest, SPDX_MEDIA_TYPE).await?.is_empty() {
+                continue;
+            }
+        }
+        sboms.push(sbom_artifact(engine, image, platform_image, id, publication).await?);
+    }
+    prepared.sboms = sboms;
+    Ok(())
 }
 
 /// Seconds since 1970 of an RFC 3339 time (a release's `created`).
