@@ -1,7 +1,7 @@
 //! `verify KEY`: a published version checked against its declaration and
 //! versions.lock, from the registry plus the engine. The registry part
-//! (tag, platforms, annotations, SBOM referrers) is the library's
-//! `publish::verify`; then each platform image is pulled by digest and
+//! (tag, platforms, annotations, SBOM referrers, with `--key` the
+//! signature) is the library's `publish::verify`; then each platform image is pulled by digest and
 //! the version's whole check set runs on it. Every difference is printed
 //! and named in the error (exit 1); a version that is not published is a
 //! usage error (exit 2).

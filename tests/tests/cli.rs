@@ -63,7 +63,8 @@ fn build_passes_writes_the_files_and_reports() {
     assert!(root.starts_with("sha256:") && root.len() == 71, "{root}");
     let changelog = std::fs::read_to_string(ws.path().join("CHANGELOG.md")).unwrap();
     assert!(
-        changelog.contains("| 2.0.0 | yes | - | - | Run as the airbyte user. |"),
+        changelog
+            .contains("| 2.0.0 | yes | `127.0.0.1:5000/base-images-e2e/python:2.0.0` | - | Run as the airbyte user. |"),
         "{changelog}"
     );
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();

@@ -68,6 +68,12 @@ pub fn rewrite(input: impl Read, epoch: u64, output: impl Write) -> io::Result<(
             continue;
         }
         let link = entry.link_name_bytes().map(|l| l.into_owned());
+        // A hard link to a dropped file would point at nothing.
+        if entry.header().entry_type() == tar::EntryType::Link
+            && link.as_ref().is_some_and(|l| is_volatile(&String::from_utf8_lossy(l)))
+        {
+            continue;
+        }
         let mut xattrs = Vec::new();
         if let Some(extensions) = entry.pax_extensions()? {
             for extension in extensions {
@@ -258,6 +264,13 @@ mod tests {
             file("var/log/dpkg.log", epoch + 102, b"2026-11-26 10:00 install tool"),
             file("usr/lib/__pycache__/m.pyc", epoch + 103, b"\x01100"),
             file("usr/share/doc/old", 1_000, b"packaged long ago"),
+            Entry {
+                path: "usr/lib/m.pyc",
+                kind: tar::EntryType::Link,
+                mtime: epoch + 104,
+                data: b"",
+                link: Some("usr/lib/__pycache__/m.pyc"),
+            },
         ]);
         let second = layer(&[
             file("usr/share/doc/old", 1_000, b"packaged long ago"),
@@ -276,7 +289,7 @@ mod tests {
                 ("usr/bin/tool".to_owned(), epoch),
                 ("usr/share/doc/old".to_owned(), 1_000),
             ],
-            "sorted, clamped (older times kept), logs and bytecode dropped"
+            "sorted, clamped (older times kept), logs, bytecode and links to it dropped"
         );
         assert_eq!(rewritten(&a, epoch), a, "rewriting is idempotent");
     }
