@@ -157,6 +157,7 @@ fn lookups() -> Result<(), Error> {
             "e2e-dual-broken",
             "e2e-index",
             "e2e-python",
+            "e2e-rpm",
             "e2e-single",
             "e2e-unpinned",
             "seed-example",
