@@ -26,27 +26,10 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+# shellcheck source=scripts/bench-common.sh
+. scripts/bench-common.sh
 DOCKER=/usr/bin/docker
 FAMILIES=(e2e-python e2e-dual)
-
-registry() { # port
-    mkdir -p "$WORK/registry-$1"
-    cat > "$WORK/registry-$1.yml" <<YAML
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry-$1
-http:
-  addr: 127.0.0.1:$1
-YAML
-    docker-registry serve "$WORK/registry-$1.yml" >"$WORK/registry-$1.log" 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$1/v2/" >/dev/null 2>&1 && return 0; sleep 0.1; done
-    echo "registry on $1 did not answer" >&2
-    exit 1
-}
 
 empty_caches() {
     "$DOCKER" images --format '{{.Repository}}:{{.Tag}}' base-images-cache | xargs -r "$DOCKER" rmi -f >/dev/null

@@ -26,6 +26,8 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+# shellcheck source=scripts/bench-common.sh
+. scripts/bench-common.sh
 
 cargo build -q --release -p base-images-tests --bin e2e-build --bin e2e-fixtures
 TOOL=target/release/e2e-build
@@ -45,13 +47,6 @@ IMAGES=(
     "e2e-dual:1.1.0 linux/amd64"
     "e2e-dual:1.1.0 linux/arm64"
 )
-seconds() { # command...: runs it, prints the wall time in seconds
-    local start end
-    start="$(date +%s.%N)"
-    "$@" >/dev/null 2>"$WORK/last.err" || { cat "$WORK/last.err" >&2; exit 1; }
-    end="$(date +%s.%N)"
-    awk -v a="$start" -v b="$end" 'BEGIN { printf "%.4f", b - a }'
-}
 declare -A OURS BASE
 for entry in "${IMAGES[@]}"; do
     read -r key platform <<<"$entry"
