@@ -6,7 +6,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{Item, Path};
+use syn::Path;
 
 use crate::errors::Errors;
 use crate::{expand, signature};
@@ -31,7 +31,7 @@ pub(crate) fn sanity_checks(attr: TokenStream, item: TokenStream) -> TokenStream
             None
         }
     };
-    let func = match syn::parse2::<Item>(item.clone()).and_then(|i| signature::as_fn(&i, "sanity_checks", EXAMPLE)) {
+    let func = match signature::as_fn(item.clone(), "sanity_checks", EXAMPLE) {
         Ok(func) => Some(func),
         Err(e) => {
             errors.push(e);
@@ -40,26 +40,30 @@ pub(crate) fn sanity_checks(attr: TokenStream, item: TokenStream) -> TokenStream
     };
     if let Some(func) = &func {
         let expected = format!("fn {}(checks: Checks) -> Checks", func.sig.ident);
-        signature::check(func, 1, &expected, &mut errors);
+        signature::check(&func.sig, 1, &expected, &mut errors);
     }
     match (errors.finish(), image, func) {
         (None, Some(image), Some(func)) => {
             let fn_ident = &func.sig.ident;
-            let entry = format_ident!("__BASE_IMAGE_CHECKS_{}", fn_ident.to_string().to_uppercase());
             let image_ref = quote_spanned!(image.span()=> &#image);
             let build = quote_spanned!(fn_ident.span()=> #fn_ident);
             let location = expand::location();
+            let entry = format_ident!("__BASE_IMAGE_CHECKS_{}", fn_ident.to_string().to_uppercase());
+            let registration = expand::element(
+                "CHECK_SETS",
+                quote! {
+                    #[doc(hidden)]
+                    static #entry: ::base_images::CheckSet = ::base_images::CheckSet {
+                        image: #image_ref,
+                        build: #build,
+                        location: #location,
+                    };
+                },
+            );
             quote! {
                 #func
 
-                #[::base_images::__private::linkme::distributed_slice(::base_images::__private::CHECK_SETS)]
-                #[linkme(crate = ::base_images::__private::linkme)]
-                #[doc(hidden)]
-                static #entry: ::base_images::CheckSet = ::base_images::CheckSet {
-                    image: #image_ref,
-                    build: #build,
-                    location: #location,
-                };
+                #registration
             }
         }
         (error, _, _) => {

@@ -8,7 +8,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens as _};
 use syn::spanned::Spanned as _;
-use syn::{Ident, LitStr, Path};
+use syn::{LitStr, Path};
 
 use crate::model::{Kind, Model, Poisoned};
 use crate::policy::PolicyVersion;
@@ -26,7 +26,7 @@ pub(crate) fn image(model: &Model) -> TokenStream {
     let version_const = version_tokens(version);
     let text = version.text();
     let location = location();
-    let (prelude, family, parent, platforms, finish, repository, build) = match kind {
+    let init = match kind {
         Kind::Root {
             family,
             platforms,
@@ -38,59 +38,55 @@ pub(crate) fn image(model: &Model) -> TokenStream {
                 Some(list) => quote!(&[#(#list),*]),
                 None => quote!(::base_images::__private::DEFAULT_PLATFORMS),
             };
-            (
-                quote!(#(#checks)*),
-                family.to_token_stream(),
-                quote!(::core::option::Option::None),
-                list,
-                match finish {
-                    Some(path) => {
-                        quote_spanned!(path.span()=> ::core::option::Option::Some::<::base_images::Finish>(#path))
-                    }
-                    None => quote!(::core::option::Option::None),
-                },
-                match repository {
-                    Some(lit) => quote!(::core::option::Option::Some(#lit)),
-                    None => quote!(::core::option::Option::None),
-                },
-                quote_spanned!(fn_ident.span()=> ::base_images::Build::Root(#fn_ident)),
+            let finish = match finish {
+                Some(path) => {
+                    quote_spanned!(path.span()=> ::core::option::Option::Some::<::base_images::Finish>(#path))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            let repository = match repository {
+                Some(lit) => quote!(::core::option::Option::Some(#lit)),
+                None => quote!(::core::option::Option::None),
+            };
+            let build = quote_spanned!(fn_ident.span()=> ::base_images::Build::Root(#fn_ident));
+            quote! {{
+                #(#checks)*
+                ::base_images::BaseImage::__declare(::base_images::__private::Declaration {
+                    family: #family,
+                    version: #version_const,
+                    version_text: #text,
+                    parent: ::core::option::Option::None,
+                    changelog: #changelog,
+                    platforms: #list,
+                    finish: #finish,
+                    repository: #repository,
+                    build: #build,
+                    location: #location,
+                    poisoned: false,
+                })
+            }}
+        }
+        Kind::Child { parent, family } => {
+            let build = quote_spanned!(fn_ident.span()=> ::base_images::Build::Child(#fn_ident));
+            child(
+                parent,
+                family.as_ref(),
+                quote!(#version_const, #text, #changelog, #build, #location),
             )
         }
-        Kind::Child { parent, family } => (
-            child_checks(parent, family.as_ref()),
-            quote!(parent.family()),
-            quote!(::core::option::Option::Some(parent)),
-            quote!(parent.platforms()),
-            quote!(parent.finish()),
-            quote!(parent.repository()),
-            quote_spanned!(fn_ident.span()=> ::base_images::Build::Child(#fn_ident)),
-        ),
     };
     let doc = format!("Base image version {text}: {}", changelog.value());
-    let registration = registration(static_ident);
+    let registered = element(
+        "BASE_IMAGES",
+        quote! {
+            #[doc = #doc]
+            pub static #static_ident: ::base_images::BaseImage = #init;
+        },
+    );
     quote! {
         #func
 
-        #[doc = #doc]
-        pub static #static_ident: ::base_images::BaseImage = {
-            const VERSION: ::base_images::Version = #version_const;
-            #prelude
-            ::base_images::BaseImage::__declare(::base_images::__private::Declaration {
-                family: #family,
-                version: VERSION,
-                version_text: #text,
-                parent: #parent,
-                changelog: #changelog,
-                platforms: #platforms,
-                finish: #finish,
-                repository: #repository,
-                build: #build,
-                location: #location,
-                poisoned: false,
-            })
-        };
-
-        #registration
+        #registered
     }
 }
 
@@ -130,14 +126,20 @@ pub(crate) fn poisoned(item: TokenStream, poisoned: &Poisoned) -> TokenStream {
     }
 }
 
-/// The `linkme` entry that puts `static_ident` in a registry slice.
-pub(crate) fn registration(static_ident: &Ident) -> TokenStream {
-    let entry = format_ident!("__BASE_IMAGE_REGISTRATION_{}", static_ident);
+/// `item`, a `static`, as an element of the `linkme` slice `slice`
+/// (`BASE_IMAGES` or `CHECK_SETS`). It goes through the slice's own
+/// `macro_rules!`, which is what `#[distributed_slice]` expands to, without
+/// the attribute's per-element type-check function: that function (two
+/// closures) cost the compiler ~3 ms per version, and the element's type
+/// is the slice's because this crate writes both (the registry tests hold
+/// that every element is found).
+pub(crate) fn element(slice: &str, item: TokenStream) -> TokenStream {
+    let slice = format_ident!("{slice}");
     quote! {
-        #[::base_images::__private::linkme::distributed_slice(::base_images::__private::BASE_IMAGES)]
-        #[linkme(crate = ::base_images::__private::linkme)]
-        #[doc(hidden)]
-        static #entry: &::base_images::BaseImage = &#static_ident;
+        ::base_images::__private::#slice! {
+            #![linkme_macro = ::base_images::__private::#slice]
+            #item
+        }
     }
 }
 
@@ -168,23 +170,31 @@ fn platform_check(platform: &LitStr) -> TokenStream {
     }
 }
 
-/// Binds `parent` and refuses, at compile time, a parent of another family
-/// or not lower than this version: one `const fn` call each (the message
-/// is built in the library, so a version costs the compiler little),
-/// spanned on the parent token (on the `family` literal for the family).
-fn child_checks(parent: &Path, family: Option<&LitStr>) -> TokenStream {
+/// A child's initialiser: `parent` bound as a `BaseImage` (a parent of
+/// another type is refused on its token), then one `const fn` call that
+/// refuses, at compile time, a parent not lower than this version (the
+/// message is built in the library, so a version costs the compiler
+/// little), spanned on the parent token; with `family` given, a check that
+/// it is the parent's, spanned on the `family` literal. `args` follow the
+/// parent and its name.
+fn child(parent: &Path, family: Option<&LitStr>, args: TokenStream) -> TokenStream {
     let span = parent_span(parent);
     let name = path_text(parent);
-    let lower = quote_spanned! {span=>
-        let parent: &'static ::base_images::BaseImage = &#parent;
-        ::base_images::__private::check_parent(parent, &VERSION, #name);
-    };
+    let mut call_args = proc_macro2::Group::new(
+        proc_macro2::Delimiter::Parenthesis,
+        quote_spanned!(span=> parent, #name, #args),
+    );
+    call_args.set_span(span);
     let same_family = family.map(|family| {
         quote_spanned! {family.span()=>
             ::base_images::__private::check_family(parent, #family, #name);
         }
     });
-    quote!(#lower #same_family)
+    quote_spanned! {span=> {
+        let parent: &'static ::base_images::BaseImage = &#parent;
+        #same_family
+        ::base_images::BaseImage::__child #call_args
+    }}
 }
 
 fn parent_span(parent: &Path) -> Span {

@@ -23,7 +23,7 @@ pub fn base_image(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
     let mut errors = errors::Errors::default();
     let args = args::parse(attr.into(), &mut errors);
-    let func = match syn::parse2::<syn::Item>(item.clone()).and_then(|i| signature::as_fn(&i, "base_image", EXAMPLE)) {
+    let func = match signature::as_fn(item.clone(), "base_image", EXAMPLE) {
         Ok(func) => func,
         Err(e) => {
             errors.push(e);

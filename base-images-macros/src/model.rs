@@ -4,12 +4,12 @@
 //! kept so the expansion can emit the function and its static anyway.
 
 use proc_macro2::{Ident, Span};
-use syn::{ItemFn, LitStr, Path};
+use syn::{LitStr, Path};
 
 use crate::args::Args;
 use crate::errors::Errors;
 use crate::policy::{self, PolicyVersion};
-use crate::signature;
+use crate::signature::{self, Function};
 
 /// Whether a version starts a family or derives from a parent.
 pub(crate) enum Kind {
@@ -42,7 +42,7 @@ pub(crate) struct Model {
     /// The changelog line.
     pub(crate) changelog: LitStr,
     /// The annotated function.
-    pub(crate) func: ItemFn,
+    pub(crate) func: Function,
     /// The static to emit.
     pub(crate) static_ident: Ident,
 }
@@ -58,7 +58,7 @@ pub(crate) struct Poisoned {
 }
 
 /// Validates `args` against the policy and `func`'s shape.
-pub(crate) fn validate(args: Args, func: ItemFn, mut errors: Errors) -> Result<Model, Box<Poisoned>> {
+pub(crate) fn validate(args: Args, func: Function, mut errors: Errors) -> Result<Model, Box<Poisoned>> {
     let version = args
         .version
         .as_ref()
@@ -91,7 +91,7 @@ pub(crate) fn validate(args: Args, func: ItemFn, mut errors: Errors) -> Result<M
     } else {
         format!("fn {name}() -> Recipe")
     };
-    signature::check(&func, arity, &expected, &mut errors);
+    signature::check(&func.sig, arity, &expected, &mut errors);
     match &args.changelog {
         Some(lit) => {
             if let Err(message) = policy::changelog(&lit.value()) {
@@ -162,7 +162,7 @@ pub(crate) fn validate(args: Args, func: ItemFn, mut errors: Errors) -> Result<M
 
 /// The static a malformed declaration still gets: its function's name in
 /// upper case, when that is a plausible version name.
-fn fallback_static(func: &ItemFn) -> Option<Ident> {
+fn fallback_static(func: &Function) -> Option<Ident> {
     let name = func.sig.ident.to_string();
     name.starts_with('v')
         .then(|| Ident::new(&name.to_uppercase(), func.sig.ident.span()))

@@ -3,23 +3,50 @@
 //! arguments. Types are left to the compiler, which reports them on the
 //! function name.
 
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::parse::{ParseStream, Parser as _};
 use syn::spanned::Spanned as _;
-use syn::{FnArg, Item, ItemFn};
+use syn::{braced, Attribute, FnArg, Item, Signature, Visibility};
 
 use crate::errors::Errors;
 
-/// The annotated item as a function, or an error spanned on what it is.
-pub(crate) fn as_fn(item: &Item, attribute: &str, example: &str) -> Result<ItemFn, syn::Error> {
-    match item {
-        Item::Fn(f) => Ok(f.clone()),
-        other => {
-            let span = item_ident(other).map_or_else(|| other.span(), |i| i.span());
-            Err(syn::Error::new(
-                span,
-                format!("#[{attribute}] goes on a function, e.g. {example}"),
-            ))
-        }
+/// The annotated function: its signature, parsed, and its tokens, emitted
+/// unchanged (the body is never parsed: it is the compiler's business, and
+/// parsing it cost the macro most of its time).
+pub(crate) struct Function {
+    /// The signature, checked against the expected one.
+    pub(crate) sig: Signature,
+    /// The item as written.
+    pub(crate) tokens: TokenStream,
+}
+
+impl ToTokens for Function {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        tokens.extend(self.tokens.clone());
     }
+}
+
+/// The annotated item as a function, or an error spanned on what it is.
+pub(crate) fn as_fn(item: TokenStream, attribute: &str, example: &str) -> Result<Function, syn::Error> {
+    let signature = |input: ParseStream<'_>| {
+        input.call(Attribute::parse_outer)?;
+        input.parse::<Visibility>()?;
+        let sig: Signature = input.parse()?;
+        let body;
+        braced!(body in input);
+        body.parse::<TokenStream>()?;
+        Ok(sig)
+    };
+    if let Ok(sig) = signature.parse2(item.clone()) {
+        return Ok(Function { sig, tokens: item });
+    }
+    let other = syn::parse2::<Item>(item)?;
+    let span = item_ident(&other).map_or_else(|| other.span(), |i| i.span());
+    Err(syn::Error::new(
+        span,
+        format!("#[{attribute}] goes on a function, e.g. {example}"),
+    ))
 }
 
 fn item_ident(item: &Item) -> Option<&syn::Ident> {
@@ -37,8 +64,7 @@ fn item_ident(item: &Item) -> Option<&syn::Ident> {
 }
 
 /// Records every way `f` differs from `fn name(<arity arguments>) -> _`.
-pub(crate) fn check(f: &ItemFn, arity: usize, expected: &str, errors: &mut Errors) {
-    let sig = &f.sig;
+pub(crate) fn check(sig: &Signature, arity: usize, expected: &str, errors: &mut Errors) {
     if let Some(token) = &sig.asyncness {
         errors.push(syn::Error::new(
             token.span,

@@ -108,6 +108,40 @@ impl BaseImage {
         }
     }
 
+    /// Makes a child version's static from its parent (macro use only):
+    /// refuses, at compile time, a parent that is not strictly lower
+    /// (`name` is the parent as written; the error points at the call,
+    /// which the macro spans on the parent token), and inherits the
+    /// family, platforms, finish and repository. One call per version
+    /// keeps the expansion small: it is most of what a version costs the
+    /// compiler.
+    #[doc(hidden)]
+    #[track_caller]
+    pub const fn __child(
+        parent: &'static BaseImage,
+        name: &str,
+        version: Version,
+        version_text: &'static str,
+        changelog: &'static str,
+        build: Build,
+        location: Location,
+    ) -> Self {
+        __check_parent(parent, &version, name);
+        Self::__declare(Declaration {
+            family: parent.family,
+            version,
+            version_text,
+            parent: Some(parent),
+            changelog,
+            platforms: parent.platforms,
+            finish: parent.finish,
+            repository: parent.repository,
+            build,
+            location,
+            poisoned: false,
+        })
+    }
+
     /// The family name (`airbyte-python-connector-base`).
     pub const fn family(&self) -> &'static str {
         self.family

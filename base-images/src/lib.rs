@@ -78,7 +78,6 @@ pub mod __private {
     pub use crate::platform::DEFAULT_PLATFORMS;
     pub use crate::registry::BASE_IMAGES;
     pub use crate::version::{str_eq, ConstMessage};
-    pub use linkme;
 
     /// The recipe of a declaration that failed to compile (never built).
     pub fn poisoned_recipe() -> crate::Recipe {

@@ -13,14 +13,16 @@ pub use crate::image::CHECK_SETS;
 use crate::image::{BaseImage, Build, CheckSet};
 use crate::{Error, ImageKey};
 
-/// Every `#[base_image]` static, in link order.
+/// Every `#[base_image]` static, in link order: each version's static is
+/// itself the element (one static per version is what a version costs the
+/// compiler least).
 #[doc(hidden)]
 #[distributed_slice]
-pub static BASE_IMAGES: [&'static BaseImage];
+pub static BASE_IMAGES: [BaseImage];
 
 /// Every registered version, sorted by family then version.
 pub fn all() -> Vec<&'static BaseImage> {
-    let mut images: Vec<&'static BaseImage> = BASE_IMAGES.iter().copied().collect();
+    let mut images: Vec<&'static BaseImage> = BASE_IMAGES.iter().collect();
     images.sort_by(|a, b| (a.family(), a.version()).cmp(&(b.family(), b.version())));
     images
 }

@@ -6,7 +6,8 @@
 //! functions without the macros (rounds alternate too).
 //!
 //! ```sh
-//! cargo bench -p base-images-scale --bench scale
+//! cargo bench -p base-images-scale --bench scale            # everything
+//! cargo bench -p base-images-scale --bench scale -- compile # compile times only
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 const SIZES: [usize; 2] = [1_000, 10_000];
 const ROUNDS: usize = 5;
-const COMPILE_ROUNDS: usize = 3;
+const COMPILE_ROUNDS: usize = 5;
 const COMPILE_VERSIONS: usize = 1_000;
 const COMMANDS: [&str; 5] = [
     "list",
@@ -28,6 +29,10 @@ const COMMANDS: [&str; 5] = [
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` asks for the list of benchmarks.
+    }
+    if std::env::args().any(|a| a == "compile") {
+        compile_times();
+        return;
     }
     let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("scale-bench");
     let _ = std::fs::remove_dir_all(&work);
