@@ -13,7 +13,9 @@
 //! or by their owner (`COPY --chown`, resolved in the image as it is at
 //! that step).
 
-use bollard::query_parameters::{CreateImageOptions, TagImageOptions};
+use std::collections::HashMap;
+
+use bollard::query_parameters::{CreateImageOptions, ListImagesOptions, TagImageOptions};
 use futures_util::TryStreamExt as _;
 use sha2::{Digest as _, Sha256};
 
@@ -78,18 +80,10 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
     }
 
     // The longest prefix already built, and a name BuildKit finds it by.
-    let mut done = 0;
-    let mut current = root_id.clone();
-    let mut current_name = held_root_name(root, request.platform)?;
-    for n in (1..=recipe.steps.len()).rev() {
-        let name = format!("{CACHE_REPOSITORY}:{}", tags[n]);
-        if let Ok(image) = engine.docker.inspect_image(&name).await {
-            current = image.id.unwrap_or_default();
-            current_name = name;
-            done = n;
-            break;
-        }
-    }
+    let (done, mut current, mut current_name) = match longest_cached(engine, &tags).await {
+        Some((n, id)) => (n, id, format!("{CACHE_REPOSITORY}:{}", tags[n])),
+        None => (0, root_id.clone(), held_root_name(root, request.platform)?),
+    };
     // Fetched content reaches BuildKit through the context, never a URL.
     let pins = Pins::new();
     let declared_by = |n: usize| request.declared_by.get(n).cloned().unwrap_or_default();
@@ -158,6 +152,42 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
         steps_built: recipe.steps.len() - done,
         steps_cached: done,
     })
+}
+
+/// The longest prefix (after `n` >= 1 steps; `tags[n]` is its tag) the
+/// engine holds, with its image id: the whole recipe by one inspection (a
+/// catalog built before), else by one listing of the cache repository
+/// rather than an inspection per step.
+async fn longest_cached(engine: &DockerEngine, tags: &[String]) -> Option<(usize, String)> {
+    let last = tags.len() - 1;
+    if last == 0 {
+        return None;
+    }
+    let whole = format!("{CACHE_REPOSITORY}:{}", tags[last]);
+    if let Ok(image) = engine.docker.inspect_image(&whole).await {
+        return Some((last, image.id.unwrap_or_default()));
+    }
+    let options = ListImagesOptions {
+        filters: Some(HashMap::from([(
+            "reference".to_owned(),
+            vec![CACHE_REPOSITORY.to_owned()],
+        )])),
+        ..Default::default()
+    };
+    let wanted: HashMap<&str, usize> = tags.iter().enumerate().map(|(n, tag)| (tag.as_str(), n)).collect();
+    let listed = engine.docker.list_images(Some(options)).await.unwrap_or_default();
+    let mut longest: Option<(usize, String)> = None;
+    for image in listed {
+        for tag in &image.repo_tags {
+            let key = tag.strip_prefix(CACHE_REPOSITORY).and_then(|t| t.strip_prefix(':'));
+            if let Some(&n) = key.and_then(|key| wanted.get(key)) {
+                if n > 0 && longest.as_ref().is_none_or(|(best, _)| n > *best) {
+                    longest = Some((n, image.id.clone()));
+                }
+            }
+        }
+    }
+    longest
 }
 
 /// Where the BuildKit stretch starting at `start` ends (exclusive): at
