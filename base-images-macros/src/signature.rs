@@ -12,8 +12,7 @@ use syn::{braced, Attribute, FnArg, Item, Signature, Visibility};
 use crate::errors::Errors;
 
 /// The annotated function: its signature, parsed, and its tokens, emitted
-/// unchanged (the body is never parsed: it is the compiler's business, and
-/// parsing it cost the macro most of its time).
+/// unchanged (the body is never parsed: it is the compiler's business).
 pub(crate) struct Function {
     /// The signature, checked against the expected one.
     pub(crate) sig: Signature,
@@ -41,12 +40,19 @@ pub(crate) fn as_fn(item: TokenStream, attribute: &str, example: &str) -> Result
     if let Ok(sig) = signature.parse2(item.clone()) {
         return Ok(Function { sig, tokens: item });
     }
-    let other = syn::parse2::<Item>(item)?;
-    let span = item_ident(&other).map_or_else(|| other.span(), |i| i.span());
-    Err(syn::Error::new(
-        span,
-        format!("#[{attribute}] goes on a function, e.g. {example}"),
-    ))
+    match syn::parse2::<Item>(item.clone())? {
+        Item::Fn(f) => Ok(Function {
+            sig: f.sig,
+            tokens: item,
+        }),
+        other => {
+            let span = item_ident(&other).map_or_else(|| other.span(), |i| i.span());
+            Err(syn::Error::new(
+                span,
+                format!("#[{attribute}] goes on a function, e.g. {example}"),
+            ))
+        }
+    }
 }
 
 fn item_ident(item: &Item) -> Option<&syn::Ident> {
@@ -63,7 +69,7 @@ fn item_ident(item: &Item) -> Option<&syn::Ident> {
     }
 }
 
-/// Records every way `f` differs from `fn name(<arity arguments>) -> _`.
+/// Records every way `sig` differs from `fn name(<arity arguments>) -> _`.
 pub(crate) fn check(sig: &Signature, arity: usize, expected: &str, errors: &mut Errors) {
     if let Some(token) = &sig.asyncness {
         errors.push(syn::Error::new(
