@@ -274,12 +274,8 @@ async fn build_on<E: Engine>(
     ))
 }
 
-/// How many versions of one chain have their checks running at once.
-const CHECKS_IN_FLIGHT: usize = 2;
-
 /// Builds every (version, platform) of `plan` and runs its checks:
-/// chains in parallel up to `jobs`, each chain's versions built in order
-/// (a version's checks run while the next builds); Ctrl-C
+/// chains in parallel up to `jobs`, each chain's versions in order; Ctrl-C
 /// removes the run's containers. Reports are sorted by version, then
 /// platform.
 pub(crate) async fn build_all<E: Engine>(
@@ -308,7 +304,7 @@ pub(crate) async fn build_all<E: Engine>(
             async move {
                 // A chain builds its next version while the checks of the
                 // one before run.
-                let (built, to_check) = tokio::sync::mpsc::unbounded_channel();
+                let (built, mut to_check) = tokio::sync::mpsc::unbounded_channel();
                 let builds = async move {
                     for image in chain {
                         progress.set_message(format!("{} [{platform}]", image.key()));
@@ -319,34 +315,20 @@ pub(crate) async fn build_all<E: Engine>(
                         let _ = built.send(pipeline::build_on(engine, image, platform, &options).await);
                     }
                 };
-                // Up to two versions' checks at a time (a version's
-                // checks need not wait for the one before's to end),
-                // reported in the chain's order.
-                let checks = stream::unfold(to_check, |mut to_check| async move {
-                    to_check.recv().await.map(|item| (item, to_check))
-                })
-                .map(|(report, built)| {
-                    let mut cache = cache.clone();
-                    async move {
+                let checks = async {
+                    let mut reports = Vec::new();
+                    while let Some((report, built)) = to_check.recv().await {
                         let report = match built {
                             Some(built) => check_on(engine, report, built, &mut cache).await,
                             None => report,
                         };
-                        (report, cache)
+                        progress.println(report::line(&report));
+                        progress.inc(1);
+                        reports.push(report);
                     }
-                })
-                .buffered(CHECKS_IN_FLIGHT)
-                .inspect(|(report, _)| {
-                    progress.println(report::line(report));
-                    progress.inc(1);
-                })
-                .collect::<Vec<_>>();
-                let ((), checked) = tokio::join!(builds, checks);
-                let mut reports = Vec::new();
-                for (report, checked_cache) in checked {
-                    cache.merge(checked_cache);
-                    reports.push(report);
-                }
+                    reports
+                };
+                let ((), reports) = tokio::join!(builds, checks);
                 (reports, cache)
             }
         })
