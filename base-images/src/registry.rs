@@ -14,8 +14,7 @@ use crate::image::{BaseImage, Build, CheckSet};
 use crate::{Error, ImageKey};
 
 /// Every `#[base_image]` static, in link order: each version's static is
-/// itself the element (one static per version is what a version costs the
-/// compiler least).
+/// itself the element, so a version adds one static, not two.
 #[doc(hidden)]
 #[distributed_slice]
 pub static BASE_IMAGES: [BaseImage];
