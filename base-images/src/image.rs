@@ -313,11 +313,10 @@ impl BaseImage {
 }
 
 /// Refuses, at compile time, a parent that is not a strictly lower version
-/// (macro use only; `name` is the parent as written). The error points at
-/// the call, which the macro spans on the parent token.
-#[doc(hidden)]
+/// (through [`BaseImage::__child`]; `name` is the parent as written). The
+/// error points at the macro's call, spanned on the parent token.
 #[track_caller]
-pub const fn __check_parent(parent: &BaseImage, version: &Version, name: &str) {
+const fn __check_parent(parent: &BaseImage, version: &Version, name: &str) {
     if !parent.poisoned && parent.version.const_cmp(version).is_ge() {
         panic!(
             "{}",

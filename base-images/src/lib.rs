@@ -71,9 +71,9 @@ pub use version::Version;
 /// What the macros' expansions refer to; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::image::__check_family as check_family;
     pub use crate::image::Declaration;
     pub use crate::image::CHECK_SETS;
-    pub use crate::image::{__check_family as check_family, __check_parent as check_parent};
     pub use crate::platform::check as check_platform;
     pub use crate::platform::DEFAULT_PLATFORMS;
     pub use crate::registry::BASE_IMAGES;
