@@ -4,12 +4,13 @@
 //! recipe from its parent's; the recipe and check set of a version are the
 //! whole chain applied from the root.
 
+use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::OnceLock;
 
 use crate::checks::{Checks, ResolvedCheck};
-use crate::resolved::{self, Resolved};
+use crate::resolved;
 use crate::version::{str_eq, ConstMessage, Version};
 use crate::{Error, ImageKey, Recipe};
 
@@ -46,6 +47,11 @@ impl fmt::Display for Location {
 pub type Finish = fn(Recipe, &BaseImage) -> Recipe;
 
 /// A declared base-image version. Made only by `#[base_image]`.
+///
+/// Plain constant data: what is derived from it is memoised beside the
+/// registry (`resolved`), not in it, since a cell inside would make every
+/// version's static cost the compiler a const check of interior
+/// mutability and a drop analysis.
 pub struct BaseImage {
     family: &'static str,
     version: Version,
@@ -58,7 +64,6 @@ pub struct BaseImage {
     build: Build,
     location: Location,
     poisoned: bool,
-    memo: OnceLock<Resolved>,
 }
 
 /// Everything `#[base_image]` knows about a declaration (macro use only).
@@ -104,7 +109,6 @@ impl BaseImage {
             build: d.build,
             location: d.location,
             poisoned: d.poisoned,
-            memo: OnceLock::new(),
         }
     }
 
@@ -127,7 +131,7 @@ impl BaseImage {
         location: Location,
     ) -> Self {
         __check_parent(parent, &version, name);
-        Self::__declare(Declaration {
+        BaseImage {
             family: parent.family,
             version,
             version_text,
@@ -139,7 +143,7 @@ impl BaseImage {
             build,
             location,
             poisoned: false,
-        })
+        }
     }
 
     /// The family name (`airbyte-python-connector-base`).
@@ -292,11 +296,6 @@ impl BaseImage {
             .collect())
     }
 
-    /// The memo of what is derived from this version (see `resolved`).
-    pub(crate) fn memo(&self) -> &OnceLock<Resolved> {
-        &self.memo
-    }
-
     /// How it builds its recipe.
     pub(crate) fn build(&self) -> Build {
         self.build
@@ -317,7 +316,7 @@ impl BaseImage {
 /// error points at the macro's call, spanned on the parent token.
 #[track_caller]
 const fn __check_parent(parent: &BaseImage, version: &Version, name: &str) {
-    if !parent.poisoned && parent.version.const_cmp(version).is_ge() {
+    if !parent.poisoned && !matches!(parent.version.const_cmp(version), Ordering::Less) {
         panic!(
             "{}",
             ConstMessage::new()

@@ -1,15 +1,19 @@
 //! What is derived from a version and its ancestors — the recipe its
 //! child receives, its own recipe, its check set — computed once per
-//! version from its parent's and kept on the version's static. A family
-//! of N versions therefore resolves in N function calls, where applying
-//! every ancestor's function for every version costs N²; the recipes share
-//! their parents' steps (see `steps`), so they are not copied either.
+//! version from its parent's and kept for the process in a memo cell per
+//! version: a table indexed by the version's position in the registry
+//! (the static is its registry element), so the statics themselves stay
+//! plain data. A family of N versions therefore resolves in N function
+//! calls, where applying every ancestor's function for every version
+//! costs N²; the recipes share their parents' steps (see `steps`), so
+//! they are not copied either.
 
-use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use crate::checks::{drop_inherited, resolve, Check, Checks, ResolvedCheck};
 use crate::image::{check_sets_of, BaseImage, Build};
+use crate::registry::BASE_IMAGES;
 use crate::{Error, Recipe};
 
 /// A version's check set before `{image}` and `{base_image}` are expanded.
@@ -28,7 +32,7 @@ pub(crate) struct Resolved {
 
 impl Resolved {
     fn new(image: &BaseImage) -> Resolved {
-        let parent = image.parent().and_then(|p| p.memo().get()).map(|r| r.chain.clone());
+        let parent = image.parent().and_then(|p| memo(p).get()).map(|r| r.chain.clone());
         let chain = match (image.build(), parent) {
             (Build::Root(root), _) => root(),
             (Build::Child(child), Some(parent)) => child(parent),
@@ -51,13 +55,41 @@ impl Resolved {
 /// `image`'s derived data, computing it (and that of every ancestor not yet
 /// resolved, root first, without recursion) on first use.
 pub(crate) fn of(image: &BaseImage) -> &Resolved {
-    if let Some(resolved) = image.memo().get() {
+    let cell = memo(image);
+    if let Some(resolved) = cell.get() {
         return resolved;
     }
-    for pending in unresolved_lineage(image, |i| i.memo().get().is_some()) {
-        pending.memo().get_or_init(|| Resolved::new(pending));
+    for pending in unresolved_lineage(image, |i| memo(i).get().is_some()) {
+        memo(pending).get_or_init(|| Resolved::new(pending));
     }
-    image.memo().get_or_init(|| Resolved::new(image))
+    cell.get_or_init(|| Resolved::new(image))
+}
+
+/// The memo cell of `image`: the one at its position in the registry, or,
+/// for a version made outside the registry (as tests make them), one kept
+/// by its address for the rest of the process.
+fn memo(image: &BaseImage) -> &'static OnceLock<Resolved> {
+    static REGISTERED: OnceLock<Box<[OnceLock<Resolved>]>> = OnceLock::new();
+    static OTHERS: OnceLock<Mutex<HashMap<usize, &'static OnceLock<Resolved>>>> = OnceLock::new();
+    let cells = REGISTERED.get_or_init(|| BASE_IMAGES.iter().map(|_| OnceLock::new()).collect());
+    if let Some(n) = registry_position(&BASE_IMAGES, image) {
+        return &cells[n];
+    }
+    let mut others = OTHERS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    others
+        .entry(std::ptr::from_ref(image) as usize)
+        .or_insert_with(|| Box::leak(Box::default()))
+}
+
+/// Where `image` is in `all`, if it is one of its elements (by address:
+/// an element is the version's static itself).
+fn registry_position(all: &[BaseImage], image: &BaseImage) -> Option<usize> {
+    let size = std::mem::size_of::<BaseImage>();
+    let offset = (std::ptr::from_ref(image) as usize).checked_sub(all.as_ptr() as usize)?;
+    (offset % size == 0 && offset / size < all.len()).then_some(offset / size)
 }
 
 /// `image`'s resolved check set: its parent's, without the checks it drops,
@@ -116,4 +148,67 @@ fn unresolved_lineage(image: &BaseImage, done: impl Fn(&BaseImage) -> bool) -> V
     }
     path.reverse();
     path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::Declaration;
+    use crate::{Location, Version};
+
+    const fn declared(minor: u64) -> BaseImage {
+        BaseImage::__declare(Declaration {
+            family: "memo-test",
+            version: Version {
+                major: 1,
+                minor,
+                patch: 0,
+                pre: "",
+            },
+            version_text: "1.x.0",
+            parent: None,
+            changelog: "x",
+            platforms: &["linux/amd64"],
+            finish: None,
+            repository: None,
+            build: Build::Root(crate::__private::poisoned_recipe),
+            location: Location {
+                file: "resolved.rs",
+                line: 1,
+                module: "resolved",
+            },
+            poisoned: false,
+        })
+    }
+
+    static ALL: [BaseImage; 3] = [declared(0), declared(1), declared(2)];
+    static OUTSIDE: BaseImage = declared(3);
+
+    #[test]
+    fn a_registry_element_is_found_at_its_position_and_nothing_else_is() {
+        for (n, image) in ALL.iter().enumerate() {
+            assert_eq!(registry_position(&ALL, image), Some(n));
+        }
+        assert_eq!(registry_position(&ALL, &OUTSIDE), None);
+        assert_eq!(registry_position(&ALL[..1], &ALL[2]), None, "past the end");
+        assert_eq!(registry_position(&ALL[1..], &ALL[0]), None, "before the start");
+        assert_eq!(registry_position(&[], &ALL[0]), None);
+    }
+
+    #[test]
+    fn every_version_keeps_one_memo_of_its_own() {
+        let registered: Vec<&BaseImage> = BASE_IMAGES.iter().collect();
+        assert!(!registered.is_empty(), "the catalog registers versions");
+        let mut cells = HashSet::new();
+        for image in registered.iter().copied().chain([&OUTSIDE, &ALL[0]]) {
+            let cell = memo(image);
+            assert!(std::ptr::eq(cell, memo(image)), "{image}: the same cell every time");
+            assert!(
+                cells.insert(std::ptr::from_ref(cell) as usize),
+                "{image}: a cell of its own"
+            );
+        }
+        let image = registered[registered.len() - 1];
+        assert!(std::ptr::eq(of(image), of(image)), "resolved once, then kept");
+    }
 }

@@ -28,19 +28,16 @@ impl Version {
 
     /// Semver precedence, usable in `const` context.
     pub const fn const_cmp(&self, other: &Version) -> Ordering {
-        let core = cmp_u64(self.major, other.major);
-        if !core.is_eq() {
-            return core;
+        // Plain comparisons, and a call only when the cores are equal: the
+        // compiler evaluates this once per child version's static, and
+        // each call there costs it a frame.
+        let (a, b) = (self, other);
+        if a.major != b.major || a.minor != b.minor || a.patch != b.patch {
+            let less = a.major < b.major
+                || (a.major == b.major && (a.minor < b.minor || (a.minor == b.minor && a.patch < b.patch)));
+            return if less { Ordering::Less } else { Ordering::Greater };
         }
-        let core = cmp_u64(self.minor, other.minor);
-        if !core.is_eq() {
-            return core;
-        }
-        let core = cmp_u64(self.patch, other.patch);
-        if !core.is_eq() {
-            return core;
-        }
-        cmp_pre(self.pre.as_bytes(), other.pre.as_bytes())
+        cmp_pre(a.pre.as_bytes(), b.pre.as_bytes())
     }
 
     /// The name of the function declaring it (`v2_0_0_rc_1`), as
