@@ -25,7 +25,8 @@
 //! results), then again with everything cached.
 //!
 //! `scripts/engine.sh run cargo build --release -p base-images-tests --bin e2e-build --example cold && scripts/engine.sh run target/release/examples/cold`
-//! (`… cold families`: the whole families only)
+//! (`… cold families`: the whole families only; `… cold subjects`: the
+//! single versions only)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark fails loudly
 
@@ -283,8 +284,10 @@ async fn main() {
     let engine = DockerEngine::connect().await.unwrap();
     let context = tempfile::tempdir().unwrap();
     prepare_context(context.path());
-    // `cold families` measures the whole families alone.
-    let subjects = if std::env::args().any(|a| a == "families") {
+    // `cold families` measures the whole families alone, `cold subjects`
+    // the single versions alone.
+    let only = |what: &str| std::env::args().any(|a| a == what);
+    let subjects = if only("families") {
         Vec::new()
     } else {
         subjects()
@@ -324,6 +327,10 @@ async fn main() {
             s(build),
             ratio(build)
         );
+    }
+    if only("subjects") {
+        empty_caches();
+        return;
     }
     println!(
         "\n| whole families, whole processes | BuildKit, every Dockerfile in turn | the tool: build and check | ratio | target |"
