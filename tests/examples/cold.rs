@@ -287,11 +287,7 @@ async fn main() {
     // `cold families` measures the whole families alone, `cold subjects`
     // the single versions alone.
     let only = |what: &str| std::env::args().any(|a| a == what);
-    let subjects = if only("families") {
-        Vec::new()
-    } else {
-        subjects()
-    };
+    let subjects = if only("families") { Vec::new() } else { subjects() };
     println!("| subject | BuildKit | ours, build | ratio | ours, build + checks | ratio |");
     println!("|---|---|---|---|---|---|");
     for subject in &subjects {
