@@ -32,12 +32,20 @@ impl Version {
         // compiler evaluates this once per child version's static, and
         // each call there costs it a frame.
         let (a, b) = (self, other);
-        if a.major != b.major || a.minor != b.minor || a.patch != b.patch {
-            let less = a.major < b.major
-                || (a.major == b.major && (a.minor < b.minor || (a.minor == b.minor && a.patch < b.patch)));
-            return if less { Ordering::Less } else { Ordering::Greater };
+        let less = if a.major != b.major {
+            a.major < b.major
+        } else if a.minor != b.minor {
+            a.minor < b.minor
+        } else if a.patch != b.patch {
+            a.patch < b.patch
+        } else {
+            return cmp_pre(a.pre.as_bytes(), b.pre.as_bytes());
+        };
+        if less {
+            Ordering::Less
+        } else {
+            Ordering::Greater
         }
-        cmp_pre(a.pre.as_bytes(), b.pre.as_bytes())
     }
 
     /// The name of the function declaring it (`v2_0_0_rc_1`), as
