@@ -192,6 +192,14 @@ pub enum Error {
     /// The run was interrupted (Ctrl-C); containers it started were removed.
     #[error("interrupted; the containers this run started were removed and no file was changed")]
     Interrupted,
+    /// Advisories could not be read (a missing or empty path, an unreadable archive).
+    #[error("advisories {}: {reason}", path.display())]
+    Advisories {
+        /// The path given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A file the tool owns is malformed.
     #[error("{}: {message}", path.display())]
     FileFormat {

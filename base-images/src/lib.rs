@@ -31,6 +31,7 @@
 extern crate self as base_images;
 
 mod address;
+pub mod advisory;
 mod canonical;
 pub mod catalog;
 pub mod changelog;
