@@ -4,7 +4,12 @@
 //! distroless' `status.d/`), Python distributions from every
 //! `*.dist-info/METADATA` and `*.egg-info/PKG-INFO`, and whether an RPM
 //! database is present (RPM packages are asked of `rpm` itself, see
-//! [`rpm_packages`]). Plain functions over bytes: no engine, no network.
+//! [`rpm_packages`]). A Debian package's source package is kept (dpkg's
+//! `Source:` field: advisories name source packages), and so is the system
+//! package whose file list holds a Python distribution's directory (dpkg's
+//! `info/*.list`; for RPM see [`rpm_owner_query`]): such a distribution is
+//! the distribution's, patched by it. Plain functions over bytes: no
+//! engine, no network.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -44,6 +49,13 @@ pub struct Package {
     pub arch: Option<String>,
     /// Where it was found (`/var/lib/dpkg/status`, a `dist-info` directory …).
     pub location: String,
+    /// The package it was built from, when the package manager names one:
+    /// Debian's source package (`glibc`, or `glibc@2.36-9` when its version
+    /// differs), RPM's source RPM (`bash-5.2.15-1.src.rpm`).
+    pub source: Option<String>,
+    /// The system package (dpkg's or rpm's) whose files include this one's:
+    /// set on Python distributions a distribution package installed.
+    pub owner: Option<String>,
 }
 
 /// The OS an image says it is (`os-release`).
@@ -89,7 +101,7 @@ pub fn rpm_query(database: &str) -> Vec<String> {
         dir,
         "-qa",
         "--queryformat",
-        "%{NAME}\\t%{EPOCH}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n",
+        "%{NAME}\\t%{EPOCH}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\n",
     ]
     .map(str::to_owned)
     .to_vec()
@@ -100,6 +112,7 @@ pub fn scan(archive: impl Read) -> std::io::Result<Inventory> {
     let mut archive = tar::Archive::new(archive);
     let mut os_release: BTreeMap<String, String> = BTreeMap::new();
     let mut inventory = Inventory::default();
+    let mut owners: BTreeMap<String, String> = BTreeMap::new();
     for entry in archive.entries()? {
         let mut entry = entry?;
         let path = entry.path()?.to_string_lossy().into_owned();
@@ -114,7 +127,7 @@ pub fn scan(archive: impl Read) -> std::io::Result<Inventory> {
                 inventory.rpm_database.get_or_insert_with(|| format!("/{p}"));
                 false
             }
-            p => p.starts_with("var/lib/dpkg/status.d/") || python_metadata_file(p),
+            p => p.starts_with("var/lib/dpkg/status.d/") || python_metadata_file(p) || dpkg_file_list(p).is_some(),
         };
         if !wanted {
             continue;
@@ -125,6 +138,8 @@ pub fn scan(archive: impl Read) -> std::io::Result<Inventory> {
         let location = format!("/{path}");
         if path.ends_with("os-release") {
             os_release.insert(path, text.into_owned());
+        } else if let Some(package) = dpkg_file_list(&path) {
+            owners.extend(python_directories(&text).map(|dir| (dir.to_owned(), package.to_owned())));
         } else if path.starts_with("var/lib/dpkg/") {
             inventory.packages.extend(dpkg_status(&text, &location));
         } else if let Some(package) = python_metadata(&text, python_location(&location)) {
@@ -136,9 +151,32 @@ pub fn scan(archive: impl Read) -> std::io::Result<Inventory> {
         .iter()
         .find_map(|p| os_release.get(*p))
         .map(|text| parse_os_release(text));
+    set_owners(&mut inventory.packages, &owners);
     inventory.packages.sort();
     inventory.packages.dedup();
     Ok(inventory)
+}
+
+/// The package whose file list `path` is (`var/lib/dpkg/info/NAME[:ARCH].list`).
+fn dpkg_file_list(path: &str) -> Option<&str> {
+    let file = path.strip_prefix("var/lib/dpkg/info/")?.strip_suffix(".list")?;
+    (!file.contains('/')).then(|| file.split(':').next().unwrap_or(file))
+}
+
+/// The Python distribution directories a file list names.
+fn python_directories(list: &str) -> impl Iterator<Item = &str> {
+    list.lines()
+        .map(|line| line.trim_end_matches('/'))
+        .filter(|line| line.ends_with(".dist-info") || line.ends_with(".egg-info"))
+}
+
+/// Marks each Python distribution whose directory `owners` lists as owned.
+pub fn set_owners(packages: &mut [Package], owners: &BTreeMap<String, String>) {
+    for package in packages.iter_mut().filter(|p| p.ecosystem == Ecosystem::Pypi) {
+        if let Some(owner) = owners.get(&package.location) {
+            package.owner = Some(owner.clone());
+        }
+    }
 }
 
 /// Whether `path` is the metadata file of an installed Python distribution.
@@ -164,15 +202,35 @@ pub fn dpkg_status(text: &str, location: &str) -> Vec<Package> {
             if !status.ends_with(" installed") {
                 return None;
             }
+            let version = fields.get("Version")?.clone();
             Some(Package {
                 ecosystem: Ecosystem::Deb,
                 name: fields.get("Package")?.clone(),
-                version: fields.get("Version")?.clone(),
+                source: fields.get("Source").map(|s| dpkg_source(s, &version)),
+                version,
                 arch: fields.get("Architecture").cloned(),
                 location: location.to_owned(),
+                owner: None,
             })
         })
         .collect()
+}
+
+/// dpkg's `Source: NAME [(VERSION)]` as `NAME`, or `NAME@VERSION` when the
+/// source's version is not the package's (as syft writes the purl's
+/// `upstream` qualifier).
+fn dpkg_source(field: &str, version: &str) -> String {
+    match field.split_once('(') {
+        Some((name, rest)) => {
+            let source_version = rest.trim_end_matches(')').trim();
+            if source_version == version {
+                name.trim().to_owned()
+            } else {
+                format!("{}@{source_version}", name.trim())
+            }
+        }
+        None => field.trim().to_owned(),
+    }
 }
 
 /// The Python distribution a `METADATA` or `PKG-INFO` file describes.
@@ -186,6 +244,8 @@ pub fn python_metadata(text: &str, location: &str) -> Option<Package> {
         version: fields.get("Version")?.clone(),
         arch: None,
         location: location.to_owned(),
+        source: None,
+        owner: None,
     })
 }
 
@@ -216,13 +276,15 @@ pub fn parse_os_release(text: &str) -> OsRelease {
     }
 }
 
-/// The packages in the output of [`RPM_QUERY`] (`NAME\tEPOCH\tVERSION-RELEASE\tARCH`).
+/// The packages in the output of [`rpm_query`]
+/// (`NAME\tEPOCH\tVERSION-RELEASE\tARCH\tSOURCERPM`).
 pub fn rpm_packages(output: &str, database: &str) -> Vec<Package> {
     output
         .lines()
         .filter_map(|line| {
             let mut fields = line.split('\t');
             let (name, epoch, version, arch) = (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+            let source = fields.next().filter(|s| !s.is_empty() && *s != "(none)");
             let version = match epoch {
                 "(none)" | "" | "0" => version.to_owned(),
                 epoch => format!("{epoch}:{version}"),
@@ -233,8 +295,31 @@ pub fn rpm_packages(output: &str, database: &str) -> Vec<Package> {
                 version,
                 arch: Some(arch.to_owned()).filter(|a| a != "(none)"),
                 location: database.to_owned(),
+                source: source.map(str::to_owned),
+                owner: None,
             })
         })
+        .collect()
+}
+
+/// The command that asks the RPM database at `database` which package owns
+/// each of `paths` (one line per path, in order: a name, or rpm's sentence
+/// saying no package owns it).
+pub fn rpm_owner_query(database: &str, paths: &[&str]) -> Vec<String> {
+    let mut query = rpm_query(database);
+    query.truncate(3);
+    query.extend(["-qf", "--queryformat", "%{NAME}\\n"].map(str::to_owned));
+    query.extend(paths.iter().map(|p| (*p).to_owned()));
+    query
+}
+
+/// The owners in the output of [`rpm_owner_query`] for `paths`.
+pub fn rpm_owners(output: &str, paths: &[&str]) -> BTreeMap<String, String> {
+    paths
+        .iter()
+        .zip(output.lines())
+        .filter(|(_, line)| !line.trim().is_empty() && !line.contains(char::is_whitespace))
+        .map(|(path, line)| ((*path).to_owned(), line.trim().to_owned()))
         .collect()
 }
 
@@ -335,6 +420,73 @@ mod tests {
     }
 
     #[test]
+    fn a_debian_package_keeps_its_source_and_its_version_when_it_differs() {
+        let status = "Package: libc6\nStatus: install ok installed\nSource: glibc\nVersion: 2.36-9+deb12u4\n\n\
+                      Package: libpython3.11\nStatus: install ok installed\nSource: python3.11 (3.11.2-6+deb12u1)\nVersion: 3.11.2-6+deb12u1\n\n\
+                      Package: e2fsprogs-l10n\nStatus: install ok installed\nSource: e2fsprogs (1.47.0-2)\nVersion: 1:1.47.0-2\n\n\
+                      Package: tzdata\nStatus: install ok installed\nVersion: 2024a-0+deb12u1\n";
+        let sources: Vec<Option<String>> = dpkg_status(status, "/var/lib/dpkg/status")
+            .into_iter()
+            .map(|p| p.source)
+            .collect();
+        assert_eq!(
+            sources,
+            [
+                Some("glibc".into()),
+                Some("python3.11".into()),
+                Some("e2fsprogs@1.47.0-2".into()),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn a_python_distribution_listed_by_a_dpkg_file_list_is_owned_by_that_package() -> std::io::Result<()> {
+        let tar = archive(&[
+            (
+                "var/lib/dpkg/status",
+                "Package: python3-pip\nStatus: install ok installed\nSource: python-pip\nVersion: 23.0.1+dfsg-1\n",
+            ),
+            (
+                "usr/lib/python3/dist-packages/pip-23.0.1.dist-info/METADATA",
+                "Name: pip\nVersion: 23.0.1\n",
+            ),
+            (
+                "usr/local/lib/python3.11/dist-packages/six-1.16.0.dist-info/METADATA",
+                "Name: six\nVersion: 1.16.0\n",
+            ),
+            (
+                "var/lib/dpkg/info/python3-pip.list",
+                "/.\n/usr\n/usr/lib/python3/dist-packages/pip\n/usr/lib/python3/dist-packages/pip-23.0.1.dist-info\n/usr/lib/python3/dist-packages/pip-23.0.1.dist-info/METADATA\n",
+            ),
+            ("var/lib/dpkg/info/libc6:amd64.list", "/usr/lib/x86_64-linux-gnu/libc.so.6\n"),
+        ]);
+        let inventory = scan(&tar[..])?;
+        let owners: Vec<(&str, Option<&str>)> = inventory
+            .packages
+            .iter()
+            .filter(|p| p.ecosystem == Ecosystem::Pypi)
+            .map(|p| (p.name.as_str(), p.owner.as_deref()))
+            .collect();
+        assert_eq!(owners, [("pip", Some("python3-pip")), ("six", None)]);
+        assert_eq!(dpkg_file_list("var/lib/dpkg/info/libc6:amd64.list"), Some("libc6"));
+        assert_eq!(dpkg_file_list("var/lib/dpkg/info/x/y.list"), None);
+        Ok(())
+    }
+
+    #[test]
+    fn rpm_says_which_package_owns_each_distribution() {
+        let paths = ["/usr/lib/python3.9/site-packages/pip-21.2.3.dist-info", "/opt/venv/six-1.16.0.dist-info"];
+        let query = rpm_owner_query("/var/lib/rpm/rpmdb.sqlite", &paths);
+        assert_eq!(&query[..5], ["rpm", "--dbpath", "/var/lib/rpm", "-qf", "--queryformat"]);
+        assert_eq!(&query[6..], paths);
+        let output = "python3-pip-wheel\nfile /opt/venv/six-1.16.0.dist-info is not owned by any package\n";
+        let owners = rpm_owners(output, &paths);
+        assert_eq!(owners.len(), 1);
+        assert_eq!(owners.get(paths[0]).map(String::as_str), Some("python3-pip-wheel"));
+    }
+
+    #[test]
     fn rpm_is_asked_about_the_database_found() {
         let query = rpm_query("/usr/lib/sysimage/rpm/rpmdb.sqlite");
         assert_eq!(&query[..4], ["rpm", "--dbpath", "/usr/lib/sysimage/rpm", "-qa"]);
@@ -342,7 +494,7 @@ mod tests {
 
     #[test]
     fn rpm_output_keeps_the_epoch_only_when_there_is_one() {
-        let output = "bash\t(none)\t5.2.15-1.amzn2023.0.2\tx86_64\njava-17-amazon-corretto-headless\t1\t17.0.9+8-1\tx86_64\ngpg-pubkey\t(none)\tabc-def\t(none)\n";
+        let output = "bash\t(none)\t5.2.15-1.amzn2023.0.2\tx86_64\tbash-5.2.15-1.amzn2023.0.2.src.rpm\njava-17-amazon-corretto-headless\t1\t17.0.9+8-1\tx86_64\t(none)\ngpg-pubkey\t(none)\tabc-def\t(none)\n";
         let packages = rpm_packages(output, "/var/lib/rpm/rpmdb.sqlite");
         let found: Vec<(&str, &str, Option<&str>)> = packages
             .iter()
@@ -356,5 +508,7 @@ mod tests {
                 ("gpg-pubkey", "abc-def", None),
             ]
         );
+        assert_eq!(packages[0].source.as_deref(), Some("bash-5.2.15-1.amzn2023.0.2.src.rpm"));
+        assert_eq!(packages[1].source, None);
     }
 }

@@ -3,7 +3,11 @@
 //! checksums and purls, relationships) and the mapping from an
 //! [`Inventory`](super::Inventory) and a [`Subject`] to them. The image is
 //! the described element (`DESCRIBES`), it `CONTAINS` every package and
-//! fetched input, and it is a `DESCENDANT_OF` its root image. The output depends only on its inputs: the same image
+//! fetched input, and it is a `DESCENDANT_OF` its root image. A system
+//! package also `CONTAINS` the Python distributions whose files it owns,
+//! and a package built from another names it in its purl's `upstream`
+//! qualifier (as syft writes it), so the document can be audited by source
+//! package. The output depends only on its inputs: the same image
 //! gives the same bytes.
 
 use std::collections::BTreeSet;
@@ -169,6 +173,7 @@ pub fn document(subject: &Subject, inventory: &Inventory) -> Document {
         packages.push(root_package(root, &subject.platform, &root_id));
         relationships.push(relationship(&image_id, "DESCENDANT_OF", &root_id));
     }
+    let mut system_ids: std::collections::BTreeMap<&str, String> = std::collections::BTreeMap::new();
     for package in &inventory.packages {
         let id = ids.take(
             package.ecosystem.purl_type(),
@@ -176,6 +181,12 @@ pub fn document(subject: &Subject, inventory: &Inventory) -> Document {
         );
         packages.push(installed_package(package, inventory, &id));
         relationships.push(relationship(&image_id, "CONTAINS", &id));
+        if package.ecosystem != Ecosystem::Pypi {
+            system_ids.entry(&package.name).or_insert_with(|| id.clone());
+        }
+        if let Some(owner) = package.owner.as_deref().and_then(|o| system_ids.get(o)) {
+            relationships.push(relationship(owner, "CONTAINS", &id));
+        }
     }
     for input in &subject.fetched {
         let name = input.url.rsplit('/').find(|s| !s.is_empty()).unwrap_or(&input.url);
@@ -262,6 +273,9 @@ fn installed_package(package: &Package, inventory: &Inventory, id: &str) -> Spdx
     if let Some(arch) = &package.arch {
         qualifiers.push(("arch", arch));
     }
+    if let Some(source) = &package.source {
+        qualifiers.push(("upstream", source));
+    }
     let namespace = match package.ecosystem {
         Ecosystem::Deb | Ecosystem::Rpm => {
             if let Some(distro) = &distro {
@@ -278,7 +292,10 @@ fn installed_package(package: &Package, inventory: &Inventory, id: &str) -> Spdx
         download_location: NOASSERTION.into(),
         files_analyzed: false,
         checksums: Vec::new(),
-        source_info: Some(format!("found in {}", package.location)),
+        source_info: Some(match &package.owner {
+            Some(owner) => format!("found in {}, installed by the system package {owner}", package.location),
+            None => format!("found in {}", package.location),
+        }),
         primary_package_purpose: None,
         external_refs: purl(
             package.ecosystem.purl_type(),
@@ -439,6 +456,26 @@ mod tests {
                     version: "2.36-9+deb12u4".into(),
                     arch: Some("amd64".into()),
                     location: "/var/lib/dpkg/status".into(),
+                    source: Some("glibc".into()),
+                    owner: None,
+                },
+                Package {
+                    ecosystem: Ecosystem::Deb,
+                    name: "python3-pip".into(),
+                    version: "23.0.1+dfsg-1".into(),
+                    arch: Some("all".into()),
+                    location: "/var/lib/dpkg/status".into(),
+                    source: Some("python-pip".into()),
+                    owner: None,
+                },
+                Package {
+                    ecosystem: Ecosystem::Pypi,
+                    name: "pip".into(),
+                    version: "23.0.1".into(),
+                    arch: None,
+                    location: "/usr/lib/python3/dist-packages/pip-23.0.1.dist-info".into(),
+                    source: None,
+                    owner: Some("python3-pip".into()),
                 },
                 Package {
                     ecosystem: Ecosystem::Pypi,
@@ -446,6 +483,8 @@ mod tests {
                     version: "4.8.0".into(),
                     arch: None,
                     location: "/usr/local/lib/typing_extensions-4.8.0.dist-info".into(),
+                    source: None,
+                    owner: None,
                 },
             ],
             rpm_database: None,
@@ -465,7 +504,7 @@ mod tests {
         let doc = document(&subject(), &inventory());
         assert_eq!(
             purl_of(&doc, "libc6"),
-            "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12"
+            "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12&upstream=glibc"
         );
         assert_eq!(purl_of(&doc, "Typing_Extensions"), "pkg:pypi/typing-extensions@4.8.0");
         assert_eq!(
@@ -499,7 +538,12 @@ mod tests {
             about("DESCENDANT_OF"),
             ["SPDXRef-image-e2e-python SPDXRef-root-docker.io-library-python-3.11-slim"]
         );
-        assert_eq!(about("CONTAINS").len(), 3, "two packages and the fetched input");
+        assert_eq!(about("CONTAINS").len(), 6, "four packages, the fetched input, pip in python3-pip");
+        assert!(
+            about("CONTAINS").contains(&"SPDXRef-deb-python3-pip-23.0.1-dfsg-1 SPDXRef-pypi-pip-23.0.1".to_owned()),
+            "{:?}",
+            about("CONTAINS")
+        );
         let image = &doc.packages[0];
         assert_eq!(image.checksums[0].checksum_value, "a".repeat(64));
         assert_eq!(image.primary_package_purpose.as_deref(), Some("CONTAINER"));
@@ -512,7 +556,7 @@ mod tests {
         let mut twice = inventory();
         twice.packages.push(Package {
             location: "/venv/lib/typing_extensions-4.8.0.dist-info".into(),
-            ..twice.packages[1].clone()
+            ..twice.packages[3].clone()
         });
         let doc = document(&subject(), &twice);
         let ids: BTreeSet<&str> = doc.packages.iter().map(|p| p.spdx_id.as_str()).collect();

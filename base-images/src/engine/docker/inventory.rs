@@ -3,7 +3,8 @@
 //! file system export is streamed through the SBOM scanner, which keeps
 //! only the package databases. An image with an RPM database is then asked
 //! with `rpm -qa` in a check container without network, since that
-//! database is a binary format only `rpm` reads reliably.
+//! database is a binary format only `rpm` reads reliably (and, when it
+//! holds Python distributions, which RPM package owns each).
 
 use std::collections::HashMap;
 
@@ -43,6 +44,17 @@ impl DockerEngine {
         let mut inventory = scanned?;
         if let Some(database) = inventory.rpm_database.clone() {
             inventory.packages.extend(self.rpm_packages(id, &database).await?);
+            let unowned: Vec<String> = inventory
+                .packages
+                .iter()
+                .filter(|p| p.ecosystem == scan::Ecosystem::Pypi && p.owner.is_none())
+                .map(|p| p.location.clone())
+                .collect();
+            if !unowned.is_empty() {
+                let paths: Vec<&str> = unowned.iter().map(String::as_str).collect();
+                let output = self.rpm(id, &scan::rpm_owner_query(&database, &paths), true).await?;
+                scan::set_owners(&mut inventory.packages, &scan::rpm_owners(&output, &paths));
+            }
             inventory.packages.sort();
         }
         Ok(inventory)
@@ -88,23 +100,30 @@ impl DockerEngine {
 
     /// The packages of the RPM database at `database` in image `id`.
     async fn rpm_packages(&self, id: &str, database: &str) -> Result<Vec<scan::Package>, Error> {
+        let output = self.rpm(id, &scan::rpm_query(database), false).await?;
+        Ok(scan::rpm_packages(&output, database))
+    }
+
+    /// The standard output of `rpm` run as `query` in a check container of
+    /// image `id` (`any_exit`: a non-zero exit is an answer too, as
+    /// `rpm -qf` gives when a path has no owner).
+    async fn rpm(&self, id: &str, query: &[String], any_exit: bool) -> Result<String, Error> {
         let image = BuiltImage {
             id: id.to_owned(),
             steps_built: 0,
             steps_cached: 0,
         };
         let target = self.start(&image, false).await?;
-        let query = scan::rpm_query(database);
         let args: Vec<&str> = query.iter().map(String::as_str).collect();
         let output = target.exec_as(Some("0"), &args).await;
         self.stop(target).await;
         let failed = |reason: String| Error::Engine {
-            action: format!("list the RPM packages of {id} (`rpm -qa`)"),
+            action: format!("ask the RPM database of {id} (`{}`)", query[..4.min(query.len())].join(" ")),
             reason,
             source: None,
         };
         let output = output.map_err(|e| failed(e.to_string()))?;
-        if output.exit_code != 0 {
+        if output.exit_code != 0 && !(any_exit && !output.stdout.is_empty()) {
             return Err(failed(format!(
                 "exit code {}: {}{}; an image with an RPM database needs `rpm` to list it",
                 output.exit_code,
@@ -112,6 +131,6 @@ impl DockerEngine {
                 output.stderr.trim()
             )));
         }
-        Ok(scan::rpm_packages(&output.stdout, database))
+        Ok(output.stdout)
     }
 }
