@@ -32,6 +32,7 @@ extern crate self as base_images;
 
 mod address;
 pub mod advisory;
+pub mod audit;
 mod canonical;
 pub mod catalog;
 pub mod changelog;
