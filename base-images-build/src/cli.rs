@@ -71,6 +71,11 @@ pub enum Command {
     /// the tag, the platforms, the annotations, an SBOM per platform, and
     /// the whole check set on the pulled images.
     Verify(VerifyArgs),
+    /// Match the SBOM of each selected version and platform (read from the
+    /// registry when published, else built on the local engine) or of
+    /// `--sbom` files against known vulnerabilities in OSV format; exit 1
+    /// when a finding at or above `--fail-on` has a fix.
+    Audit(AuditArgs),
     /// Append the skeleton of the next version of a family to its source file.
     New {
         /// The family.
@@ -170,6 +175,75 @@ pub struct VerifyArgs {
     /// ECDSA P-256 public key (PEM).
     #[arg(long, value_name = "PUB")]
     pub key: Option<PathBuf>,
+}
+
+/// `audit`'s options.
+#[derive(Clone, Debug, Default, Args)]
+pub struct AuditArgs {
+    /// What to audit: `family`, `family:version` or `family:latest`
+    /// (default: every family's latest released version).
+    #[arg(value_name = "SELECTOR")]
+    pub selectors: Vec<String>,
+    /// Audit this SPDX 2.2/2.3 JSON document instead (ours, or one another
+    /// tool wrote; repeatable).
+    #[arg(long, value_name = "FILE", conflicts_with = "selectors")]
+    pub sbom: Vec<PathBuf>,
+    /// The advisories to match against.
+    #[command(flatten)]
+    pub advisories: AdvisoryArgs,
+    /// Exit 1 when a finding at or above this severity has a fix.
+    #[arg(long, value_enum, default_value_t = FailOn::High)]
+    pub fail_on: FailOn,
+    /// Write a report: `json=PATH` or `sarif=PATH` (repeatable).
+    #[arg(long, value_name = "KIND=PATH")]
+    pub report: Vec<String>,
+    /// Read published versions from this registry instead of their family's.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub registry_override: Option<String>,
+}
+
+/// Where advisories come from.
+#[derive(Clone, Debug, Default, Args)]
+pub struct AdvisoryArgs {
+    /// OSV records: a directory of `*.json` records, a `.zip` export, or one
+    /// record (repeatable; `:`-separated in the variable).
+    #[arg(
+        long = "advisories",
+        value_name = "PATH",
+        env = "BASE_IMAGES_ADVISORIES",
+        value_delimiter = ':'
+    )]
+    pub paths: Vec<PathBuf>,
+}
+
+/// The lowest severity that fails a gate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Never fail.
+    None,
+    /// Low and above.
+    Low,
+    /// Medium and above.
+    Medium,
+    /// High and above (Airbyte's publishing gate).
+    #[default]
+    High,
+    /// Critical only.
+    Critical,
+}
+
+impl FailOn {
+    /// The severity at which findings fail, if any do.
+    pub fn threshold(self) -> Option<base_images::advisory::Severity> {
+        use base_images::advisory::Severity;
+        match self {
+            FailOn::None => None,
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::Critical => Some(Severity::Critical),
+        }
+    }
 }
 
 /// Which container engine to use.

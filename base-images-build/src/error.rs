@@ -37,6 +37,14 @@ pub enum Error {
         /// Each difference.
         differences: Vec<String>,
     },
+    /// Findings at or above the gate's severity that have a fix.
+    #[error("{} finding(s) at or above {threshold} have a fix:\n{}", .findings.len(), .findings.iter().map(|f| format!("  - {f}")).collect::<Vec<_>>().join("\n"))]
+    Audit {
+        /// The gate (`high`).
+        threshold: String,
+        /// Each finding, one line.
+        findings: Vec<String>,
+    },
     /// Bad command-line input.
     #[error("{0}")]
     Usage(String),
@@ -63,7 +71,8 @@ impl Error {
                 | base_images::Error::EngineUnavailable { .. }
                 | base_images::Error::NoDaggerSession { .. }
                 | base_images::Error::BadKey { .. }
-                | base_images::Error::NotFound { .. },
+                | base_images::Error::NotFound { .. }
+                | base_images::Error::Advisories { .. },
             )
             | Error::Usage(_)
             | Error::Workspace(_) => 2,

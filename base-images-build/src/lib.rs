@@ -10,6 +10,7 @@
 //! Every command starts by validating the registry and the lock; files are
 //! written atomically, and only after everything they depend on passed.
 
+mod audit;
 mod build;
 mod cli;
 mod error;
@@ -25,7 +26,7 @@ mod ui;
 mod verify;
 mod workspace;
 
-pub use cli::{BuildArgs, Bump, Cli, Command, EngineChoice, PublishArgs, VerifyArgs};
+pub use cli::{AdvisoryArgs, AuditArgs, BuildArgs, Bump, Cli, Command, EngineChoice, FailOn, PublishArgs, VerifyArgs};
 pub use error::Error;
 pub use new::next_version;
 pub use ui::Ui;
@@ -110,6 +111,7 @@ pub async fn run(cli: &Cli) -> Result<String, Error> {
             sbom::sbom(&workspace, base_images::get(&image)?, platform.as_deref(), &ui).await
         }
         Command::Verify(args) => verify::verify(&workspace, &args, &ui).await,
+        Command::Audit(args) => audit::audit(&workspace, &args, &ui).await,
         Command::New {
             family,
             bump,

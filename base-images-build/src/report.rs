@@ -76,7 +76,7 @@ pub(crate) fn table(reports: &[ImageReport]) -> String {
 }
 
 /// `rows` as text columns, each as wide as its widest cell.
-fn aligned<const N: usize>(rows: &[[String; N]]) -> String {
+pub(crate) fn aligned<const N: usize>(rows: &[[String; N]]) -> String {
     let widths: Vec<usize> = (0..N)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();

@@ -19,35 +19,45 @@ pub(crate) async fn sbom(
     ui: &Ui,
 ) -> Result<String, Error> {
     let platform = crate::inspect::platform_of(image, platform)?;
-    let lock = workspace.lock()?;
-    let key = image.key();
-    let entry = lock.get(&key);
-    let created = crate::publish::provenance(workspace, entry, ui)?.created;
     let engine = &DockerEngine::connect().await?;
-    let work = async {
-        let options = Options {
-            root_overrides: Vec::new(),
-            pins: lock.pins(&key),
-        };
-        let (report, _) = build_on(engine, image, platform, &options).await;
-        let built = match (report.error, report.image) {
-            (Some(e), _) => return Err(Error::Library(e)),
-            (None, Some(built)) => built,
-            (None, None) => return Err(Error::Usage(format!("{key} [{platform}] was not built"))),
-        };
-        let inventory = engine.inventory(&built.id).await?;
-        let origin = Origin {
-            digest: built.id.clone(),
-            repository: None,
-            created,
-        };
-        let local_roots = entry.map(|e| e.local_roots.clone()).unwrap_or_default();
-        let subject = sbom::subject(image, platform, origin, &report.fetched, &local_roots)?;
-        Ok(sbom::to_json(&sbom::spdx::document(&subject, &inventory)))
-    };
+    let work = local_sbom(workspace, engine, image, platform, ui);
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     let bytes = interruptible(engine, work, interrupt).await??;
     Ok(String::from_utf8_lossy(&bytes).trim_end().to_owned())
+}
+
+/// The SPDX JSON SBOM of `image` on `platform`, built on `engine` (from
+/// the step cache when built before).
+pub(crate) async fn local_sbom(
+    workspace: &Workspace,
+    engine: &DockerEngine,
+    image: &BaseImage,
+    platform: &str,
+    ui: &Ui,
+) -> Result<Vec<u8>, Error> {
+    let lock = workspace.lock()?;
+    let key = image.key();
+    let entry = lock.get(&key);
+    let created = crate::publish::provenance(workspace, entry, ui)?.created;
+    let options = Options {
+        root_overrides: Vec::new(),
+        pins: lock.pins(&key),
+    };
+    let (report, _) = build_on(engine, image, platform, &options).await;
+    let built = match (report.error, report.image) {
+        (Some(e), _) => return Err(Error::Library(e)),
+        (None, Some(built)) => built,
+        (None, None) => return Err(Error::Usage(format!("{key} [{platform}] was not built"))),
+    };
+    let inventory = engine.inventory(&built.id).await?;
+    let origin = Origin {
+        digest: built.id.clone(),
+        repository: None,
+        created,
+    };
+    let local_roots = entry.map(|e| e.local_roots.clone()).unwrap_or_default();
+    let subject = sbom::subject(image, platform, origin, &report.fetched, &local_roots)?;
+    Ok(sbom::to_json(&sbom::spdx::document(&subject, &inventory)))
 }

@@ -11,6 +11,7 @@
 //! `verify` checks a published version against its declaration.
 //! Credentials come from the Docker config (`auth`).
 
+pub mod attached;
 pub mod auth;
 pub mod layers;
 pub mod oci;
