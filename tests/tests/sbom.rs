@@ -131,6 +131,29 @@ fn the_sbom_lists_what_the_steps_installed_with_the_versions_the_image_reports()
         let reported = inside(&image, &["python3", "-c", "import six; print(six.__version__)"]);
         assert_eq!(version, reported, "{key}");
 
+        // Source packages, as dpkg names them, in the purl's upstream.
+        let (_, purl) = package(&doc, "pkg:deb/debian/", "libc6");
+        let source = inside(&image, &["dpkg-query", "-W", "-f", "${source:Package}", "libc6"]);
+        assert_eq!(source, "glibc");
+        assert!(purl.contains("upstream=glibc"), "{purl}");
+        // pip is Debian's python3-pip: the deb CONTAINS the distribution.
+        let owner = inside(&image, &["dpkg", "-S", "/usr/lib/python3/dist-packages/pip"]);
+        assert!(owner.starts_with("python3-pip:"), "{owner}");
+        let id_of = |prefix: &str, name: &str| {
+            packages(&doc)
+                .iter()
+                .find(|p| p["name"] == name && p["externalRefs"][0]["referenceLocator"].as_str().unwrap().starts_with(prefix))
+                .map(|p| p["SPDXID"].as_str().unwrap().to_owned())
+                .unwrap()
+        };
+        let (deb, pip) = (id_of("pkg:deb/", "python3-pip"), id_of("pkg:pypi/", "pip"));
+        assert!(
+            doc["relationships"].as_array().unwrap().iter().any(|r| r["spdxElementId"] == deb.as_str()
+                && r["relationshipType"] == "CONTAINS"
+                && r["relatedSpdxElement"] == pip.as_str()),
+            "{key}: {deb} CONTAINS {pip}"
+        );
+
         // The root is the ancestor.
         let ancestry: Vec<&Value> = doc["relationships"]
             .as_array()
@@ -196,7 +219,10 @@ fn an_rpm_database_is_listed_with_its_epoch_and_arch() {
     let doc = sbom("e2e-rpm:1.0.0", &[]);
     let (version, purl) = package(&doc, "pkg:rpm/", "hello");
     assert_eq!(version, "2:1.2.3-4");
-    assert_eq!(purl, "pkg:rpm/debian/hello@2:1.2.3-4?arch=noarch&distro=debian-12");
+    assert_eq!(
+        purl,
+        "pkg:rpm/debian/hello@2:1.2.3-4?arch=noarch&distro=debian-12&upstream=hello-1.2.3-4.src.rpm"
+    );
     let image = described_image(&doc);
     let reported = inside(
         &image,
