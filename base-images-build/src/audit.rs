@@ -18,7 +18,7 @@ use base_images::publish::attached::{attached_sboms, MAX_SBOM_BYTES};
 use base_images::publish::auth;
 use base_images::publish::remote::Remote;
 use base_images::publish::Target;
-use base_images::{BaseImage, ImageKey, Lock};
+use base_images::{BaseImage, ImageKey};
 
 use crate::cli::AuditArgs;
 use crate::{Error, Ui, Workspace};
@@ -54,7 +54,7 @@ pub(crate) async fn audit(workspace: &Workspace, args: &AuditArgs, ui: &Ui) -> R
     let subjects = if args.sbom.is_empty() {
         let lock = workspace.lock()?;
         let images = if args.selectors.is_empty() {
-            latest_released(&lock)?
+            crate::select::latest_released(&lock)?
         } else {
             crate::select::select(&args.selectors)?
         };
@@ -110,24 +110,35 @@ fn report_specs(specs: &[String]) -> Result<Vec<ReportSpec>, Error> {
         .collect()
 }
 
-/// Every family's latest released version.
-fn latest_released(lock: &Lock) -> Result<Vec<&'static BaseImage>, Error> {
-    let images: Vec<&'static BaseImage> = base_images::families()
-        .iter()
-        .filter_map(|family| {
-            base_images::registry::versions_of(family)
-                .into_iter()
-                .filter(|image| lock.get(&image.key()).is_some())
-                .max_by(|a, b| a.version().cmp(b.version()))
-        })
-        .collect();
-    if images.is_empty() {
-        return Err(Error::Usage(
-            "no version is released yet: name the versions to audit (audit FAMILY:VERSION) or an SBOM (--sbom FILE)"
-                .into(),
-        ));
+/// The findings of `image` (every platform) that have a fix and no
+/// exception accepts, once each.
+pub(crate) async fn fixable(
+    workspace: &Workspace,
+    image: &'static BaseImage,
+    paths: &[PathBuf],
+    ui: &Ui,
+) -> Result<Vec<Finding>, Error> {
+    let database = load_advisories(paths, ui)?;
+    let exceptions = Exceptions::read(&workspace.root().join(FILE_NAME))?;
+    let subjects = audit_versions(workspace, &[image], &database, None, ui).await?;
+    let today = exceptions::today();
+    let mut found: Vec<Finding> = Vec::new();
+    for subject in &subjects {
+        ui.note(&coverage(subject));
+        for finding in &subject.audited.findings {
+            let accepted = matches!(
+                exceptions.verdict(finding, subject.version.as_ref(), &today),
+                Verdict::Accepted(_)
+            );
+            let seen = found
+                .iter()
+                .any(|f| f.package == finding.package && f.advisory == finding.advisory);
+            if finding.fixed.is_some() && !accepted && !seen {
+                found.push(finding.clone());
+            }
+        }
     }
-    Ok(images)
+    Ok(found)
 }
 
 /// Audits each platform of each of `images`.

@@ -76,6 +76,9 @@ pub enum Command {
     /// `--sbom` files against known vulnerabilities in OSV format; exit 1
     /// when a finding at or above `--fail-on` has a fix.
     Audit(AuditArgs),
+    /// Say whether the tag each pinned root of every family's latest
+    /// released version was pinned from now points at another digest.
+    Outdated(OutdatedArgs),
     /// Append the skeleton of the next version of a family to its source file.
     New {
         /// The family.
@@ -85,6 +88,13 @@ pub enum Command {
         /// The changelog line of the new version.
         #[arg(long)]
         changelog: Option<String>,
+        /// Write the release that rebases the latest version on its moved
+        /// roots and upgrades the packages whose advisories have a fix.
+        #[arg(long)]
+        refresh: bool,
+        /// With --refresh: the advisories to audit the latest version against.
+        #[command(flatten)]
+        advisories: AdvisoryArgs,
     },
     /// Only rewrite CHANGELOG.md.
     Changelog,
@@ -175,6 +185,18 @@ pub struct VerifyArgs {
     /// ECDSA P-256 public key (PEM).
     #[arg(long, value_name = "PUB")]
     pub key: Option<PathBuf>,
+}
+
+/// `outdated`'s options.
+#[derive(Clone, Debug, Default, Args)]
+pub struct OutdatedArgs {
+    /// What to check: `family`, `family:version` or `family:latest`
+    /// (default: every family's latest released version).
+    #[arg(value_name = "SELECTOR")]
+    pub selectors: Vec<String>,
+    /// Exit 1 when a root moved or its tag is gone (for scheduled CI).
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 /// `audit`'s options.

@@ -45,6 +45,14 @@ pub enum Error {
         /// Each finding, one line.
         findings: Vec<String>,
     },
+    /// Roots that moved (with `--exit-code`) or could not be resolved.
+    #[error("{} root(s) {what}:\n{}", .roots.len(), .roots.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n"))]
+    Roots {
+        /// What happened to them.
+        what: String,
+        /// Each root, one line.
+        roots: Vec<String>,
+    },
     /// Bad command-line input.
     #[error("{0}")]
     Usage(String),

@@ -17,6 +17,7 @@ mod error;
 mod generated;
 mod inspect;
 mod new;
+mod outdated;
 mod plan;
 mod publish;
 mod report;
@@ -26,7 +27,7 @@ mod ui;
 mod verify;
 mod workspace;
 
-pub use cli::{AdvisoryArgs, AuditArgs, BuildArgs, Bump, Cli, Command, EngineChoice, FailOn, PublishArgs, VerifyArgs};
+pub use cli::{AdvisoryArgs, AuditArgs, BuildArgs, Bump, Cli, Command, EngineChoice, FailOn, OutdatedArgs, PublishArgs, VerifyArgs};
 pub use error::Error;
 pub use new::next_version;
 pub use ui::Ui;
@@ -112,13 +113,20 @@ pub async fn run(cli: &Cli) -> Result<String, Error> {
         }
         Command::Verify(args) => verify::verify(&workspace, &args, &ui).await,
         Command::Audit(args) => audit::audit(&workspace, &args, &ui).await,
+        Command::Outdated(args) => outdated::outdated(&workspace, &args, &ui).await,
         Command::New {
             family,
             bump,
             changelog,
+            refresh,
+            advisories,
         } => {
             let _claim = workspace.claim()?;
-            new::new_version(&workspace, &lock, &family, bump, changelog.as_deref())
+            if refresh {
+                new::refresh_version(&workspace, &lock, &family, bump, changelog.as_deref(), &advisories, &ui).await
+            } else {
+                new::new_version(&workspace, &lock, &family, bump, changelog.as_deref())
+            }
         }
     }
 }

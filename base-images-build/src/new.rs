@@ -9,8 +9,12 @@ use std::path::{Path, PathBuf};
 use base_images::{BaseImage, Lock, Version};
 use semver::{Prerelease, Version as Semver};
 
-use crate::cli::Bump;
-use crate::{Error, Workspace};
+use base_images::outdated::State;
+
+use crate::cli::{AdvisoryArgs, Bump};
+use crate::{Error, Ui, Workspace};
+
+mod refresh;
 
 /// The version after `latest` for `bump`.
 pub fn next_version(latest: &Semver, bump: Bump) -> Result<Semver, Error> {
@@ -99,14 +103,8 @@ pub(crate) fn declaring_file(root: &Path, image: &BaseImage) -> Result<PathBuf, 
     }
 }
 
-/// Runs `new`; returns what to do next.
-pub(crate) fn new_version(
-    workspace: &Workspace,
-    lock: &Lock,
-    family: &str,
-    bump: Bump,
-    changelog: Option<&str>,
-) -> Result<String, Error> {
+/// The latest version of `family`, which must be released.
+fn released_latest(lock: &Lock, family: &str) -> Result<&'static BaseImage, Error> {
     let versions = base_images::registry::versions_of(family);
     let Some(latest) = versions.last().copied() else {
         let families = base_images::families();
@@ -122,12 +120,19 @@ pub(crate) fn new_version(
             latest.key()
         )));
     }
-    let next = next_version(&latest.version().to_semver(), bump)?;
-    let name = Version::fn_name_for(&next);
-    let changelog = changelog.unwrap_or("TODO: say in one line what this version changes.");
+    Ok(latest)
+}
+
+/// Refuses a changelog line that is empty or not one line.
+fn check_changelog(changelog: &str) -> Result<(), Error> {
     if changelog.trim().is_empty() || changelog.contains(['\n', '\r']) {
         return Err(Error::Usage("--changelog takes one non-empty line".into()));
     }
+    Ok(())
+}
+
+/// Appends `code` to the file that declares `latest`; returns that file.
+fn append(workspace: &Workspace, latest: &BaseImage, code: &str) -> Result<PathBuf, Error> {
     let path = declaring_file(workspace.root(), latest)?;
     let source = std::fs::read_to_string(&path).map_err(|e| {
         Error::Workspace(format!(
@@ -137,8 +142,24 @@ pub(crate) fn new_version(
             latest.location()
         ))
     })?;
-    let code = skeleton(&next, latest, changelog);
     base_images::fsio::write_atomic(&path, format!("{}\n{}", source.trim_end(), code).as_bytes())?;
+    Ok(path)
+}
+
+/// Runs `new`; returns what to do next.
+pub(crate) fn new_version(
+    workspace: &Workspace,
+    lock: &Lock,
+    family: &str,
+    bump: Bump,
+    changelog: Option<&str>,
+) -> Result<String, Error> {
+    let latest = released_latest(lock, family)?;
+    let next = next_version(&latest.version().to_semver(), bump)?;
+    let name = Version::fn_name_for(&next);
+    let changelog = changelog.unwrap_or("TODO: say in one line what this version changes.");
+    check_changelog(changelog)?;
+    let path = append(workspace, latest, &skeleton(&next, latest, changelog))?;
     Ok(format!(
         "added {family}:{next} (parent {}) to {}\nnext: add its steps to `fn {}`, its checks to `fn {}_checks`, {}then run `base-images-build build {family}:{next}`",
         latest.version_str(),
@@ -146,6 +167,58 @@ pub(crate) fn new_version(
         name,
         name,
         if changelog.starts_with("TODO") { "write its changelog line, " } else { "" }
+    ))
+}
+
+/// Runs `new --refresh`: the next version rebased on the latest's moved
+/// roots, upgrading the packages whose advisories have a fix.
+pub(crate) async fn refresh_version(
+    workspace: &Workspace,
+    lock: &Lock,
+    family: &str,
+    bump: Bump,
+    changelog: Option<&str>,
+    advisories: &AdvisoryArgs,
+    ui: &Ui,
+) -> Result<String, Error> {
+    let latest = released_latest(lock, family)?;
+    let next = next_version(&latest.version().to_semver(), bump)?;
+    let roots = base_images::outdated::check(latest).await?;
+    let unresolved: Vec<String> = roots
+        .iter()
+        .filter_map(|c| match &c.state {
+            State::Unresolved(why) => Some(format!("{}: {why}", c.tag_address)),
+            _ => None,
+        })
+        .collect();
+    if !unresolved.is_empty() {
+        return Err(Error::Roots {
+            what: "could not be resolved; nothing was written".into(),
+            roots: unresolved,
+        });
+    }
+    let fixes = if advisories.paths.is_empty() {
+        ui.note("no advisories given (--advisories PATH or BASE_IMAGES_ADVISORIES): only the roots were compared");
+        Vec::new()
+    } else {
+        crate::audit::fixable(workspace, latest, &advisories.paths, ui).await?
+    };
+    let recipe = latest.recipe()?;
+    let refresh = refresh::Refresh::new(&recipe, &roots, &fixes);
+    if refresh.is_empty() {
+        return Err(Error::Usage(format!(
+            "nothing to refresh in {}: every root is current{}; `new {family} patch` adds a version for other changes",
+            latest.key(),
+            if advisories.paths.is_empty() { "" } else { " and no finding has a fix" }
+        )));
+    }
+    let changelog = changelog.map_or_else(|| refresh.changelog(), str::to_owned);
+    check_changelog(&changelog)?;
+    let path = append(workspace, latest, &refresh.code(&next, latest, &changelog))?;
+    Ok(format!(
+        "added {family}:{next} (parent {}) to {}: {changelog}\nnext: run `base-images-build build {family}:{next}` (its checks are inherited), then `audit {family}:{next}`",
+        latest.version_str(),
+        path.display(),
     ))
 }
 

@@ -2,7 +2,7 @@
 //! `family:latest`; none means every registered version. An unknown one is
 //! a usage error that lists what exists.
 
-use base_images::BaseImage;
+use base_images::{BaseImage, Lock};
 
 use crate::Error;
 
@@ -35,4 +35,24 @@ pub(crate) fn select(selectors: &[String]) -> Result<Vec<&'static BaseImage>, Er
     }
     chosen.sort_by(|a, b| (a.family(), a.version()).cmp(&(b.family(), b.version())));
     Ok(chosen)
+}
+
+/// Every family's latest released version.
+pub(crate) fn latest_released(lock: &Lock) -> Result<Vec<&'static BaseImage>, Error> {
+    let images: Vec<&'static BaseImage> = base_images::families()
+        .iter()
+        .filter_map(|family| {
+            base_images::registry::versions_of(family)
+                .into_iter()
+                .filter(|image| lock.get(&image.key()).is_some())
+                .max_by(|a, b| a.version().cmp(b.version()))
+        })
+        .collect();
+    if images.is_empty() {
+        return Err(Error::Usage(
+            "no version is released yet: name the versions to audit (audit FAMILY:VERSION) or an SBOM (--sbom FILE)"
+                .into(),
+        ));
+    }
+    Ok(images)
 }

@@ -46,6 +46,7 @@ mod image;
 mod key;
 pub mod lock;
 mod lower;
+pub mod outdated;
 pub mod platform;
 pub mod publish;
 mod recipe;

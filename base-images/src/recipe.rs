@@ -284,6 +284,18 @@ impl Recipe {
         self
     }
 
+    /// Keeps every step but starts each platform from another root address
+    /// (a family pinned per platform, rebased on moved roots).
+    pub fn with_platform_roots<I, P, A>(mut self, roots: I) -> Self
+    where
+        I: IntoIterator<Item = (P, A)>,
+        P: Into<String>,
+        A: Into<String>,
+    {
+        self.root = Root::PerPlatform(roots.into_iter().map(|(p, a)| (p.into(), a.into())).collect());
+        self
+    }
+
     fn step(mut self, step: Step) -> Self {
         self.steps.push(step);
         self
