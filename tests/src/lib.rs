@@ -15,4 +15,5 @@ pub mod oci_registry;
 pub mod platforms;
 pub mod rpm;
 pub mod seed;
+pub mod team;
 pub mod unpinned;

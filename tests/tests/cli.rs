@@ -294,22 +294,7 @@ fn new_appends_a_skeleton_for_every_bump_kind_that_compiles() {
     // A team's own crate: families in its lib, the tool in a three-line bin.
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    std::fs::create_dir_all(root.join("src/bin")).unwrap();
-    std::fs::write(
-        root.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"team-images\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n\
-             base-images = {{ path = \"{0}/base-images\" }}\nbase-images-build = {{ path = \"{0}/base-images-build\" }}\n\n[workspace]\n",
-            repo.display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("src/bin/tool.rs"),
-        "use team_images as _;\nfn main() -> std::process::ExitCode { base_images_build::main() }\n",
-    )
-    .unwrap();
+    base_images_tests::team::create(root, "tool");
     // One file per family, as a catalog has them.
     let mut modules = String::new();
     let mut lock = String::from("format = 1\n");
@@ -339,18 +324,10 @@ fn new_appends_a_skeleton_for_every_bump_kind_that_compiles() {
     std::fs::write(root.join("src/lib.rs"), modules).unwrap();
     std::fs::write(root.join("versions.lock"), lock).unwrap();
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("team-images");
-    let cargo = |args: &[&str]| {
-        let out = Command::new(env!("CARGO"))
-            .args(args)
-            .current_dir(root)
-            .env("CARGO_TARGET_DIR", &target)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "cargo {args:?}: {}", text(&out));
-        out
+    let cargo = || {
+        base_images_tests::team::build(root, &target, "tool").unwrap_or_else(|out| panic!("cargo build: {}", text(&out)))
     };
-    cargo(&["build", "-q", "--bin", "tool"]);
-    let tool_path = target.join("debug/tool");
+    let tool_path = cargo();
     for (family, bump, expected) in [
         ("patch", "patch", "1.0.1"),
         ("minor", "minor", "1.1.0"),
@@ -373,7 +350,7 @@ fn new_appends_a_skeleton_for_every_bump_kind_that_compiles() {
         );
     }
     // The generated code compiles, and the tool sees the new versions.
-    cargo(&["build", "-q", "--bin", "tool"]);
+    cargo();
     let out = Command::new(&tool_path)
         .arg("--root")
         .arg(root)
