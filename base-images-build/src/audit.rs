@@ -173,7 +173,7 @@ async fn audit_versions(
 }
 
 /// The SBOMs attached to the published index `index` at `target`.
-async fn published_sboms(target: &Target, index: &str) -> Result<Vec<(String, String, Vec<u8>)>, Error> {
+pub(crate) async fn published_sboms(target: &Target, index: &str) -> Result<Vec<(String, String, Vec<u8>)>, Error> {
     let (credentials, source) = auth::credentials(&target.registry).map_err(crate::publish::library)?;
     let remote = Remote::new(&target.registry, credentials, source);
     let attached = attached_sboms(&remote, &target.repository, index)
@@ -289,6 +289,32 @@ fn coverage(subject: &Subject) -> String {
         );
     }
     line
+}
+
+/// The gate's judgement of `subjects`: each open finding at or above
+/// `threshold` that has a fix, one line each.
+pub(crate) fn gate(subjects: &[Subject], exceptions: &Exceptions, threshold: Severity) -> Vec<String> {
+    Judged::new(subjects, exceptions, Some(threshold)).failing()
+}
+
+/// One line per finding of `subject`: what, how bad, fixed in.
+pub(crate) fn finding_lines(subject: &Subject) -> Vec<String> {
+    subject
+        .audited
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}: {} ({}), {}",
+                subject.name,
+                f.package_label(),
+                f.installed,
+                f.ids().collect::<Vec<_>>().join(", "),
+                f.rating.describe(),
+                f.fixed.as_deref().map_or_else(|| "no fix known".to_owned(), |x| format!("fixed in {x}"))
+            )
+        })
+        .collect()
 }
 
 /// Every finding with what the exceptions say of it.

@@ -170,6 +170,13 @@ pub struct PublishArgs {
     /// cosign's key-based format (`sha256-<hex>.sig`).
     #[arg(long, value_name = "KEY")]
     pub sign_key: Option<PathBuf>,
+    /// Refuse to push a version whose audit (of the SBOMs it would attach)
+    /// has a finding at or above this severity with a fix (needs --advisories).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub audit: Option<FailOn>,
+    /// The advisories `--audit` matches against.
+    #[command(flatten)]
+    pub advisories: AdvisoryArgs,
 }
 
 /// `verify`'s options.
@@ -185,6 +192,9 @@ pub struct VerifyArgs {
     /// ECDSA P-256 public key (PEM).
     #[arg(long, value_name = "PUB")]
     pub key: Option<PathBuf>,
+    /// Also report the audit of the published SBOMs against these advisories.
+    #[command(flatten)]
+    pub advisories: AdvisoryArgs,
 }
 
 /// `outdated`'s options.

@@ -40,6 +40,70 @@ enum Action {
     Skip,
     /// The tag points at other content.
     Refuse(String),
+    /// The audit gate refuses it: the findings that fail it.
+    Gated(Vec<String>),
+}
+
+/// `--audit`: the advisories, the exceptions and the severity that fails.
+struct Gate {
+    database: base_images::advisory::Database,
+    exceptions: base_images::audit::Exceptions,
+    threshold: base_images::advisory::Severity,
+}
+
+impl Gate {
+    /// The gate `args` ask for, if any; its advisories are read now.
+    fn of(workspace: &Workspace, args: &PublishArgs, ui: &Ui) -> Result<Option<Gate>, Error> {
+        let Some(threshold) = args.audit.and_then(crate::cli::FailOn::threshold) else {
+            return Ok(None);
+        };
+        if args.advisories.paths.is_empty() {
+            return Err(Error::Usage(
+                "--audit needs advisories: pass --advisories PATH or set BASE_IMAGES_ADVISORIES".into(),
+            ));
+        }
+        Ok(Some(Gate {
+            database: crate::audit::load_advisories(&args.advisories.paths, ui)?,
+            exceptions: base_images::audit::Exceptions::read(
+                &workspace.root().join(base_images::audit::exceptions::FILE_NAME),
+            )?,
+            threshold,
+        }))
+    }
+
+    /// The findings of `prepared`'s SBOMs (made now) that fail the gate.
+    async fn judge(
+        &self,
+        engine: &DockerEngine,
+        image: &BaseImage,
+        prepared: &mut Prepared,
+        publication: Publication<'_>,
+        ui: &Ui,
+    ) -> Result<Vec<String>, Error> {
+        publishing::add_sboms(engine, image, prepared, publication, None).await?;
+        let mut subjects = Vec::new();
+        for sbom in &prepared.sboms {
+            let from = format!("to attach, {}", sbom.subject);
+            let subject = crate::audit::subject_of(image, &sbom.platform, from, &sbom.sbom.bytes, &self.database)?;
+            for line in crate::audit::finding_lines(&subject) {
+                ui.note(&format!("audit: {line}"));
+            }
+            subjects.push(subject);
+        }
+        Ok(crate::audit::gate(&subjects, &self.exceptions, self.threshold))
+    }
+
+    /// The error of a version the gate refuses.
+    fn refusal(&self, target: &Target, failing: &[String]) -> String {
+        format!(
+            "{}: not pushed: the audit gate (--audit {}) refuses it, {} finding(s) at or above {} have a fix:\n{}",
+            target.address(),
+            self.threshold,
+            failing.len(),
+            self.threshold,
+            failing.iter().map(|f| format!("  - {f}")).collect::<Vec<_>>().join("\n")
+        )
+    }
 }
 
 /// Runs `publish`; returns the closing message.
@@ -54,6 +118,7 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
         Some(path) => Some(Signer::from_file(path).map_err(|e| Error::Usage(e.to_string()))?),
         None => None,
     };
+    let gate = Gate::of(workspace, args, ui)?;
     let chosen = released_with_targets(selected, &lock, args, ui)?;
     let images: Vec<&'static BaseImage> = chosen.iter().map(|(i, _)| *i).collect();
     let plan = Plan::new(images, None, !args.selectors.is_empty(), ui)?;
@@ -98,13 +163,19 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
             let provenance = provenance(workspace, entry, ui)?;
             let inputs = ReleaseInputs::of(&lock, image);
             let publication = inputs.publication(target, &provenance);
-            let prepared = publishing::prepare(engine, image, &built, publication, &store).await?;
+            let mut prepared = publishing::prepare(engine, image, &built, publication, &store).await?;
             let remote = &remotes[&target.registry];
-            let action = match remote.resolve(&target.repository, &target.tag).await.map_err(library)? {
+            let mut action = match remote.resolve(&target.repository, &target.tag).await.map_err(library)? {
                 None => Action::Push,
                 Some(existing) if existing == prepared.index.digest => Action::Skip,
                 Some(existing) => Action::Refuse(existing),
             };
+            if let (Action::Push, Some(gate)) = (&action, &gate) {
+                let failing = gate.judge(engine, image, &mut prepared, publication, ui).await?;
+                if !failing.is_empty() {
+                    action = Action::Gated(failing);
+                }
+            }
             planned.push((*image, target.clone(), provenance, prepared, action, start));
         }
         Ok::<_, Error>(planned)
@@ -119,6 +190,7 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
                     Action::Push => ("planned", None),
                     Action::Skip => ("skipped", None),
                     Action::Refuse(existing) => ("refused", Some(conflict(target, existing, prepared).to_string())),
+                    Action::Gated(failing) => ("refused", gate.as_ref().map(|g| g.refusal(target, failing))),
                 };
                 outcome(
                     &prepared.key,
@@ -165,6 +237,10 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
                     done.action = "refused";
                     done.error = Some(conflict(target, existing, prepared).to_string());
                 }
+                Action::Gated(failing) => {
+                    done.action = "refused";
+                    done.error = gate.as_ref().map(|g| g.refusal(target, failing));
+                }
                 Action::Skip => {
                     ui.note(&format!(
                         "{}: already published as {}",
@@ -204,7 +280,9 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
                     };
                     let pushed = async {
                         let mut prepared = prepared.clone();
-                        publishing::add_sboms(engine, image, &mut prepared, publication, None).await?;
+                        if prepared.sboms.is_empty() {
+                            publishing::add_sboms(engine, image, &mut prepared, publication, None).await?;
+                        }
                         publishing::push(engine, remote, target, &prepared, options, &observer).await
                     }
                     .await;

@@ -109,6 +109,12 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
     for line in &found.differences {
         ui.note(&format!("FAIL  {line}"));
     }
+    if !args.advisories.paths.is_empty() {
+        let index = entry.published.as_ref().map(|p| p.index.as_str()).unwrap_or_default();
+        for line in audit_lines(image, &target, index, &args.advisories.paths, ui).await? {
+            ui.note(&line);
+        }
+    }
     if found.differences.is_empty() {
         Ok(format!(
             "{key} verified at {}: {} platform(s), tag, annotations, SBOMs and checks as released",
@@ -121,4 +127,29 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
             differences: found.differences,
         })
     }
+}
+
+/// The audit of the SBOMs published with `image` (reported, never a
+/// difference: a vulnerability found later does not change the release).
+async fn audit_lines(
+    image: &BaseImage,
+    target: &Target,
+    index: &str,
+    advisories: &[std::path::PathBuf],
+    ui: &Ui,
+) -> Result<Vec<String>, Error> {
+    let database = crate::audit::load_advisories(advisories, ui)?;
+    let mut lines = Vec::new();
+    for (platform, from, document) in crate::audit::published_sboms(target, index).await? {
+        let subject = crate::audit::subject_of(image, &platform, from, &document, &database)?;
+        let findings = crate::audit::finding_lines(&subject);
+        let fixable = subject.audited.findings.iter().filter(|f| f.fixed.is_some()).count();
+        lines.push(format!(
+            "audit {platform}: {} finding(s) against {} advisory record(s), {fixable} with a fix",
+            findings.len(),
+            database.len()
+        ));
+        lines.extend(findings.into_iter().map(|f| format!("audit   {f}")));
+    }
+    Ok(lines)
 }

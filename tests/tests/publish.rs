@@ -1086,3 +1086,117 @@ fn a_signature_made_with_one_key_verifies_with_it_and_fails_with_another() {
     assert_eq!(verify_with(&two_pub).0, Some(0));
     assert_eq!(verify_with(&one_pub).0, Some(0), "the first signature is kept");
 }
+
+/// The fixtures' OSV advisories: `--advisories DIR --advisories ZIP`.
+fn advisories(dir: &Path) -> Vec<String> {
+    use std::io::Write as _;
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/advisories");
+    let zip_path = dir.join("extra.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    for entry in std::fs::read_dir(fixtures.join("zipped")).unwrap() {
+        let entry = entry.unwrap();
+        zip.start_file(entry.file_name().to_string_lossy(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(&std::fs::read(entry.path()).unwrap()).unwrap();
+    }
+    zip.finish().unwrap();
+    vec![
+        "--advisories".into(),
+        fixtures.join("osv").display().to_string(),
+        "--advisories".into(),
+        zip_path.display().to_string(),
+    ]
+}
+
+#[test]
+fn the_audit_gate_refuses_a_fixable_finding_and_audit_reads_the_published_sboms() {
+    let Some((_serial, ws)) = released() else { return };
+    let registry = TestRegistry::start(
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port(),
+        None,
+    );
+    let host = registry.host();
+    let sources = advisories(ws.path());
+    let with = |args: &[&str]| -> Vec<String> {
+        args.iter()
+            .map(|a| (*a).to_owned())
+            .chain(sources.iter().cloned())
+            .collect()
+    };
+    let lock_before = lock_of(ws.path());
+
+    // glibc has a critical finding with a fix: neither version is pushed.
+    for dry_run in [true, false] {
+        let mut args = with(&["--audit", "high"]);
+        if dry_run {
+            args.push("--dry-run".into());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = publish(ws.path(), &host, &args);
+        let output = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{output}");
+        assert!(
+            output.contains(&format!(
+                "{host}/{REPOSITORY}:1.0.0: not pushed: the audit gate (--audit high) refuses it"
+            )) && output.contains("CVE-E2E-0001, DSA-E2E-0001, GHSA-e2e0-glib-0001 (critical (9.8)), fixed in 2.36-9+deb12u999"),
+            "{output}"
+        );
+        assert!(output.contains("e2e-dual:1.1.0 [linux/arm64] glibc"), "each platform is judged: {output}");
+        assert_eq!(tag_digest(&host, "1.0.0"), None, "nothing pushed");
+        assert_eq!(tag_digest(&host, "1.1.0"), None, "nothing pushed");
+        assert_eq!(lock_of(ws.path()), lock_before, "nothing recorded");
+    }
+    let args: Vec<String> = with(&["--audit"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = publish(ws.path(), &host, &args[..1]);
+    assert_eq!(out.status.code(), Some(2), "--audit without a severity: {}", text(&out));
+    let out = publish(ws.path(), &host, &["--audit", "high"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--audit needs advisories"), "{}", text(&out));
+
+    // Accepted by an exception: the gate lets it through.
+    std::fs::write(
+        ws.path().join("audit.toml"),
+        "[[exception]]\nadvisory = \"CVE-E2E-0001\"\nversions = \"e2e-dual\"\nreason = \"a test fixture\"\nexpires = \"2999-01-01\"\n",
+    )
+    .unwrap();
+    let args = with(&["--audit", "high"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = publish(ws.path(), &host, &args);
+    assert!(out.status.success(), "{}", text(&out));
+    let index = published_index(ws.path(), "1.1.0");
+    assert_eq!(tag_digest(&host, "1.1.0").as_deref(), Some(index.as_str()));
+
+    // `audit` reads the published SBOMs from the registry.
+    let args = with(&["audit", "e2e-dual:1.1.0", "--registry-override", &host]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = publish_command(ws.path(), &args).output().unwrap();
+    let output = text(&out);
+    assert!(out.status.success(), "{output}");
+    for platform in ["linux/amd64", "linux/arm64"] {
+        assert!(
+            output.contains(&format!(
+                "e2e-dual:1.1.0 [{platform}] (SBOM published, {host}/{REPOSITORY}@sha256:"
+            )),
+            "{output}"
+        );
+        let row = output
+            .lines()
+            .find(|l| l.starts_with(&format!("e2e-dual:1.1.0 [{platform}]")) && l.contains("glibc"))
+            .unwrap_or_else(|| panic!("glibc on {platform}: {output}"));
+        assert!(row.ends_with("accepted until 2999-01-01"), "{row}");
+    }
+
+    // `verify` reports the audit of what was published.
+    let args = with(&["verify", "e2e-dual:1.1.0", "--registry-override", &host]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = publish_command(ws.path(), &args).output().unwrap();
+    let output = text(&out);
+    assert!(out.status.success(), "{output}");
+    assert!(output.contains("audit linux/arm64: ") && output.contains("with a fix"), "{output}");
+    assert!(output.contains("audit   e2e-dual:1.1.0 [linux/amd64] glibc"), "{output}");
+}
