@@ -233,8 +233,8 @@ fn audit_files(files: &[PathBuf], database: &Database) -> Result<Vec<Subject>, E
         .iter()
         .map(|file| {
             let bytes = read_sbom(file)?;
-            let components = auditing::from_spdx(&bytes)
-                .map_err(|why| Error::Usage(format!("--sbom {}: {why}", file.display())))?;
+            let components =
+                auditing::from_spdx(&bytes).map_err(|why| Error::Usage(format!("--sbom {}: {why}", file.display())))?;
             Ok(Subject {
                 name: file.display().to_string(),
                 version: None,
@@ -271,10 +271,17 @@ fn coverage(subject: &Subject) -> String {
         "{} (SBOM {}): packages matched: {}",
         subject.name,
         subject.from,
-        if matched.is_empty() { "none".to_owned() } else { matched.join(", ") }
+        if matched.is_empty() {
+            "none".to_owned()
+        } else {
+            matched.join(", ")
+        }
     );
     for (ecosystem, n) in &audited.uncovered {
-        let _ = write!(line, "; {n} package(s) in {ecosystem} not judged: no advisory given covers {ecosystem}");
+        let _ = write!(
+            line,
+            "; {n} package(s) in {ecosystem} not judged: no advisory given covers {ecosystem}"
+        );
     }
     for (kind, n) in &audited.other {
         let _ = write!(line, "; {n} {kind} package(s) no advisory speaks of");
@@ -311,7 +318,9 @@ pub(crate) fn finding_lines(subject: &Subject) -> Vec<String> {
                 f.installed,
                 f.ids().collect::<Vec<_>>().join(", "),
                 f.rating.describe(),
-                f.fixed.as_deref().map_or_else(|| "no fix known".to_owned(), |x| format!("fixed in {x}"))
+                f.fixed
+                    .as_deref()
+                    .map_or_else(|| "no fix known".to_owned(), |x| format!("fixed in {x}"))
             )
         })
         .collect()
@@ -396,7 +405,11 @@ impl<'a> Judged<'a> {
             self.subjects.len(),
             database.len(),
             self.rows.len(),
-            if accepted > 0 { format!(" ({accepted} accepted by {FILE_NAME})") } else { String::new() }
+            if accepted > 0 {
+                format!(" ({accepted} accepted by {FILE_NAME})")
+            } else {
+                String::new()
+            }
         ))
     }
 }

@@ -27,7 +27,9 @@ mod ui;
 mod verify;
 mod workspace;
 
-pub use cli::{AdvisoryArgs, AuditArgs, BuildArgs, Bump, Cli, Command, EngineChoice, FailOn, OutdatedArgs, PublishArgs, VerifyArgs};
+pub use cli::{
+    AdvisoryArgs, AuditArgs, BuildArgs, Bump, Cli, Command, EngineChoice, FailOn, OutdatedArgs, PublishArgs, VerifyArgs,
+};
 pub use error::Error;
 pub use new::next_version;
 pub use ui::Ui;

@@ -209,7 +209,11 @@ pub(crate) async fn refresh_version(
         return Err(Error::Usage(format!(
             "nothing to refresh in {}: every root is current{}; `new {family} patch` adds a version for other changes",
             latest.key(),
-            if advisories.paths.is_empty() { "" } else { " and no finding has a fix" }
+            if advisories.paths.is_empty() {
+                ""
+            } else {
+                " and no finding has a fix"
+            }
         )));
     }
     let changelog = changelog.map_or_else(|| refresh.changelog(), str::to_owned);

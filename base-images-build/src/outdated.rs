@@ -53,7 +53,11 @@ pub(crate) async fn outdated(workspace: &Workspace, args: &OutdatedArgs, ui: &Ui
         "{} root(s) checked: {current} current, {} moved or gone{}",
         checked.len(),
         moved.len(),
-        if moved.is_empty() { String::new() } else { "; `new FAMILY patch --refresh` rebases a family on them".into() }
+        if moved.is_empty() {
+            String::new()
+        } else {
+            "; `new FAMILY patch --refresh` rebases a family on them".into()
+        }
     ))
 }
 

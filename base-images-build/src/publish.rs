@@ -101,7 +101,11 @@ impl Gate {
             self.threshold,
             failing.len(),
             self.threshold,
-            failing.iter().map(|f| format!("  - {f}")).collect::<Vec<_>>().join("\n")
+            failing
+                .iter()
+                .map(|f| format!("  - {f}"))
+                .collect::<Vec<_>>()
+                .join("\n")
         )
     }
 }

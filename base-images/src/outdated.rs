@@ -125,15 +125,18 @@ pub fn compare(pinned: &str, platform: Option<&str>, bytes: &[u8], digest: Strin
     let listed = serde_json::from_slice::<ImageIndex>(bytes)
         .map(|index| index_platforms(&index))
         .unwrap_or_default();
-    if listed.iter().any(|(p, d)| d == pinned && platform.is_none_or(|platform| p == platform)) {
+    if listed
+        .iter()
+        .any(|(p, d)| d == pinned && platform.is_none_or(|platform| p == platform))
+    {
         return State::Current;
     }
     match platform {
         Some(platform) => match listed.into_iter().find(|(p, _)| p == platform) {
             Some((_, manifest)) => State::Moved { now: manifest },
-            None if serde_json::from_slice::<ImageIndex>(bytes).is_ok() => State::Unresolved(format!(
-                "the tag's index ({digest}) has no {platform} manifest"
-            )),
+            None if serde_json::from_slice::<ImageIndex>(bytes).is_ok() => {
+                State::Unresolved(format!("the tag's index ({digest}) has no {platform} manifest"))
+            }
             None => State::Moved { now: digest },
         },
         None => State::Moved { now: digest },

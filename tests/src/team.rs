@@ -10,7 +10,9 @@ use std::process::{Command, Output};
 /// (`bin` unique per test: the shared target directory keeps one binary of
 /// each name); the caller writes `src/lib.rs` and the family modules.
 pub fn create(root: &Path, bin: &str) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new(".."));
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new(".."));
     let write = |path: PathBuf, text: String| {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));

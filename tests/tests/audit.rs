@@ -50,8 +50,16 @@ fn audit(root: &Path, args: &[&str]) -> Output {
     let osv = fixtures().join("osv");
     let mut all: Vec<&str> = vec!["audit"];
     all.extend_from_slice(args);
-    all.extend(["--advisories", osv.to_str().unwrap(), "--advisories", zip.to_str().unwrap()]);
-    command(root, &all).env_remove("BASE_IMAGES_ADVISORIES").output().unwrap()
+    all.extend([
+        "--advisories",
+        osv.to_str().unwrap(),
+        "--advisories",
+        zip.to_str().unwrap(),
+    ]);
+    command(root, &all)
+        .env_remove("BASE_IMAGES_ADVISORIES")
+        .output()
+        .unwrap()
 }
 
 /// The table row of `package` in `image` (its cells), if there is one.
@@ -59,7 +67,13 @@ fn row(output: &str, image: &str, package: &str) -> Option<Vec<String>> {
     output
         .lines()
         .find(|l| l.starts_with(image) && l[image.len()..].trim_start().starts_with(package))
-        .map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect())
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
 }
 
 fn syft_sbom() -> String {
@@ -101,11 +115,21 @@ fn an_sbom_in_syfts_conventions_is_audited_by_source_package_and_the_gate_fails(
     assert_eq!(output.matches("CVE-E2E-0001 (").count(), 1, "{output}");
     let six = row(&output, &sbom, "six").expect("six's row");
     assert_eq!(six[5], "1.17.0", "{six:?}");
-    assert!(row(&output, &sbom, "pip ").is_none(), "pip is not judged in PyPI: {output}");
+    assert!(
+        row(&output, &sbom, "pip ").is_none(),
+        "pip is not judged in PyPI: {output}"
+    );
     let pip = row(&output, &sbom, "python-pip").expect("pip judged as python3-pip");
     assert_eq!(pip[1], "python-pip (python3-pip)");
-    assert_eq!(row(&output, &sbom, "bash").expect("bash")[2], "5.2.15-2", "the source version");
-    assert!(row(&output, &sbom, "tzdata").is_none(), "fixed below the installed version");
+    assert_eq!(
+        row(&output, &sbom, "bash").expect("bash")[2],
+        "5.2.15-2",
+        "the source version"
+    );
+    assert!(
+        row(&output, &sbom, "tzdata").is_none(),
+        "fixed below the installed version"
+    );
     assert!(output.contains("pip as python3-pip"), "{output}");
     assert!(output.contains("1 npm package(s) no advisory speaks of"), "{output}");
     assert!(
@@ -135,7 +159,11 @@ fn an_sbom_in_syfts_conventions_is_audited_by_source_package_and_the_gate_fails(
     assert_eq!(out.status.code(), Some(1), "glibc is critical: {}", text(&out));
     let out = audit(ws.path(), &["--sbom", &sbom, "--fail-on", "none"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("4 finding(s), none with a fix at or above none"), "{}", text(&out));
+    assert!(
+        text(&out).contains("4 finding(s), none with a fix at or above none"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -212,16 +240,25 @@ fn the_e2e_images_are_audited_by_what_they_really_contain() {
         return;
     }
     let ws = workspace();
-    let out = audit(ws.path(), &["e2e-python:1.0.0", "e2e-python:1.2.0", "--fail-on", "none"]);
+    let out = audit(
+        ws.path(),
+        &["e2e-python:1.0.0", "e2e-python:1.2.0", "--fail-on", "none"],
+    );
     let output = text(&out);
     assert_eq!(out.status.code(), Some(0), "{output}");
     let old = "e2e-python:1.0.0 [linux/amd64]";
     let new = "e2e-python:1.2.0 [linux/amd64]";
     let six = row(&output, old, "six").expect("six 1.16.0, installed by pip, is judged in PyPI");
-    assert_eq!(six[2..6], ["1.16.0", "CVE-E2E-0006 (PYSEC-E2E-0001)", "high (7.5)", "1.17.0"]);
+    assert_eq!(
+        six[2..6],
+        ["1.16.0", "CVE-E2E-0006 (PYSEC-E2E-0001)", "high (7.5)", "1.17.0"]
+    );
     assert!(row(&output, new, "six").is_none(), "1.2.0 has six 1.17.0: {output}");
     for image in [old, new] {
-        assert!(row(&output, image, "pip ").is_none(), "Debian's pip is not judged in PyPI: {output}");
+        assert!(
+            row(&output, image, "pip ").is_none(),
+            "Debian's pip is not judged in PyPI: {output}"
+        );
         let pip = row(&output, image, "python-pip").expect("pip judged as python3-pip");
         assert_eq!(pip[1], "python-pip (python3-pip)");
         let glibc = row(&output, image, "glibc").expect("glibc, by its source name");
@@ -243,7 +280,9 @@ fn the_e2e_images_are_audited_by_what_they_really_contain() {
     let out = audit(ws.path(), &["e2e-python:1.0.0"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
-        text(&out).contains("e2e-python:1.0.0 [linux/amd64] six 1.16.0: CVE-E2E-0006, PYSEC-E2E-0001 (high (7.5)), fixed in 1.17.0"),
+        text(&out).contains(
+            "e2e-python:1.0.0 [linux/amd64] six 1.16.0: CVE-E2E-0006, PYSEC-E2E-0001 (high (7.5)), fixed in 1.17.0"
+        ),
         "{}",
         text(&out)
     );

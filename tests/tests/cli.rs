@@ -325,7 +325,8 @@ fn new_appends_a_skeleton_for_every_bump_kind_that_compiles() {
     std::fs::write(root.join("versions.lock"), lock).unwrap();
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("team-images");
     let cargo = || {
-        base_images_tests::team::build(root, &target, "tool").unwrap_or_else(|out| panic!("cargo build: {}", text(&out)))
+        base_images_tests::team::build(root, &target, "tool")
+            .unwrap_or_else(|out| panic!("cargo build: {}", text(&out)))
     };
     let tool_path = cargo();
     for (family, bump, expected) in [

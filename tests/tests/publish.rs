@@ -1095,8 +1095,11 @@ fn advisories(dir: &Path) -> Vec<String> {
     let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
     for entry in std::fs::read_dir(fixtures.join("zipped")).unwrap() {
         let entry = entry.unwrap();
-        zip.start_file(entry.file_name().to_string_lossy(), zip::write::SimpleFileOptions::default())
-            .unwrap();
+        zip.start_file(
+            entry.file_name().to_string_lossy(),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
         zip.write_all(&std::fs::read(entry.path()).unwrap()).unwrap();
     }
     zip.finish().unwrap();
@@ -1142,10 +1145,15 @@ fn the_audit_gate_refuses_a_fixable_finding_and_audit_reads_the_published_sboms(
         assert!(
             output.contains(&format!(
                 "{host}/{REPOSITORY}:1.0.0: not pushed: the audit gate (--audit high) refuses it"
-            )) && output.contains("CVE-E2E-0001, DSA-E2E-0001, GHSA-e2e0-glib-0001 (critical (9.8)), fixed in 2.36-9+deb12u999"),
+            )) && output.contains(
+                "CVE-E2E-0001, DSA-E2E-0001, GHSA-e2e0-glib-0001 (critical (9.8)), fixed in 2.36-9+deb12u999"
+            ),
             "{output}"
         );
-        assert!(output.contains("e2e-dual:1.1.0 [linux/arm64] glibc"), "each platform is judged: {output}");
+        assert!(
+            output.contains("e2e-dual:1.1.0 [linux/arm64] glibc"),
+            "each platform is judged: {output}"
+        );
         assert_eq!(tag_digest(&host, "1.0.0"), None, "nothing pushed");
         assert_eq!(tag_digest(&host, "1.1.0"), None, "nothing pushed");
         assert_eq!(lock_of(ws.path()), lock_before, "nothing recorded");
@@ -1197,6 +1205,12 @@ fn the_audit_gate_refuses_a_fixable_finding_and_audit_reads_the_published_sboms(
     let out = publish_command(ws.path(), &args).output().unwrap();
     let output = text(&out);
     assert!(out.status.success(), "{output}");
-    assert!(output.contains("audit linux/arm64: ") && output.contains("with a fix"), "{output}");
-    assert!(output.contains("audit   e2e-dual:1.1.0 [linux/amd64] glibc"), "{output}");
+    assert!(
+        output.contains("audit linux/arm64: ") && output.contains("with a fix"),
+        "{output}"
+    );
+    assert!(
+        output.contains("audit   e2e-dual:1.1.0 [linux/amd64] glibc"),
+        "{output}"
+    );
 }

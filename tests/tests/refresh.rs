@@ -87,7 +87,8 @@ impl Team {
 
     fn rebuild(&mut self) {
         let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("team-images");
-        self.tool = team::build(&self.root, &target, "refresh-tool").unwrap_or_else(|out| panic!("cargo build: {}", text(&out)));
+        self.tool = team::build(&self.root, &target, "refresh-tool")
+            .unwrap_or_else(|out| panic!("cargo build: {}", text(&out)));
     }
 }
 
@@ -143,7 +144,10 @@ fn a_moved_root_is_found_refreshed_built_and_current_again() {
     let built = team.ok(&["build", "refresh"]);
     assert!(built.contains("1 new version(s) locked"), "{built}");
     let out = team.ok(&["outdated", "--exit-code"]);
-    assert!(out.contains(&format!("refresh:1.0.0  all       {tag}  current")), "{out}");
+    assert!(
+        out.contains(&format!("refresh:1.0.0  all       {tag}  current")),
+        "{out}"
+    );
 
     // The tag moves: another image under it.
     docker(
@@ -158,35 +162,60 @@ fn a_moved_root_is_found_refreshed_built_and_current_again() {
     assert!(text(&out).contains(&moved), "{}", text(&out));
     let out = team.run(&["outdated", "--exit-code"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains(&format!("refresh:1.0.0 [all platforms] {tag}: {moved}")), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("refresh:1.0.0 [all platforms] {tag}: {moved}")),
+        "{}",
+        text(&out)
+    );
 
     // The patch release, rebased and with six upgraded to its fix.
     let advisories = six_advisory(&team.root);
     let out = team.ok(&["new", "refresh", "patch", "--refresh", "--advisories", &advisories]);
     let short = &second[..("sha256:".len() + 12)];
     let line = format!("Rebase on the root's new digest {short}; upgrade six to fix CVE-E2E-0006.");
-    assert!(out.contains(&format!("added refresh:1.0.1 (parent 1.0.0)")) && out.contains(&line), "{out}");
+    assert!(
+        out.contains("added refresh:1.0.1 (parent 1.0.0)") && out.contains(&line),
+        "{out}"
+    );
     let source = std::fs::read_to_string(team.root.join("src/lib.rs")).unwrap();
     assert!(source.contains(&format!(".with_root(\"{tag}@{second}\")")), "{source}");
-    assert!(source.contains(".with_exec([\"pip\", \"install\", \"six>=1.17.0\"])"), "{source}");
+    assert!(
+        source.contains(".with_exec([\"pip\", \"install\", \"six>=1.17.0\"])"),
+        "{source}"
+    );
     assert!(source.contains(&format!("changelog = \"{line}\"")), "{source}");
 
     team.rebuild();
     let built = team.ok(&["build", "refresh"]);
-    assert!(built.contains("refresh:1.0.1 [linux/amd64]") && built.contains("1 new version(s) locked"), "{built}");
+    assert!(
+        built.contains("refresh:1.0.1 [linux/amd64]") && built.contains("1 new version(s) locked"),
+        "{built}"
+    );
     let changelog = std::fs::read_to_string(team.root.join("CHANGELOG.md")).unwrap();
     assert!(changelog.contains(&line), "{changelog}");
     let out = team.ok(&["outdated", "--exit-code"]);
-    assert!(out.contains(&format!("refresh:1.0.1  all       {tag}  current")), "{out}");
+    assert!(
+        out.contains(&format!("refresh:1.0.1  all       {tag}  current")),
+        "{out}"
+    );
     let out = team.ok(&["audit", "refresh:1.0.1", "--advisories", &advisories]);
     assert!(out.contains("no finding") && out.contains("1 in PyPI"), "{out}");
     let out = team.run(&["audit", "refresh:1.0.0", "--advisories", &advisories]);
-    assert_eq!(out.status.code(), Some(1), "the release before still has it: {}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the release before still has it: {}",
+        text(&out)
+    );
 
     // Nothing moved and nothing to fix: nothing to refresh.
     let out = team.run(&["new", "refresh", "patch", "--refresh", "--advisories", &advisories]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("nothing to refresh in refresh:1.0.1"), "{}", text(&out));
+    assert!(
+        text(&out).contains("nothing to refresh in refresh:1.0.1"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -228,11 +257,14 @@ fn a_registry_that_cannot_be_asked_is_named_and_the_other_roots_still_checked() 
         .unwrap();
     let output = text(&out);
     assert_eq!(out.status.code(), Some(1), "{output}");
-    assert!(output.contains(&format!("here:1.0.0  all       {tag}")) && output.contains("current"), "{output}");
+    assert!(
+        output.contains(&format!("here:1.0.0  all       {tag}")) && output.contains("current"),
+        "{output}"
+    );
     assert!(output.contains(&format!("{gone}  tag gone")), "{output}");
     assert!(
         output.contains("1 root(s) could not be resolved")
-            && output.contains(&format!("dead:1.0.0 [all platforms] 127.0.0.1:"))
+            && output.contains("dead:1.0.0 [all platforms] 127.0.0.1:")
             && output.contains("cannot reach the registry"),
         "{output}"
     );

@@ -142,15 +142,25 @@ fn the_sbom_lists_what_the_steps_installed_with_the_versions_the_image_reports()
         let id_of = |prefix: &str, name: &str| {
             packages(&doc)
                 .iter()
-                .find(|p| p["name"] == name && p["externalRefs"][0]["referenceLocator"].as_str().unwrap().starts_with(prefix))
+                .find(|p| {
+                    p["name"] == name
+                        && p["externalRefs"][0]["referenceLocator"]
+                            .as_str()
+                            .unwrap()
+                            .starts_with(prefix)
+                })
                 .map(|p| p["SPDXID"].as_str().unwrap().to_owned())
                 .unwrap()
         };
         let (deb, pip) = (id_of("pkg:deb/", "python3-pip"), id_of("pkg:pypi/", "pip"));
         assert!(
-            doc["relationships"].as_array().unwrap().iter().any(|r| r["spdxElementId"] == deb.as_str()
-                && r["relationshipType"] == "CONTAINS"
-                && r["relatedSpdxElement"] == pip.as_str()),
+            doc["relationships"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["spdxElementId"] == deb.as_str()
+                    && r["relationshipType"] == "CONTAINS"
+                    && r["relatedSpdxElement"] == pip.as_str()),
             "{key}: {deb} CONTAINS {pip}"
         );
 

@@ -57,7 +57,9 @@ impl Refresh {
             self.upgraded.insert(finding.package.clone());
             self.fixed.insert(finding.advisory.clone());
             match Scheme::of_ecosystem(&finding.ecosystem) {
-                Some(Scheme::Debian) => keep_highest(&mut debian, &finding.package, (finding, fixed.clone()), Scheme::Debian),
+                Some(Scheme::Debian) => {
+                    keep_highest(&mut debian, &finding.package, (finding, fixed.clone()), Scheme::Debian)
+                }
                 Some(Scheme::Pep440) => {
                     let name = finding.installed_packages.first().unwrap_or(&finding.package).clone();
                     let entry = pypi.entry(name).or_insert_with(|| fixed.clone());
@@ -185,7 +187,10 @@ fn root_call(recipe: &Recipe, roots: &[RootCheck]) -> Option<String> {
     roots.iter().find_map(RootCheck::refreshed_address)?;
     let per_platform = recipe.root_addresses().iter().any(|(p, _)| p.is_some());
     if !per_platform {
-        return roots.first().and_then(RootCheck::refreshed_address).map(|a| format!(".with_root({a:?})"));
+        return roots
+            .first()
+            .and_then(RootCheck::refreshed_address)
+            .map(|a| format!(".with_root({a:?})"));
     }
     let pairs: Vec<String> = roots
         .iter()
@@ -271,7 +276,10 @@ mod tests {
         current.state = State::Current;
         let refresh = Refresh::new(&recipe, &[moved(Some("linux/amd64"), &amd, 'b'), current], &[]);
         let call = refresh.root_call.clone().unwrap_or_default();
-        assert!(call.starts_with(".with_platform_roots([(\"linux/amd64\", \"r:1@sha256:bbbb"), "{call}");
+        assert!(
+            call.starts_with(".with_platform_roots([(\"linux/amd64\", \"r:1@sha256:bbbb"),
+            "{call}"
+        );
         assert!(call.contains(&format!("(\"linux/arm64\", \"{arm}\")")), "{call}");
         assert_eq!(
             refresh.changelog(),

@@ -99,7 +99,9 @@ fn load_dir(database: &mut Database, dir: &Path, depth: usize) -> Result<(), Err
         let kind = entry.file_type().map_err(io)?;
         if kind.is_dir() {
             if depth + 1 >= MAX_DEPTH {
-                database.skipped.push(skipped(&path, format!("deeper than {MAX_DEPTH} directories")));
+                database
+                    .skipped
+                    .push(skipped(&path, format!("deeper than {MAX_DEPTH} directories")));
             } else {
                 load_dir(database, &path, depth + 1)?;
             }
@@ -173,7 +175,10 @@ fn load_zip(database: &mut Database, path: &Path) -> Result<(), Error> {
         if entry.size() > MAX_RECORD_BYTES {
             database.skipped.push(Skipped {
                 file: name,
-                why: format!("unpacks to {} bytes, more than a record may have ({MAX_RECORD_BYTES})", entry.size()),
+                why: format!(
+                    "unpacks to {} bytes, more than a record may have ({MAX_RECORD_BYTES})",
+                    entry.size()
+                ),
             });
             continue;
         }
@@ -188,7 +193,10 @@ fn load_zip(database: &mut Database, path: &Path) -> Result<(), Error> {
         match read {
             Ok(_) if bytes.len() as u64 > MAX_RECORD_BYTES => database.skipped.push(Skipped {
                 file: name,
-                why: format!("unpacks to more than {MAX_RECORD_BYTES} bytes (its header said {})", entry.size()),
+                why: format!(
+                    "unpacks to more than {MAX_RECORD_BYTES} bytes (its header said {})",
+                    entry.size()
+                ),
             }),
             Ok(_) => add_record(database, &name, bytes),
             Err(e) => database.skipped.push(Skipped {
@@ -292,8 +300,7 @@ mod tests {
         write(&tmp.path().join("outside/secret.json"), RECORD);
         let inside = tmp.path().join("inside");
         write(&inside.join("DSA-1.json"), RECORD);
-        std::os::unix::fs::symlink(tmp.path().join("outside/secret.json"), inside.join("link.json"))
-            .expect("symlink");
+        std::os::unix::fs::symlink(tmp.path().join("outside/secret.json"), inside.join("link.json")).expect("symlink");
         let db = load(std::slice::from_ref(&inside))?;
         assert_eq!(db.len(), 1);
         assert_eq!(db.skipped.len(), 1);
@@ -309,7 +316,11 @@ mod tests {
         zip(&path, &[("big.json", &big), ("DSA-1.json", RECORD)]);
         let db = load(std::slice::from_ref(&path))?;
         assert_eq!(db.len(), 1);
-        assert!(db.skipped[0].why.contains("more than a record may have"), "{:?}", db.skipped);
+        assert!(
+            db.skipped[0].why.contains("more than a record may have"),
+            "{:?}",
+            db.skipped
+        );
         Ok(())
     }
 

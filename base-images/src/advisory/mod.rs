@@ -384,9 +384,18 @@ mod tests {
             [("DSA-1".to_owned(), Some("2.36-9+deb12u7".to_owned()))]
         );
         assert!(fixes(&db, "Debian:12", "glibc", "2.36-9+deb12u7").is_empty(), "fixed");
-        assert!(fixes(&db, "Debian:12", "glibc", "2.36-9+deb12u10").is_empty(), "above the fix");
-        assert!(fixes(&db, "Debian:11", "glibc", "2.31-13").is_empty(), "another release");
-        assert!(fixes(&db, "Debian:12", "libc6", "2.36-9+deb12u4").is_empty(), "binary name");
+        assert!(
+            fixes(&db, "Debian:12", "glibc", "2.36-9+deb12u10").is_empty(),
+            "above the fix"
+        );
+        assert!(
+            fixes(&db, "Debian:11", "glibc", "2.31-13").is_empty(),
+            "another release"
+        );
+        assert!(
+            fixes(&db, "Debian:12", "libc6", "2.36-9+deb12u4").is_empty(),
+            "binary name"
+        );
     }
 
     #[test]
@@ -437,7 +446,10 @@ mod tests {
             serde_json::json!([{"introduced": "5.30"}, {"limit": "5.36.0-7"}]),
         ));
         assert_eq!(fixes(&db, "Debian:12", "perl", "5.32.1-4").len(), 1);
-        assert!(fixes(&db, "Debian:12", "perl", "5.36.0-7+deb12u1").is_empty(), "at the limit");
+        assert!(
+            fixes(&db, "Debian:12", "perl", "5.36.0-7+deb12u1").is_empty(),
+            "at the limit"
+        );
         db.add(record(serde_json::json!({
             "id": "GHSA-x", "modified": "2026-01-01T00:00:00Z",
             "affected": [{"package": {"ecosystem": "PyPI", "name": "requests"}, "versions": ["2.31.0", "2.30.0"]}]
@@ -486,7 +498,10 @@ mod tests {
         let (hits, notes) = db.affecting("PyPI", "six", "1.16.0");
         assert!(hits.is_empty());
         assert_eq!(notes.len(), 1);
-        assert!(notes[0].contains("PYSEC-2") && notes[0].contains("not/a/version"), "{notes:?}");
+        assert!(
+            notes[0].contains("PYSEC-2") && notes[0].contains("not/a/version"),
+            "{notes:?}"
+        );
     }
 
     #[test]

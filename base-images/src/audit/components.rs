@@ -146,9 +146,16 @@ fn owners(view: &SpdxView) -> BTreeMap<&str, String> {
         .filter(|r| {
             r.relationship_type == "CONTAINS"
                 || (r.relationship_type == "OTHER"
-                    && r.comment.as_deref().is_some_and(|c| c.starts_with("ownership-by-file-overlap")))
+                    && r.comment
+                        .as_deref()
+                        .is_some_and(|c| c.starts_with("ownership-by-file-overlap")))
         })
-        .filter_map(|r| Some((r.related_spdx_element.as_str(), names.get(r.spdx_element_id.as_str())?.clone())))
+        .filter_map(|r| {
+            Some((
+                r.related_spdx_element.as_str(),
+                names.get(r.spdx_element_id.as_str())?.clone(),
+            ))
+        })
         .collect()
 }
 
@@ -229,7 +236,10 @@ fn deb_ecosystem(namespace: Option<&str>, distro: Option<&str>) -> String {
 /// The OSV ecosystem of an rpm purl's namespace and distro.
 fn rpm_ecosystem(namespace: Option<&str>, distro: Option<&str>) -> String {
     let namespace = namespace.unwrap_or("rpm");
-    let release = distro_release(distro, &[namespace, "rhel", "rocky", "almalinux", "opensuse-leap", "sles"]);
+    let release = distro_release(
+        distro,
+        &[namespace, "rhel", "rocky", "almalinux", "opensuse-leap", "sles"],
+    );
     let major = release.map(|r| r.split('.').next().unwrap_or(r));
     match (namespace, major) {
         ("redhat", Some(major)) => format!("Red Hat:enterprise_linux:{major}"),
@@ -274,9 +284,18 @@ mod tests {
     fn debian_binaries_fold_into_their_source_package() -> Result<(), String> {
         let doc = spdx(
             serde_json::json!([
-                package("a", "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12&upstream=glibc"),
-                package("b", "pkg:deb/debian/libc-bin@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12&upstream=glibc"),
-                package("c", "pkg:deb/debian/e2fsprogs-l10n@1:1.47.0-2?distro=debian-12&upstream=e2fsprogs%401.47.0-2"),
+                package(
+                    "a",
+                    "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12&upstream=glibc"
+                ),
+                package(
+                    "b",
+                    "pkg:deb/debian/libc-bin@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12&upstream=glibc"
+                ),
+                package(
+                    "c",
+                    "pkg:deb/debian/e2fsprogs-l10n@1:1.47.0-2?distro=debian-12&upstream=e2fsprogs%401.47.0-2"
+                ),
                 package("d", "pkg:deb/debian/tzdata@2024a-0%2Bdeb12u1?distro=debian-12.5"),
             ]),
             serde_json::json!([]),
@@ -296,7 +315,10 @@ mod tests {
     fn a_distribution_a_system_package_owns_is_left_to_that_package() -> Result<(), String> {
         let doc = spdx(
             serde_json::json!([
-                package("deb", "pkg:deb/debian/python3-pip@23.0.1%2Bdfsg-1?distro=debian-12&upstream=python-pip"),
+                package(
+                    "deb",
+                    "pkg:deb/debian/python3-pip@23.0.1%2Bdfsg-1?distro=debian-12&upstream=python-pip"
+                ),
                 package("pip", "pkg:pypi/pip@23.0.1"),
                 package("six", "pkg:pypi/Six@1.16.0"),
                 package("syft-owned", "pkg:pypi/wheel@0.38.4"),
@@ -329,12 +351,18 @@ mod tests {
 
     #[test]
     fn trivy_names_the_source_in_source_info_and_rpm_ecosystems_follow_the_distro() -> Result<(), String> {
-        let mut libc = package("t", "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12.4");
+        let mut libc = package(
+            "t",
+            "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12.4",
+        );
         libc["sourceInfo"] = "built package from: glibc 2.36-9+deb12u4".into();
         let doc = spdx(
             serde_json::json!([
                 libc,
-                package("r1", "pkg:rpm/almalinux/bash@5.1.8-6.el9_1?arch=x86_64&distro=almalinux-9.3&epoch=0"),
+                package(
+                    "r1",
+                    "pkg:rpm/almalinux/bash@5.1.8-6.el9_1?arch=x86_64&distro=almalinux-9.3&epoch=0"
+                ),
                 package("r2", "pkg:rpm/redhat/openssl@3.0.7-24.el9?epoch=1&distro=rhel-9.2"),
                 package("r3", "pkg:rpm/amazon/bash@5.2.15-1.amzn2023.0.2?distro=amzn-2023"),
                 package("g", "pkg:generic/data.zip?checksum=sha256:00"),

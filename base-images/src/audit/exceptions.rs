@@ -214,7 +214,11 @@ mod tests {
         ));
         let other = key("airbyte-java-connector-base:1.0.0");
         assert_eq!(file.verdict(&finding(), Some(&other), "2026-01-01"), Verdict::Open);
-        assert_eq!(file.verdict(&finding(), None, "2026-01-01"), Verdict::Open, "an SBOM file");
+        assert_eq!(
+            file.verdict(&finding(), None, "2026-01-01"),
+            Verdict::Open,
+            "an SBOM file"
+        );
         Ok(())
     }
 
@@ -238,7 +242,10 @@ mod tests {
         for (tail, expected) in cases {
             let text = format!("[[exception]]\nadvisory = \"CVE-1\"\nversions = \"*\"\nreason = \"r\"\n{tail}\n");
             let error = exceptions(&text).expect_err(tail).to_string();
-            assert!(error.contains(expected) && error.contains("audit.toml"), "{tail}: {error}");
+            assert!(
+                error.contains(expected) && error.contains("audit.toml"),
+                "{tail}: {error}"
+            );
         }
         let error = exceptions(
             "[[exception]]\nadvisory = \"CVE-1\"\nversions = \"no-such-family\"\nreason = \"r\"\nexpires = \"2027-01-01\"\n",

@@ -130,7 +130,11 @@ fn finding(component: &Component, hits: &[Hit<'_>]) -> Finding {
         package: component.name.clone(),
         installed_packages: component.packages.iter().cloned().collect(),
         installed: component.version.clone(),
-        aliases: ids.into_iter().filter(|id| *id != advisory).map(str::to_owned).collect(),
+        aliases: ids
+            .into_iter()
+            .filter(|id| *id != advisory)
+            .map(str::to_owned)
+            .collect(),
         advisory,
         rating: hits.iter().map(|h| h.rating).fold(Rating::default(), Rating::max),
         fixed,

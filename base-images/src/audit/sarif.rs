@@ -58,7 +58,10 @@ pub fn report(subjects: &[Subject<'_>], threshold: Severity) -> Sarif {
 fn rule(finding: &Finding) -> ReportingDescriptor {
     let mut properties = BTreeMap::new();
     if let Some(score) = finding.rating.score {
-        properties.insert("security-severity".to_owned(), serde_json::Value::from(format!("{score:.1}")));
+        properties.insert(
+            "security-severity".to_owned(),
+            serde_json::Value::from(format!("{score:.1}")),
+        );
     }
     let text = finding.summary.clone().unwrap_or_else(|| finding.advisory.clone());
     ReportingDescriptor::builder()
@@ -94,7 +97,9 @@ fn result(subject: &Subject<'_>, finding: &Finding, accepted: Option<&str>, thre
         finding.ids().collect::<Vec<_>>().join(", "),
         finding.rating.describe(),
     );
-    let region = Region::builder().start_line(i64::from(subject.line.unwrap_or(1))).build();
+    let region = Region::builder()
+        .start_line(i64::from(subject.line.unwrap_or(1)))
+        .build();
     let location = Location::builder()
         .physical_location(
             PhysicalLocation::builder()
@@ -166,7 +171,10 @@ mod tests {
         assert_eq!(log["version"], "2.1.0");
         let run = &log["runs"][0];
         assert_eq!(run["tool"]["driver"]["rules"].as_array().map(Vec::len), Some(1));
-        assert_eq!(run["tool"]["driver"]["rules"][0]["properties"]["security-severity"], "7.5");
+        assert_eq!(
+            run["tool"]["driver"]["rules"][0]["properties"]["security-severity"],
+            "7.5"
+        );
         let results = run["results"].as_array().cloned().unwrap_or_default();
         let levels: Vec<&str> = results.iter().filter_map(|r| r["level"].as_str()).collect();
         assert_eq!(levels, ["error", "note", "error"]);

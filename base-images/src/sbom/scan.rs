@@ -476,7 +476,10 @@ mod tests {
 
     #[test]
     fn rpm_says_which_package_owns_each_distribution() {
-        let paths = ["/usr/lib/python3.9/site-packages/pip-21.2.3.dist-info", "/opt/venv/six-1.16.0.dist-info"];
+        let paths = [
+            "/usr/lib/python3.9/site-packages/pip-21.2.3.dist-info",
+            "/opt/venv/six-1.16.0.dist-info",
+        ];
         let query = rpm_owner_query("/var/lib/rpm/rpmdb.sqlite", &paths);
         assert_eq!(&query[..5], ["rpm", "--dbpath", "/var/lib/rpm", "-qf", "--queryformat"]);
         assert_eq!(&query[6..], paths);
@@ -508,7 +511,10 @@ mod tests {
                 ("gpg-pubkey", "abc-def", None),
             ]
         );
-        assert_eq!(packages[0].source.as_deref(), Some("bash-5.2.15-1.amzn2023.0.2.src.rpm"));
+        assert_eq!(
+            packages[0].source.as_deref(),
+            Some("bash-5.2.15-1.amzn2023.0.2.src.rpm")
+        );
         assert_eq!(packages[1].source, None);
     }
 }

@@ -538,7 +538,11 @@ mod tests {
             about("DESCENDANT_OF"),
             ["SPDXRef-image-e2e-python SPDXRef-root-docker.io-library-python-3.11-slim"]
         );
-        assert_eq!(about("CONTAINS").len(), 6, "four packages, the fetched input, pip in python3-pip");
+        assert_eq!(
+            about("CONTAINS").len(),
+            6,
+            "four packages, the fetched input, pip in python3-pip"
+        );
         assert!(
             about("CONTAINS").contains(&"SPDXRef-deb-python3-pip-23.0.1-dfsg-1 SPDXRef-pypi-pip-23.0.1".to_owned()),
             "{:?}",

@@ -118,12 +118,16 @@ impl DockerEngine {
         let output = target.exec_as(Some("0"), &args).await;
         self.stop(target).await;
         let failed = |reason: String| Error::Engine {
-            action: format!("ask the RPM database of {id} (`{}`)", query[..4.min(query.len())].join(" ")),
+            action: format!(
+                "ask the RPM database of {id} (`{}`)",
+                query[..4.min(query.len())].join(" ")
+            ),
             reason,
             source: None,
         };
         let output = output.map_err(|e| failed(e.to_string()))?;
-        if output.exit_code != 0 && !(any_exit && !output.stdout.is_empty()) {
+        let answered = any_exit && !output.stdout.is_empty();
+        if output.exit_code != 0 && !answered {
             return Err(failed(format!(
                 "exit code {}: {}{}; an image with an RPM database needs `rpm` to list it",
                 output.exit_code,
