@@ -100,14 +100,13 @@ pub(crate) fn load_advisories(paths: &[PathBuf], ui: &Ui) -> Result<Database, Er
 }
 
 fn report_specs(specs: &[String]) -> Result<Vec<ReportSpec>, Error> {
-    specs
-        .iter()
-        .map(|spec| match spec.split_once('=') {
-            Some(("json", path)) if !path.is_empty() => Ok(ReportSpec::Json(path.into())),
-            Some(("sarif", path)) if !path.is_empty() => Ok(ReportSpec::Sarif(path.into())),
-            _ => Err(Error::Usage(format!("--report {spec}: write json=PATH or sarif=PATH"))),
+    Ok(crate::report::requests(specs, &["json", "sarif"])?
+        .into_iter()
+        .map(|(kind, path)| match kind {
+            "json" => ReportSpec::Json(path),
+            _ => ReportSpec::Sarif(path),
         })
-        .collect()
+        .collect())
 }
 
 /// The findings of `image` (every platform) that have a fix and no

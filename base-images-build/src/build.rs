@@ -26,14 +26,13 @@ pub(crate) enum ReportSpec {
 }
 
 pub(crate) fn report_specs(specs: &[String]) -> Result<Vec<ReportSpec>, Error> {
-    specs
-        .iter()
-        .map(|spec| match spec.split_once('=') {
-            Some(("json", path)) if !path.is_empty() => Ok(ReportSpec::Json(path.into())),
-            Some(("junit", path)) if !path.is_empty() => Ok(ReportSpec::Junit(path.into())),
-            _ => Err(Error::Usage(format!("--report {spec}: write json=PATH or junit=PATH"))),
+    Ok(report::requests(specs, &["json", "junit"])?
+        .into_iter()
+        .map(|(kind, path)| match kind {
+            "json" => ReportSpec::Json(path),
+            _ => ReportSpec::Junit(path),
         })
-        .collect()
+        .collect())
 }
 
 /// `--root-override FROM=TO` values; each FROM must be the root of a

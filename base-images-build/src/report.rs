@@ -10,6 +10,8 @@ use base_images::checks::Status;
 use base_images::engine::pipeline::ImageReport;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
+use crate::Error;
+
 const GREEN: Style = AnsiColor::Green.on_default();
 const RED: Style = AnsiColor::Red.on_default().bold();
 const DIM: Style = Style::new().dimmed();
@@ -73,6 +75,26 @@ pub(crate) fn table(reports: &[ImageReport]) -> String {
         ]);
     }
     aligned(&rows)
+}
+
+/// The `--report KIND=PATH` values, each KIND one of `kinds`.
+pub(crate) fn requests(
+    specs: &[String],
+    kinds: &[&'static str],
+) -> Result<Vec<(&'static str, std::path::PathBuf)>, Error> {
+    specs
+        .iter()
+        .map(|spec| {
+            spec.split_once('=')
+                .and_then(|(kind, path)| Some((*kinds.iter().find(|k| **k == kind)?, path)))
+                .filter(|(_, path)| !path.is_empty())
+                .map(|(kind, path)| (kind, path.into()))
+                .ok_or_else(|| {
+                    let forms: Vec<String> = kinds.iter().map(|k| format!("{k}=PATH")).collect();
+                    Error::Usage(format!("--report {spec}: write {}", forms.join(" or ")))
+                })
+        })
+        .collect()
 }
 
 /// `rows` as text columns, each as wide as its widest cell.

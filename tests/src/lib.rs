@@ -5,6 +5,7 @@
 //! `e2e-python` and `e2e-broken` are built and checked for real on the
 //! local engine.
 
+pub mod advisories;
 pub mod broken;
 pub mod dual;
 pub mod e2e;

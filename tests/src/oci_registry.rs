@@ -39,6 +39,11 @@ impl TestRegistry {
         registry
     }
 
+    /// Starts a registry on a port the OS says is free.
+    pub fn on_free_port(user: Option<(&str, &str)>) -> TestRegistry {
+        TestRegistry::start(free_port(), user)
+    }
+
     /// `127.0.0.1:port`.
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
@@ -96,4 +101,12 @@ impl Drop for TestRegistry {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A loopback port the OS says is free now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("a free port: {e}"))
 }

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// A team crate at `root`: its Cargo.toml and the tool as `src/bin/BIN.rs`
-/// (`bin` unique per test: the shared target directory keeps one binary of
-/// each name); the caller writes `src/lib.rs` and the family modules.
+/// (`bin` unique per test: it names the package too, since the shared
+/// target directory keeps one build of each package name and binary); the
+/// caller writes `src/lib.rs` (the library `team_images`) and the family
+/// modules.
 pub fn create(root: &Path, bin: &str) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -22,7 +24,7 @@ pub fn create(root: &Path, bin: &str) {
     write(
         root.join("Cargo.toml"),
         format!(
-            "[package]\nname = \"team-images\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n\
+            "[package]\nname = \"{bin}-images\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\nname = \"team_images\"\n\n[dependencies]\n\
              base-images = {{ path = \"{0}/base-images\" }}\nbase-images-build = {{ path = \"{0}/base-images-build\" }}\n\n[workspace]\n",
             repo.display()
         ),

@@ -11,51 +11,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
+use base_images_tests::advisories;
+
 use serde_json::Value;
-// Link the crate that declares the test families.
-use base_images_tests as _;
 
 mod tool;
 
 use tool::{command, engine_up, text, workspace};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/advisories")
-}
-
-/// The fixtures' `zipped/` records as a zip in `dir`, as OSV exports come.
-fn zipped(dir: &Path) -> PathBuf {
-    let path = dir.join("Debian-extra.zip");
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
-    for entry in std::fs::read_dir(fixtures().join("zipped")).unwrap() {
-        let entry = entry.unwrap();
-        zip.start_file(
-            entry.file_name().to_string_lossy(),
-            zip::write::SimpleFileOptions::default(),
-        )
-        .unwrap();
-        zip.write_all(&std::fs::read(entry.path()).unwrap()).unwrap();
-    }
-    zip.finish().unwrap();
-    path
-}
-
 /// `audit ARGS --advisories osv/ --advisories zipped.zip` on `root`.
 fn audit(root: &Path, args: &[&str]) -> Output {
-    let zip = zipped(root);
-    let osv = fixtures().join("osv");
+    let sources = advisories::args(root);
     let mut all: Vec<&str> = vec!["audit"];
     all.extend_from_slice(args);
-    all.extend([
-        "--advisories",
-        osv.to_str().unwrap(),
-        "--advisories",
-        zip.to_str().unwrap(),
-    ]);
+    all.extend(sources.iter().map(String::as_str));
     command(root, &all)
         .env_remove("BASE_IMAGES_ADVISORIES")
         .output()
@@ -77,7 +49,10 @@ fn row(output: &str, image: &str, package: &str) -> Option<Vec<String>> {
 }
 
 fn syft_sbom() -> String {
-    fixtures().join("syft-python.spdx.json").display().to_string()
+    advisories::fixtures()
+        .join("syft-python.spdx.json")
+        .display()
+        .to_string()
 }
 
 #[test]

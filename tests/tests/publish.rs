@@ -1087,43 +1087,12 @@ fn a_signature_made_with_one_key_verifies_with_it_and_fails_with_another() {
     assert_eq!(verify_with(&one_pub).0, Some(0), "the first signature is kept");
 }
 
-/// The fixtures' OSV advisories: `--advisories DIR --advisories ZIP`.
-fn advisories(dir: &Path) -> Vec<String> {
-    use std::io::Write as _;
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/advisories");
-    let zip_path = dir.join("extra.zip");
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
-    for entry in std::fs::read_dir(fixtures.join("zipped")).unwrap() {
-        let entry = entry.unwrap();
-        zip.start_file(
-            entry.file_name().to_string_lossy(),
-            zip::write::SimpleFileOptions::default(),
-        )
-        .unwrap();
-        zip.write_all(&std::fs::read(entry.path()).unwrap()).unwrap();
-    }
-    zip.finish().unwrap();
-    vec![
-        "--advisories".into(),
-        fixtures.join("osv").display().to_string(),
-        "--advisories".into(),
-        zip_path.display().to_string(),
-    ]
-}
-
 #[test]
 fn the_audit_gate_refuses_a_fixable_finding_and_audit_reads_the_published_sboms() {
     let Some((_serial, ws)) = released() else { return };
-    let registry = TestRegistry::start(
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port(),
-        None,
-    );
+    let registry = TestRegistry::on_free_port(None);
     let host = registry.host();
-    let sources = advisories(ws.path());
+    let sources = base_images_tests::advisories::args(ws.path());
     let with = |args: &[&str]| -> Vec<String> {
         args.iter()
             .map(|a| (*a).to_owned())

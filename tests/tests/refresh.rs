@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use base_images_tests::oci_registry::TestRegistry;
+use base_images_tests::oci_registry::{free_port, TestRegistry};
 use base_images_tests::team;
 
 mod tool;
@@ -22,14 +22,6 @@ use tool::{engine_up, text};
 
 /// The e2e Python root, built by scripts/root-image.sh.
 const ROOT_IMAGE: &str = "base-images-e2e/bookworm-python:2";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn docker(args: &[&str], stdin: Option<&str>) -> String {
     let mut child = Command::new("/usr/bin/docker")
@@ -46,6 +38,15 @@ fn docker(args: &[&str], stdin: Option<&str>) -> String {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "docker {args:?}: {}", text(&out));
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The e2e Python root pushed to `registry` as `refresh/root:1`: that tag
+/// and the digest the registry gave it.
+fn pushed_root(registry: &TestRegistry) -> (String, String) {
+    let tag = format!("{}/refresh/root:1", registry.host());
+    docker(&["tag", ROOT_IMAGE, &tag], None);
+    let digest = push(&tag);
+    (tag, digest)
 }
 
 /// Pushes `image` and returns the digest the registry gave it.
@@ -123,7 +124,7 @@ fn team_with_root(root: &str) -> Team {
 
 /// The fixtures' PyPI advisory for six, alone in a directory.
 fn six_advisory(dir: &Path) -> String {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/advisories/osv");
+    let fixtures = base_images_tests::advisories::fixtures().join("osv");
     let only = dir.join("advisories");
     std::fs::create_dir_all(&only).unwrap();
     std::fs::copy(fixtures.join("PYSEC-E2E-0001.json"), only.join("PYSEC-E2E-0001.json")).unwrap();
@@ -135,10 +136,8 @@ fn a_moved_root_is_found_refreshed_built_and_current_again() {
     if !engine_up() {
         return;
     }
-    let registry = TestRegistry::start(free_port(), None);
-    let tag = format!("{}/refresh/root:1", registry.host());
-    docker(&["tag", ROOT_IMAGE, &tag], None);
-    let first = push(&tag);
+    let registry = TestRegistry::on_free_port(None);
+    let (tag, first) = pushed_root(&registry);
     let mut team = team_with_root(&format!("{tag}@{first}"));
 
     let built = team.ok(&["build", "refresh"]);
@@ -223,10 +222,8 @@ fn a_registry_that_cannot_be_asked_is_named_and_the_other_roots_still_checked() 
     if !engine_up() {
         return;
     }
-    let registry = TestRegistry::start(free_port(), None);
-    let tag = format!("{}/refresh/root:1", registry.host());
-    docker(&["tag", ROOT_IMAGE, &tag], None);
-    let first = push(&tag);
+    let registry = TestRegistry::on_free_port(None);
+    let (tag, first) = pushed_root(&registry);
     let gone = format!("{}/refresh/gone:1", registry.host());
     let dead = format!("127.0.0.1:{}/refresh/root:1", free_port());
     let digest = format!("sha256:{}", "0".repeat(64));

@@ -177,17 +177,7 @@ mod tests {
     const FAMILY: &str = "airbyte-python-connector-base";
 
     fn finding() -> Finding {
-        Finding {
-            ecosystem: "Debian:12".into(),
-            package: "glibc".into(),
-            installed_packages: vec!["libc6".into()],
-            installed: "2.36-9".into(),
-            advisory: "CVE-2026-0001".into(),
-            aliases: vec!["DSA-5000-1".into()],
-            rating: Rating::default(),
-            fixed: Some("2.36-10".into()),
-            summary: None,
-        }
+        super::super::test_finding(Some("2.36-10"), Rating::default())
     }
 
     fn exceptions(text: &str) -> Result<Exceptions, Error> {

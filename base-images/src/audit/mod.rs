@@ -142,6 +142,23 @@ fn finding(component: &Component, hits: &[Hit<'_>]) -> Finding {
     }
 }
 
+/// A glibc finding for unit tests: CVE-2026-0001 (alias DSA-5000-1),
+/// 2.36-9 installed, `fixed` and `rating` as given.
+#[cfg(test)]
+pub(crate) fn test_finding(fixed: Option<&str>, rating: Rating) -> Finding {
+    Finding {
+        ecosystem: "Debian:12".into(),
+        package: "glibc".into(),
+        installed_packages: vec!["libc6".into()],
+        installed: "2.36-9".into(),
+        advisory: "CVE-2026-0001".into(),
+        aliases: vec!["DSA-5000-1".into()],
+        rating,
+        fixed: fixed.map(str::to_owned),
+        summary: Some("glibc: a buffer overflow".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

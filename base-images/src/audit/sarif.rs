@@ -136,17 +136,7 @@ mod tests {
     use crate::advisory::Rating;
 
     fn finding(fixed: Option<&str>, severity: Severity, score: Option<f64>) -> Finding {
-        Finding {
-            ecosystem: "Debian:12".into(),
-            package: "glibc".into(),
-            installed_packages: vec!["libc6".into()],
-            installed: "2.36-9".into(),
-            advisory: "CVE-2026-0001".into(),
-            aliases: vec!["DSA-5000-1".into()],
-            rating: Rating { severity, score },
-            fixed: fixed.map(str::to_owned),
-            summary: Some("glibc: a buffer overflow".into()),
-        }
+        super::super::test_finding(fixed, Rating { severity, score })
     }
 
     #[test]
