@@ -76,10 +76,12 @@ pub enum Command {
     /// `--sbom` files against known vulnerabilities in OSV format; exit 1
     /// when a finding at or above `--fail-on` has a fix.
     Audit(AuditArgs),
-    /// Say whether the tag each pinned root of every family's latest
-    /// released version was pinned from now points at another digest.
+    /// Say, for each pinned root of every family's latest released version,
+    /// whether the tag it was pinned from now points at another digest.
     Outdated(OutdatedArgs),
-    /// Append the skeleton of the next version of a family to its source file.
+    /// Append the skeleton of the next version of a family to its source
+    /// file (with --refresh: the release rebased on moved roots, upgrading
+    /// the packages whose advisories have a fix).
     New {
         /// The family.
         family: String,
