@@ -6,36 +6,22 @@
 //! reports, and exit 1 when a finding at or above `--fail-on` has a fix.
 //! `publish --audit` gates on the same judgement.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use base_images::advisory::{self, Database, Severity};
+use base_images::advisory::{Database, Severity};
 use base_images::audit::exceptions::{self, Verdict, FILE_NAME};
-use base_images::audit::{self as auditing, sarif, Audited, Exceptions, Finding};
+use base_images::audit::{self as auditing, sarif, Exceptions, Finding};
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::interruptible;
 use base_images::publish::attached::{attached_sboms, MAX_SBOM_BYTES};
 use base_images::publish::auth;
 use base_images::publish::remote::Remote;
 use base_images::publish::Target;
-use base_images::{BaseImage, ImageKey};
+use base_images::BaseImage;
 
 use crate::cli::AuditArgs;
+use crate::judge::{coverage, load_advisories, subject_of, Judged, Subject};
 use crate::{Error, Ui, Workspace};
-
-/// One audited image, or SBOM file.
-pub(crate) struct Subject {
-    /// `family:version [platform]`, or the file.
-    pub(crate) name: String,
-    /// The version, when it is one.
-    pub(crate) version: Option<ImageKey>,
-    /// Where its SBOM came from.
-    pub(crate) from: String,
-    /// The file a finding points at, and its line.
-    pub(crate) at: (String, Option<u32>),
-    /// What the audit found.
-    pub(crate) audited: Audited,
-}
 
 /// Where a report goes.
 enum ReportSpec {
@@ -46,7 +32,7 @@ enum ReportSpec {
 /// Runs `audit`; returns the closing message.
 pub(crate) async fn audit(workspace: &Workspace, args: &AuditArgs, ui: &Ui) -> Result<String, Error> {
     let reports = report_specs(&args.report)?;
-    let database = load_advisories(&args.advisories.paths, ui)?;
+    let database = load_advisories(&args.advisories.sources(), ui)?;
     let exceptions = Exceptions::read(&workspace.root().join(FILE_NAME))?;
     if let Some(host) = &args.registry_override {
         crate::publish::check_host(host)?;
@@ -79,26 +65,6 @@ pub(crate) async fn audit(workspace: &Workspace, args: &AuditArgs, ui: &Ui) -> R
     judged.verdict(&database)
 }
 
-/// Loads the advisories and says what was read and skipped.
-pub(crate) fn load_advisories(paths: &[PathBuf], ui: &Ui) -> Result<Database, Error> {
-    let database = advisory::load(paths)?;
-    ui.note(&format!(
-        "advisories: {} record(s) from {} file(s) ({} withdrawn, {} skipped)",
-        database.len(),
-        database.files,
-        database.withdrawn,
-        database.skipped.len()
-    ));
-    const SHOWN: usize = 20;
-    for skipped in database.skipped.iter().take(SHOWN) {
-        ui.note(&format!("  skipped {}: {}", skipped.file, skipped.why));
-    }
-    if database.skipped.len() > SHOWN {
-        ui.note(&format!("  … and {} more skipped", database.skipped.len() - SHOWN));
-    }
-    Ok(database)
-}
-
 fn report_specs(specs: &[String]) -> Result<Vec<ReportSpec>, Error> {
     Ok(crate::report::requests(specs, &["json", "sarif"])?
         .into_iter()
@@ -129,15 +95,35 @@ pub(crate) async fn fixable(
                 exceptions.verdict(finding, subject.version.as_ref(), &today),
                 Verdict::Accepted(_)
             );
-            let seen = found
-                .iter()
-                .any(|f| f.package == finding.package && f.advisory == finding.advisory);
-            if finding.fixed.is_some() && !accepted && !seen {
-                found.push(finding.clone());
+            if finding.fixed.is_none() || accepted {
+                continue;
+            }
+            // The same finding on another platform: its binaries too, the higher fix.
+            match found
+                .iter_mut()
+                .find(|f| f.package == finding.package && f.advisory == finding.advisory)
+            {
+                Some(seen) => merge(seen, finding),
+                None => found.push(finding.clone()),
             }
         }
     }
     Ok(found)
+}
+
+/// Folds `other` (the same finding on another platform) into `seen`.
+fn merge(seen: &mut Finding, other: &Finding) {
+    for package in &other.installed_packages {
+        if !seen.installed_packages.contains(package) {
+            seen.installed_packages.push(package.clone());
+        }
+    }
+    let scheme = base_images::advisory::Scheme::of_ecosystem(&seen.ecosystem);
+    if let (Some(scheme), Some(a), Some(b)) = (scheme, &seen.fixed, &other.fixed) {
+        if scheme.compare(a, b) == Some(std::cmp::Ordering::Less) {
+            seen.fixed = Some(b.clone());
+        }
+    }
 }
 
 /// Audits each platform of each of `images`.
@@ -206,26 +192,6 @@ pub(crate) async fn local_sboms(
     Ok(found)
 }
 
-/// The audit of `image` on `platform` from its SBOM `document`.
-pub(crate) fn subject_of(
-    image: &BaseImage,
-    platform: &str,
-    from: String,
-    document: &[u8],
-    database: &Database,
-) -> Result<Subject, Error> {
-    let name = format!("{} [{platform}]", image.key());
-    let components = auditing::from_spdx(document).map_err(|why| Error::Usage(format!("the SBOM of {name} {why}")))?;
-    let location = image.location();
-    Ok(Subject {
-        name,
-        version: Some(image.key()),
-        from,
-        at: (location.file.to_owned(), Some(location.line)),
-        audited: auditing::audit(&components, database),
-    })
-}
-
 /// Audits SPDX files.
 fn audit_files(files: &[PathBuf], database: &Database) -> Result<Vec<Subject>, Error> {
     files
@@ -246,171 +212,7 @@ fn audit_files(files: &[PathBuf], database: &Database) -> Result<Vec<Subject>, E
 }
 
 fn read_sbom(file: &Path) -> Result<Vec<u8>, Error> {
-    let io = |source| {
-        Error::Library(base_images::Error::Io {
-            path: file.to_owned(),
-            source,
-        })
-    };
-    let size = std::fs::metadata(file).map_err(io)?.len();
-    if size > MAX_SBOM_BYTES {
-        return Err(Error::Usage(format!(
-            "--sbom {}: {size} bytes, more than an SBOM may have ({MAX_SBOM_BYTES})",
-            file.display()
-        )));
-    }
-    std::fs::read(file).map_err(io)
-}
-
-/// What was matched and what could not be judged, for one subject.
-fn coverage(subject: &Subject) -> String {
-    let audited = &subject.audited;
-    let matched: Vec<String> = audited.matched.iter().map(|(e, n)| format!("{n} in {e}")).collect();
-    let mut line = format!(
-        "{} (SBOM {}): packages matched: {}",
-        subject.name,
-        subject.from,
-        if matched.is_empty() {
-            "none".to_owned()
-        } else {
-            matched.join(", ")
-        }
-    );
-    for (ecosystem, n) in &audited.uncovered {
-        let _ = write!(
-            line,
-            "; {n} package(s) in {ecosystem} not judged: no advisory given covers {ecosystem}"
-        );
-    }
-    for (kind, n) in &audited.other {
-        let _ = write!(line, "; {n} {kind} package(s) no advisory speaks of");
-    }
-    if !audited.owned.is_empty() {
-        let owned: Vec<String> = audited.owned.iter().map(|(d, o)| format!("{d} as {o}")).collect();
-        let _ = write!(
-            line,
-            "; {} Python distribution(s) judged as the system package that installed them ({})",
-            owned.len(),
-            owned.join(", ")
-        );
-    }
-    line
-}
-
-/// The gate's judgement of `subjects`: each open finding at or above
-/// `threshold` that has a fix, one line each.
-pub(crate) fn gate(subjects: &[Subject], exceptions: &Exceptions, threshold: Severity) -> Vec<String> {
-    Judged::new(subjects, exceptions, Some(threshold)).failing()
-}
-
-/// One line per finding of `subject`: what, how bad, fixed in.
-pub(crate) fn finding_lines(subject: &Subject) -> Vec<String> {
-    subject
-        .audited
-        .findings
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {}: {} ({}), {}",
-                subject.name,
-                f.package_label(),
-                f.installed,
-                f.ids().collect::<Vec<_>>().join(", "),
-                f.rating.describe(),
-                f.fixed
-                    .as_deref()
-                    .map_or_else(|| "no fix known".to_owned(), |x| format!("fixed in {x}"))
-            )
-        })
-        .collect()
-}
-
-/// Every finding with what the exceptions say of it.
-struct Judged<'a> {
-    rows: Vec<(&'a Subject, &'a Finding, Verdict<'a>)>,
-    expired: Vec<String>,
-    threshold: Option<Severity>,
-    subjects: &'a [Subject],
-}
-
-impl<'a> Judged<'a> {
-    fn new(subjects: &'a [Subject], exceptions: &'a Exceptions, threshold: Option<Severity>) -> Judged<'a> {
-        let today = exceptions::today();
-        let mut expired = Vec::new();
-        let mut rows = Vec::new();
-        for subject in subjects {
-            for finding in &subject.audited.findings {
-                let verdict = exceptions.verdict(finding, subject.version.as_ref(), &today);
-                if let Verdict::Expired(e) = verdict {
-                    expired.push(format!(
-                        "warning: the exception for {} in {} expired on {} ({}); it no longer applies to {}",
-                        e.advisory,
-                        exceptions.path.display(),
-                        e.expires,
-                        e.reason,
-                        subject.name
-                    ));
-                }
-                rows.push((subject, finding, verdict));
-            }
-        }
-        Judged {
-            rows,
-            expired,
-            threshold,
-            subjects,
-        }
-    }
-
-    /// The open findings that fail the gate.
-    fn failing(&self) -> Vec<String> {
-        let Some(threshold) = self.threshold else {
-            return Vec::new();
-        };
-        self.rows
-            .iter()
-            .filter(|(_, f, v)| f.fails(threshold) && !matches!(v, Verdict::Accepted(_)))
-            .map(|(s, f, _)| {
-                format!(
-                    "{} {} {}: {} ({}), fixed in {}",
-                    s.name,
-                    f.package_label(),
-                    f.installed,
-                    f.ids().collect::<Vec<_>>().join(", "),
-                    f.rating.describe(),
-                    f.fixed.as_deref().unwrap_or("?")
-                )
-            })
-            .collect()
-    }
-
-    /// The closing message, or the gate's error.
-    fn verdict(&self, database: &Database) -> Result<String, Error> {
-        let failing = self.failing();
-        let accepted = self
-            .rows
-            .iter()
-            .filter(|(_, _, v)| matches!(v, Verdict::Accepted(_)))
-            .count();
-        let gate = self.threshold.map_or("none".to_owned(), |t| t.to_string());
-        if !failing.is_empty() {
-            return Err(Error::Audit {
-                threshold: gate,
-                findings: failing,
-            });
-        }
-        Ok(format!(
-            "audited {} image(s) against {} advisory record(s): {} finding(s), none with a fix at or above {gate}{}",
-            self.subjects.len(),
-            database.len(),
-            self.rows.len(),
-            if accepted > 0 {
-                format!(" ({accepted} accepted by {FILE_NAME})")
-            } else {
-                String::new()
-            }
-        ))
-    }
+    Ok(base_images::fsio::read_at_most(file, MAX_SBOM_BYTES)?)
 }
 
 /// The findings table.
@@ -520,7 +322,7 @@ fn json(judged: &Judged<'_>, database: &Database, args: &AuditArgs) -> Vec<u8> {
         .collect();
     let report = serde_json::json!({
         "fail_on": judged.threshold.map(Severity::as_str).unwrap_or("none"),
-        "advisories": {"paths": args.advisories.paths, "records": database.len(), "files": database.files,
+        "advisories": {"paths": args.advisories.sources(), "records": database.len(), "files": database.files,
                        "withdrawn": database.withdrawn, "skipped": skipped},
         "images": images,
         "failing": judged.failing(),

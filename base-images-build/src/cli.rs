@@ -240,14 +240,26 @@ pub struct AuditArgs {
 #[derive(Clone, Debug, Default, Args)]
 pub struct AdvisoryArgs {
     /// OSV records: a directory of `*.json` records, a `.zip` export, or one
-    /// record (repeatable; `:`-separated in the variable).
-    #[arg(
-        long = "advisories",
-        value_name = "PATH",
-        env = "BASE_IMAGES_ADVISORIES",
-        value_delimiter = ':'
-    )]
+    /// record (repeatable; default: the paths BASE_IMAGES_ADVISORIES lists,
+    /// separated as in PATH).
+    #[arg(long = "advisories", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+impl AdvisoryArgs {
+    /// The paths given, else those `BASE_IMAGES_ADVISORIES` lists.
+    pub fn sources(&self) -> Vec<PathBuf> {
+        if !self.paths.is_empty() {
+            return self.paths.clone();
+        }
+        std::env::var_os("BASE_IMAGES_ADVISORIES")
+            .map(|value| {
+                std::env::split_paths(&value)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// The lowest severity that fails a gate.

@@ -80,7 +80,8 @@ impl Error {
                 | base_images::Error::NoDaggerSession { .. }
                 | base_images::Error::BadKey { .. }
                 | base_images::Error::NotFound { .. }
-                | base_images::Error::Advisories { .. },
+                | base_images::Error::Advisories { .. }
+                | base_images::Error::TooLarge { .. },
             )
             | Error::Usage(_)
             | Error::Workspace(_) => 2,

@@ -16,6 +16,7 @@ mod cli;
 mod error;
 mod generated;
 mod inspect;
+mod judge;
 mod new;
 mod outdated;
 mod plan;
@@ -124,6 +125,11 @@ pub async fn run(cli: &Cli) -> Result<String, Error> {
             advisories,
         } => {
             let _claim = workspace.claim()?;
+            if !refresh && !advisories.paths.is_empty() {
+                return Err(Error::Usage(
+                    "--advisories is for `new --refresh` (the audit that chooses the packages to upgrade)".into(),
+                ));
+            }
             if refresh {
                 new::refresh_version(&workspace, &lock, &family, bump, changelog.as_deref(), &advisories, &ui).await
             } else {

@@ -123,10 +123,13 @@ fn released_latest(lock: &Lock, family: &str) -> Result<&'static BaseImage, Erro
     Ok(latest)
 }
 
-/// Refuses a changelog line that is empty or not one line.
-fn check_changelog(changelog: &str) -> Result<(), Error> {
+/// Refuses a changelog line that is empty or not one line (`what` names
+/// where it came from).
+fn check_changelog(changelog: &str, what: &str) -> Result<(), Error> {
     if changelog.trim().is_empty() || changelog.contains(['\n', '\r']) {
-        return Err(Error::Usage("--changelog takes one non-empty line".into()));
+        return Err(Error::Usage(format!(
+            "{what} must be one non-empty line: {changelog:?}"
+        )));
     }
     Ok(())
 }
@@ -158,7 +161,7 @@ pub(crate) fn new_version(
     let next = next_version(&latest.version().to_semver(), bump)?;
     let name = Version::fn_name_for(&next);
     let changelog = changelog.unwrap_or("TODO: say in one line what this version changes.");
-    check_changelog(changelog)?;
+    check_changelog(changelog, "--changelog")?;
     let path = append(workspace, latest, &skeleton(&next, latest, changelog))?;
     Ok(format!(
         "added {family}:{next} (parent {}) to {}\nnext: add its steps to `fn {}`, its checks to `fn {}_checks`, {}then run `base-images-build build {family}:{next}`",
@@ -197,27 +200,38 @@ pub(crate) async fn refresh_version(
             roots: unresolved,
         });
     }
-    let fixes = if advisories.paths.is_empty() {
+    for gone in roots.iter().filter(|c| c.state == State::TagGone) {
+        ui.note(&format!(
+            "warning: the tag {} of {}'s root is gone: it cannot be refreshed; pin another tag by hand",
+            gone.tag_address,
+            latest.key()
+        ));
+    }
+    let sources = advisories.sources();
+    let fixes = if sources.is_empty() {
         ui.note("no advisories given (--advisories PATH or BASE_IMAGES_ADVISORIES): only the roots were compared");
         Vec::new()
     } else {
-        crate::audit::fixable(workspace, latest, &advisories.paths, ui).await?
+        crate::audit::fixable(workspace, latest, &sources, ui).await?
     };
     let recipe = latest.recipe()?;
-    let refresh = refresh::Refresh::new(&recipe, &roots, &fixes);
+    let refresh = refresh::Refresh::new(&recipe, &roots, &fixes)?;
     if refresh.is_empty() {
         return Err(Error::Usage(format!(
-            "nothing to refresh in {}: every root is current{}; `new {family} patch` adds a version for other changes",
+            "nothing to refresh in {}: no root moved{}; `new {family} patch` adds a version for other changes",
             latest.key(),
-            if advisories.paths.is_empty() {
+            if sources.is_empty() {
                 ""
             } else {
                 " and no finding has a fix"
             }
         )));
     }
-    let changelog = changelog.map_or_else(|| refresh.changelog(), str::to_owned);
-    check_changelog(&changelog)?;
+    let (changelog, what) = match changelog {
+        Some(given) => (given.to_owned(), "--changelog"),
+        None => (refresh.changelog(), "the changelog line written for the refresh"),
+    };
+    check_changelog(&changelog, what)?;
     let path = append(workspace, latest, &refresh.code(&next, latest, &changelog))?;
     Ok(format!(
         "added {family}:{next} (parent {}) to {}: {changelog}\nnext: run `base-images-build build {family}:{next}` (its checks are inherited), then `audit {family}:{next}`",

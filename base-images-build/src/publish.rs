@@ -57,13 +57,14 @@ impl Gate {
         let Some(threshold) = args.audit.and_then(crate::cli::FailOn::threshold) else {
             return Ok(None);
         };
-        if args.advisories.paths.is_empty() {
+        let sources = args.advisories.sources();
+        if sources.is_empty() {
             return Err(Error::Usage(
                 "--audit needs advisories: pass --advisories PATH or set BASE_IMAGES_ADVISORIES".into(),
             ));
         }
         Ok(Some(Gate {
-            database: crate::audit::load_advisories(&args.advisories.paths, ui)?,
+            database: crate::judge::load_advisories(&sources, ui)?,
             exceptions: base_images::audit::Exceptions::read(
                 &workspace.root().join(base_images::audit::exceptions::FILE_NAME),
             )?,
@@ -84,13 +85,13 @@ impl Gate {
         let mut subjects = Vec::new();
         for sbom in &prepared.sboms {
             let from = format!("to attach, {}", sbom.subject);
-            let subject = crate::audit::subject_of(image, &sbom.platform, from, &sbom.sbom.bytes, &self.database)?;
-            for line in crate::audit::finding_lines(&subject) {
+            let subject = crate::judge::subject_of(image, &sbom.platform, from, &sbom.sbom.bytes, &self.database)?;
+            for line in crate::judge::finding_lines(&subject) {
                 ui.note(&format!("audit: {line}"));
             }
             subjects.push(subject);
         }
-        Ok(crate::audit::gate(&subjects, &self.exceptions, self.threshold))
+        Ok(crate::judge::gate(&subjects, &self.exceptions, self.threshold))
     }
 
     /// The error of a version the gate refuses.

@@ -51,6 +51,12 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
         verifier,
         name: &key_name,
     });
+    let sources = args.advisories.sources();
+    let advisories = if sources.is_empty() {
+        None
+    } else {
+        Some(crate::judge::load_advisories(&sources, ui)?)
+    };
     let engine = &DockerEngine::connect().await?;
 
     let work = async {
@@ -109,10 +115,11 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
     for line in &found.differences {
         ui.note(&format!("FAIL  {line}"));
     }
-    if !args.advisories.paths.is_empty() {
+    if let Some(database) = &advisories {
         let index = entry.published.as_ref().map(|p| p.index.as_str()).unwrap_or_default();
-        for line in audit_lines(image, &target, index, &args.advisories.paths, ui).await? {
-            ui.note(&line);
+        match audit_lines(image, &target, index, database).await {
+            Ok(lines) => lines.iter().for_each(|line| ui.note(line)),
+            Err(e) => ui.note(&format!("audit: the published SBOMs could not be audited: {e}")),
         }
     }
     if found.differences.is_empty() {
@@ -135,14 +142,12 @@ async fn audit_lines(
     image: &BaseImage,
     target: &Target,
     index: &str,
-    advisories: &[std::path::PathBuf],
-    ui: &Ui,
+    database: &base_images::advisory::Database,
 ) -> Result<Vec<String>, Error> {
-    let database = crate::audit::load_advisories(advisories, ui)?;
     let mut lines = Vec::new();
     for (platform, from, document) in crate::audit::published_sboms(target, index).await? {
-        let subject = crate::audit::subject_of(image, &platform, from, &document, &database)?;
-        let findings = crate::audit::finding_lines(&subject);
+        let subject = crate::judge::subject_of(image, &platform, from, &document, database)?;
+        let findings = crate::judge::finding_lines(&subject);
         let fixable = subject.audited.findings.iter().filter(|f| f.fixed.is_some()).count();
         lines.push(format!(
             "audit {platform}: {} finding(s) against {} advisory record(s), {fixable} with a fix",

@@ -192,6 +192,14 @@ pub enum Error {
     /// The run was interrupted (Ctrl-C); containers it started were removed.
     #[error("interrupted; the containers this run started were removed and no file was changed")]
     Interrupted,
+    /// An input file is larger than what is read of its kind.
+    #[error("{}: more than {limit} bytes; refused (nothing of it was used)", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The most bytes read.
+        limit: u64,
+    },
     /// Advisories could not be read (a missing or empty path, an unreadable archive).
     #[error("advisories {}: {reason}", path.display())]
     Advisories {

@@ -24,6 +24,26 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Reads `path`, refusing it past `limit` bytes (whatever its size says: a
+/// pipe or a device has none).
+pub fn read_at_most(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(limit + 1).read_to_end(&mut bytes))
+        .map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::TooLarge {
+            path: path.to_owned(),
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
 /// Reads `path` as text; `Ok(None)` when it does not exist.
 pub fn read_optional(path: &Path) -> Result<Option<String>, Error> {
     match std::fs::read_to_string(path) {
@@ -55,6 +75,33 @@ mod tests {
             std::fs::read_dir(dir.path()).map(|d| d.count()).unwrap_or(0),
             1,
             "no temp file left"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_read_stops_past_its_limit_even_without_a_size() -> Result<(), Error> {
+        let dir = tempfile::tempdir().map_err(|source| Error::Io {
+            path: ".".into(),
+            source,
+        })?;
+        let path = dir.path().join("f.json");
+        write_atomic(&path, b"12345678")?;
+        assert_eq!(read_at_most(&path, 8)?, b"12345678");
+        let error = read_at_most(&path, 7).map(|_| ()).map_err(|e| e.to_string());
+        assert_eq!(
+            error,
+            Err(format!(
+                "{}: more than 7 bytes; refused (nothing of it was used)",
+                path.display()
+            ))
+        );
+        let endless = read_at_most(Path::new("/dev/zero"), 1024)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert_eq!(
+            endless,
+            Err("/dev/zero: more than 1024 bytes; refused (nothing of it was used)".to_owned())
         );
         Ok(())
     }

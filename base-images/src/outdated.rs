@@ -27,6 +27,8 @@ pub enum State {
     TagGone,
     /// The root is not pinned by digest (a local root): nothing to compare.
     NotPinned,
+    /// The root is pinned by digest alone: no tag to compare with.
+    Untagged,
     /// The registry could not be asked.
     Unresolved(String),
 }
@@ -39,6 +41,7 @@ impl State {
             State::Moved { now } => format!("moved (pinned {}, now {now})", pinned.unwrap_or("?")),
             State::TagGone => "tag gone".into(),
             State::NotPinned => "not pinned (a local root: nothing to compare)".into(),
+            State::Untagged => "pinned by digest alone (no tag to compare with)".into(),
             State::Unresolved(why) => format!("unresolved: {why}"),
         }
     }
@@ -98,7 +101,10 @@ async fn check_root(platform: Option<&str>, address: &str) -> Result<RootCheck, 
         "docker.io" if !path.contains('/') => format!("library/{path}"),
         _ => path.to_owned(),
     };
-    let tag = parsed.tag().unwrap_or("latest");
+    let Some(tag) = parsed.tag() else {
+        check.state = State::Untagged;
+        return Ok(check);
+    };
     check.state = match resolve(registry, &repository, tag).await {
         Ok(Some((bytes, digest))) => compare(pinned, platform, &bytes, digest),
         Ok(None) => State::TagGone,
@@ -211,5 +217,15 @@ mod tests {
             format!("moved (pinned {}, now {})", digest('a'), digest('b'))
         );
         assert_eq!(State::TagGone.describe(None), "tag gone");
+    }
+
+    #[tokio::test]
+    async fn a_root_pinned_by_digest_alone_or_not_at_all_is_not_resolved() -> Result<(), Error> {
+        let untagged = check_root(None, &format!("127.0.0.1:1/root@{}", digest('a'))).await?;
+        assert_eq!(untagged.state, State::Untagged);
+        let local = check_root(Some("linux/amd64"), "base-images-e2e/bookworm-python:2").await?;
+        assert_eq!(local.state, State::NotPinned);
+        assert_eq!(local.refreshed_address(), None);
+        Ok(())
     }
 }

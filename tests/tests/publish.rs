@@ -1182,4 +1182,28 @@ fn the_audit_gate_refuses_a_fixable_finding_and_audit_reads_the_published_sboms(
         output.contains("audit   e2e-dual:1.1.0 [linux/amd64] glibc"),
         "{output}"
     );
+
+    // A published SBOM that is gone is named, not passed over.
+    let index = skopeo(&host, "1.1.0", false);
+    let arm = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform"]["architecture"] == "arm64")
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    delete_manifest(&host, &tag_digest(&host, &arm.replace(':', "-")).unwrap());
+    let args = with(&["audit", "e2e-dual:1.1.0", "--registry-override", &host]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = publish_command(ws.path(), &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "the linux/arm64 manifest ({arm}) has no SBOM attached; publish the version again to attach it"
+        )),
+        "{}",
+        text(&out)
+    );
 }

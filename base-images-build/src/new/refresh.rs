@@ -14,6 +14,8 @@ use base_images::outdated::RootCheck;
 use base_images::{BaseImage, Recipe, Version};
 use semver::Version as Semver;
 
+use crate::Error;
+
 /// What a refresh release changes.
 #[derive(Debug, Default)]
 pub(super) struct Refresh {
@@ -29,8 +31,16 @@ pub(super) struct Refresh {
 }
 
 impl Refresh {
-    /// The refresh of `recipe` for `roots` and the fixable `findings`.
-    pub(super) fn new(recipe: &Recipe, roots: &[RootCheck], findings: &[Finding]) -> Refresh {
+    /// The refresh of `recipe` for `roots` and the fixable `findings`;
+    /// refused when a package name or version is one no package manager
+    /// writes (it would be spliced into a shell command).
+    pub(super) fn new(recipe: &Recipe, roots: &[RootCheck], findings: &[Finding]) -> Result<Refresh, Error> {
+        if let Some((what, text)) = findings.iter().find_map(unsafe_text) {
+            return Err(Error::Usage(format!(
+                "the audit names the {what} {text:?}, which no package manager writes; \
+                 nothing was written (is the SBOM or the advisory hostile?)"
+            )));
+        }
         let mut refresh = Refresh {
             moved: roots
                 .iter()
@@ -40,7 +50,7 @@ impl Refresh {
             ..Refresh::default()
         };
         refresh.add_upgrades(findings);
-        refresh
+        Ok(refresh)
     }
 
     /// Whether nothing moved and nothing can be fixed.
@@ -136,6 +146,27 @@ impl Refresh {
             static_name = name.to_uppercase(),
         )
     }
+}
+
+/// The first name or version of `finding` with a character package
+/// managers never use in one (`[A-Za-z0-9.+~:_@-]` only), if any.
+fn unsafe_text(finding: &Finding) -> Option<(&'static str, &str)> {
+    let safe = |text: &str| {
+        !text.is_empty()
+            && !text.starts_with('-')
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~' | ':' | '_' | '@' | '-'))
+    };
+    let names = std::iter::once(finding.package.as_str()).chain(finding.installed_packages.iter().map(String::as_str));
+    if let Some(name) = names.into_iter().find(|n| !safe(n)) {
+        return Some(("package name", name));
+    }
+    finding
+        .fixed
+        .as_deref()
+        .filter(|f| !safe(f))
+        .map(|f| ("fixed version", f))
 }
 
 /// Keeps, per source package, the finding with the highest fix.
@@ -249,7 +280,7 @@ mod tests {
             finding("Debian:12", "glibc", &["libc-bin", "libc6"], "CVE-2", "2.36-9+deb12u8"),
             finding("PyPI", "six", &["six"], "GHSA-x", "1.17.0"),
         ];
-        let refresh = Refresh::new(&recipe, &[moved(None, &old, 'b')], &findings);
+        let refresh = Refresh::new(&recipe, &[moved(None, &old, 'b')], &findings).expect("a refresh");
         assert_eq!(
             refresh.changelog(),
             "Rebase on the root's new digest sha256:bbbbbbbbbbbb; upgrade glibc, six to fix CVE-1, CVE-2, GHSA-x."
@@ -274,7 +305,7 @@ mod tests {
         let recipe = Recipe::from_platforms([("linux/amd64", amd.clone()), ("linux/arm64", arm.clone())]);
         let mut current = moved(Some("linux/arm64"), &arm, 'c');
         current.state = State::Current;
-        let refresh = Refresh::new(&recipe, &[moved(Some("linux/amd64"), &amd, 'b'), current], &[]);
+        let refresh = Refresh::new(&recipe, &[moved(Some("linux/amd64"), &amd, 'b'), current], &[]).expect("a refresh");
         let call = refresh.root_call.clone().unwrap_or_default();
         assert!(
             call.starts_with(".with_platform_roots([(\"linux/amd64\", \"r:1@sha256:bbbb"),
@@ -285,6 +316,31 @@ mod tests {
             refresh.changelog(),
             "Rebase on the roots' new digests (linux/amd64 sha256:bbbbbbbbbbbb)."
         );
-        assert!(Refresh::new(&recipe, &[], &[]).is_empty());
+        assert!(Refresh::new(&recipe, &[], &[]).is_ok_and(|r| r.is_empty()));
+    }
+
+    #[test]
+    fn a_name_or_version_a_shell_would_read_is_refused() {
+        let recipe = Recipe::from("r:1");
+        for (name, fixed) in [("libc6; rm -rf /", "2.0"), ("six", "1.0'$(id)'"), ("--force", "1.0")] {
+            let hostile = finding("Debian:12", "glibc", &[name], "CVE-1", fixed);
+            let error = Refresh::new(&recipe, &[], &[hostile])
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            assert!(
+                error
+                    .as_ref()
+                    .is_err_and(|e| e.contains("which no package manager writes")),
+                "{name} {fixed}: {error:?}"
+            );
+        }
+        let fine = finding(
+            "Debian:12",
+            "glibc",
+            &["libc6", "libstdc++6"],
+            "CVE-1",
+            "1:2.36-9+deb12u7~bpo1",
+        );
+        assert!(Refresh::new(&recipe, &[], &[fine]).is_ok());
     }
 }

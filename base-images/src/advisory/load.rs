@@ -66,7 +66,7 @@ fn load_path(database: &mut Database, path: &Path) -> Result<(), Error> {
     } else if is_zip(path)? {
         load_zip(database, path)
     } else {
-        let bytes = read_bounded(File::open(path), meta.len(), path)?;
+        let bytes = crate::fsio::read_at_most(path, MAX_RECORD_BYTES)?;
         add_record(database, &path.display().to_string(), bytes);
         Ok(())
     }
@@ -112,8 +112,7 @@ fn load_dir(database: &mut Database, dir: &Path, depth: usize) -> Result<(), Err
                     .push(skipped(&path, "a symbolic link (not followed)".into()));
                 continue;
             }
-            let size = entry.metadata().map_err(io)?.len();
-            match read_bounded(File::open(&path), size, &path) {
+            match crate::fsio::read_at_most(&path, MAX_RECORD_BYTES) {
                 Ok(bytes) => add_record(database, &path.display().to_string(), bytes),
                 Err(e) => database.skipped.push(skipped(&path, e.to_string())),
             }
@@ -127,23 +126,6 @@ fn skipped(path: &Path, why: String) -> super::Skipped {
         file: path.display().to_string(),
         why,
     }
-}
-
-/// Reads a file of `size` bytes, refusing one over [`MAX_RECORD_BYTES`].
-fn read_bounded(file: std::io::Result<File>, size: u64, path: &Path) -> Result<Vec<u8>, Error> {
-    if size > MAX_RECORD_BYTES {
-        return Err(Error::Advisories {
-            path: path.to_owned(),
-            reason: format!("{size} bytes, more than a record may have ({MAX_RECORD_BYTES})"),
-        });
-    }
-    let mut bytes = Vec::with_capacity(size as usize);
-    file.and_then(|f| f.take(MAX_RECORD_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-    Ok(bytes)
 }
 
 fn load_zip(database: &mut Database, path: &Path) -> Result<(), Error> {
@@ -321,6 +303,26 @@ mod tests {
             "{:?}",
             db.skipped
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_record_file_larger_than_a_record_and_a_tree_too_deep_are_skipped_and_named() -> Result<(), Error> {
+        let tmp = dir();
+        write(&tmp.path().join("DSA-1.json"), RECORD);
+        let big = std::fs::File::create(tmp.path().join("big.json")).expect("create");
+        big.set_len(MAX_RECORD_BYTES + 1).expect("a sparse file");
+        let mut deep = tmp.path().to_owned();
+        for n in 0..MAX_DEPTH {
+            deep.push(format!("d{n}"));
+        }
+        write(&deep.join("DSA-2.json"), RECORD);
+        let db = load(&[tmp.path().to_owned()])?;
+        assert_eq!(db.len(), 1);
+        let why: Vec<&str> = db.skipped.iter().map(|s| s.why.as_str()).collect();
+        assert_eq!(db.skipped.len(), 2, "{why:?}");
+        assert!(why.iter().any(|w| w.contains("more than 33554432 bytes")), "{why:?}");
+        assert!(why.iter().any(|w| w.contains("deeper than 16 directories")), "{why:?}");
         Ok(())
     }
 

@@ -5,8 +5,8 @@
 //! (`introduced` / `fixed` / `last_affected` / `limit`, in the ecosystem's
 //! own ordering, see [`ordering`]), explicit `versions` lists count too,
 //! withdrawn records never match, and ids that alias each other (a CVE, the
-//! DSA and the GHSA that name it) fall into one group, so a caller reports
-//! them once.
+//! DSA and the GHSA that name it as an alias, a record derived from exactly
+//! one `upstream` id) fall into one group, so a caller reports them once.
 
 mod load;
 pub mod ordering;
@@ -24,7 +24,8 @@ pub use severity::{Rating, Severity};
 pub struct Record {
     /// Its id (`CVE-…`, `DSA-…`, `GHSA-…`, `PYSEC-…`).
     pub id: String,
-    /// The ids it names as the same vulnerability (`aliases`, `upstream`).
+    /// The ids it names as the same vulnerability (`aliases`, and its one
+    /// `upstream` id when it has exactly one).
     pub aliases: Vec<String>,
     /// Its one-line summary, if it has one.
     pub summary: Option<String>,
@@ -115,7 +116,12 @@ impl Database {
         }
         let index = self.records.len();
         let mut aliases: Vec<String> = vulnerability.aliases.clone().unwrap_or_default();
-        aliases.extend(vulnerability.upstream.clone().unwrap_or_default());
+        // `upstream` names what a record was derived from: one id (Debian's
+        // DEBIAN-CVE-… records) is the same vulnerability; several (a DSA
+        // fixing many CVEs) are not one another's aliases.
+        if let Some([upstream]) = vulnerability.upstream.as_deref() {
+            aliases.push(upstream.clone());
+        }
         aliases.retain(|a| a != &vulnerability.id);
         aliases.sort();
         aliases.dedup();
@@ -283,12 +289,15 @@ fn evaluate(affected: &Affected, scheme: Scheme, version: &str) -> Result<Option
         .versions
         .iter()
         .any(|v| v == version || scheme.compare(v, version) == Some(Ordering::Equal));
+    // Every range (and the versions list) that affects `version` must be
+    // fixed for the package to have a fix: one without a fix means none.
     let mut result = listed.then_some(None);
     for range in &affected.ranges {
         if let Some(fixed) = in_range(range.scheme.unwrap_or(scheme), &range.events, version)? {
-            result = Some(match (result.flatten(), fixed) {
-                (Some(a), Some(b)) => Some(highest(range.scheme.unwrap_or(scheme), a, b)),
-                (a, b) => a.or(b),
+            result = Some(match result {
+                None => fixed,
+                Some(None) => None,
+                Some(Some(a)) => fixed.map(|b| highest(range.scheme.unwrap_or(scheme), a, b)),
             });
         }
     }
@@ -319,17 +328,16 @@ fn in_range(scheme: Scheme, events: &[Event], version: &str) -> Result<Option<Op
             .compare(a, b)
             .ok_or_else(|| format!("`{a}` or `{b}` is not a {scheme:?} version"))
     };
-    let mut sorted: Vec<&Event> = events.iter().collect();
-    let mut failure = None;
-    sorted.sort_by(|a, b| {
-        compare(a.version(), b.version()).unwrap_or_else(|e| {
-            failure.get_or_insert(e);
-            Ordering::Equal
-        })
-    });
-    if let Some(failure) = failure {
-        return Err(failure);
+    // Every version must parse before sorting: a comparator that cannot
+    // order two of them is not a total order, and sorting may panic on one.
+    if let Some(bad) = std::iter::once(version)
+        .chain(events.iter().map(Event::version))
+        .find(|v| *v != "0" && !scheme.parses(v))
+    {
+        return Err(format!("`{bad}` is not a {scheme:?} version"));
     }
+    let mut sorted: Vec<&Event> = events.iter().collect();
+    sorted.sort_by(|a, b| compare(a.version(), b.version()).unwrap_or(Ordering::Equal));
     let mut affected = false;
     for event in &sorted {
         let at = compare(event.version(), version)?;
@@ -456,6 +464,65 @@ mod tests {
         })));
         assert_eq!(fixes(&db, "PyPI", "requests", "2.31.0"), [("GHSA-x".to_owned(), None)]);
         assert!(fixes(&db, "PyPI", "requests", "2.32.0").is_empty());
+    }
+
+    #[test]
+    fn a_dsa_fixing_several_cves_does_not_make_them_one() {
+        let mut db = Database::default();
+        let mut dsa = debian(
+            "DSA-5",
+            "curl",
+            serde_json::json!([{"introduced": "0"}, {"fixed": "9"}]),
+        );
+        dsa.upstream = Some(vec!["CVE-2026-10".into(), "CVE-2026-11".into()]);
+        let mut derived = debian("DEBIAN-CVE-2026-10", "curl", serde_json::json!([{"introduced": "0"}]));
+        derived.upstream = Some(vec!["CVE-2026-10".into()]);
+        db.add(dsa);
+        db.add(derived);
+        assert_ne!(db.group("CVE-2026-10"), db.group("CVE-2026-11"));
+        assert_ne!(db.group("DSA-5"), db.group("CVE-2026-10"));
+        assert_eq!(db.group("DEBIAN-CVE-2026-10"), db.group("CVE-2026-10"));
+    }
+
+    #[test]
+    fn a_range_without_a_fix_means_the_package_has_none() {
+        let mut db = Database::default();
+        db.add(record(serde_json::json!({
+            "id": "PYSEC-3", "modified": "2026-01-01T00:00:00Z",
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "six"}, "ranges": [
+                {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0"}]},
+                {"type": "ECOSYSTEM", "events": [{"introduced": "1.0"}]}]}]
+        })));
+        assert_eq!(fixes(&db, "PyPI", "six", "1.5"), [("PYSEC-3".to_owned(), None)]);
+        assert_eq!(
+            fixes(&db, "PyPI", "six", "0.5"),
+            [("PYSEC-3".to_owned(), Some("2.0".to_owned()))]
+        );
+    }
+
+    #[test]
+    fn many_events_with_one_bad_version_are_a_note_not_a_panic() {
+        let mut events: Vec<serde_json::Value> = (1..30)
+            .flat_map(|n| {
+                [
+                    serde_json::json!({"introduced": format!("{n}.0")}),
+                    serde_json::json!({"fixed": format!("{n}.5")}),
+                ]
+            })
+            .collect();
+        events.insert(17, serde_json::json!({"fixed": "not a version!"}));
+        let mut db = Database::default();
+        db.add(record(serde_json::json!({
+            "id": "PYSEC-4", "modified": "2026-01-01T00:00:00Z",
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "six"},
+                "ranges": [{"type": "ECOSYSTEM", "events": events}]}]
+        })));
+        let (hits, notes) = db.affecting("PyPI", "six", "3.2");
+        assert!(hits.is_empty());
+        assert!(
+            notes[0].contains("`not a version!` is not a Pep440 version"),
+            "{notes:?}"
+        );
     }
 
     #[test]

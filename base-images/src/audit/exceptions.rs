@@ -238,6 +238,15 @@ mod tests {
             );
         }
         let error = exceptions(
+            "[[exception]]\nadvisory = \"CVE-1\"\nversions = []\nreason = \" \"\nexpires = \"2027-01-01\"\n",
+        )
+        .expect_err("no reason")
+        .to_string();
+        assert!(
+            error.contains("exception 1 (CVE-1): give a reason and the versions it applies to"),
+            "{error}"
+        );
+        let error = exceptions(
             "[[exception]]\nadvisory = \"CVE-1\"\nversions = \"no-such-family\"\nreason = \"r\"\nexpires = \"2027-01-01\"\n",
         )
         .expect_err("unknown family")

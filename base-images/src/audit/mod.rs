@@ -51,6 +51,20 @@ impl Finding {
         self.fixed.is_some() && self.rating.severity >= threshold && self.rating.severity != Severity::Unknown
     }
 
+    /// One line: `glibc (libc6) 2.36-9: CVE-…, DSA-… (high (7.5)), fixed in 2.36-10`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {}: {} ({}), {}",
+            self.package_label(),
+            self.installed,
+            self.ids().collect::<Vec<_>>().join(", "),
+            self.rating.describe(),
+            self.fixed
+                .as_deref()
+                .map_or_else(|| "no fix known".to_owned(), |f| format!("fixed in {f}"))
+        )
+    }
+
     /// `glibc (libc-bin, libc6)`, or the package alone when it is its own.
     pub fn package_label(&self) -> String {
         if self.installed_packages.len() == 1 && self.installed_packages[0] == self.package {

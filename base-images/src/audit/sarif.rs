@@ -85,18 +85,7 @@ fn result(subject: &Subject<'_>, finding: &Finding, accepted: Option<&str>, thre
     } else {
         ResultLevel::Note
     };
-    let fix = finding
-        .fixed
-        .as_deref()
-        .map_or_else(|| "no fixed version is known".to_owned(), |f| format!("fixed in {f}"));
-    let text = format!(
-        "{} {} in {}: {} ({}), {fix}",
-        finding.package_label(),
-        finding.installed,
-        subject.name,
-        finding.ids().collect::<Vec<_>>().join(", "),
-        finding.rating.describe(),
-    );
+    let text = format!("{}: {}", subject.name, finding.describe());
     let region = Region::builder()
         .start_line(i64::from(subject.line.unwrap_or(1)))
         .build();

@@ -81,7 +81,7 @@ async fn document_of(remote: &Remote, repository: &str, artifact: &str) -> Resul
         )));
     }
     let digest = layer.digest().to_string();
-    let document = remote.blob(repository, &digest).await?;
+    let document = remote.blob(repository, &digest, MAX_SBOM_BYTES).await?;
     if oci::sha256(&document) != digest || document.len() as u64 != layer.size() {
         return Err(refused(format!(
             "names the blob {digest} ({} bytes), but the registry sent {} ({} bytes)",

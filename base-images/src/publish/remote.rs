@@ -190,20 +190,21 @@ impl Remote {
     }
 
     /// The bytes of the blob `digest` of `repository` (a small one: a
-    /// signed payload), checked against the digest.
-    pub async fn blob(&self, repository: &str, digest: &str) -> Result<Vec<u8>, PublishError> {
+    /// signed payload, an SBOM), checked against the digest; refused when
+    /// the registry sends more than `max` bytes.
+    pub async fn blob(&self, repository: &str, digest: &str, max: u64) -> Result<Vec<u8>, PublishError> {
         let at = self.reference(repository, digest);
-        let doing = format!("read blob {digest} of {repository}");
+        let doing = format!("read blob {digest} of {repository} (at most {max} bytes)");
         self.client
             .auth(&at, &self.auth, RegistryOperation::Pull)
             .await
             .map_err(|e| self.error(&doing, e))?;
-        let mut bytes = Vec::new();
+        let mut sink = Capped { bytes: Vec::new(), max };
         self.client
-            .pull_blob(&at, digest, &mut bytes)
+            .pull_blob(&at, digest, &mut sink)
             .await
             .map_err(|e| self.error(&doing, e))?;
-        Ok(bytes)
+        Ok(sink.bytes)
     }
 
     /// Whether `repository` has the blob `digest`.
@@ -297,6 +298,45 @@ impl Remote {
 }
 
 /// Whether the registry said the manifest (or the repository) is unknown.
+/// An in-memory sink that refuses to grow past `max` bytes (a registry
+/// that sends more than it should is cut off, not buffered).
+struct Capped {
+    bytes: Vec<u8>,
+    max: u64,
+}
+
+impl tokio::io::AsyncWrite for Capped {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let sink = self.get_mut();
+        if (sink.bytes.len() + data.len()) as u64 > sink.max {
+            return std::task::Poll::Ready(Err(std::io::Error::other(format!(
+                "the registry sent more than {} bytes",
+                sink.max
+            ))));
+        }
+        sink.bytes.extend_from_slice(data);
+        std::task::Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
 fn not_found(e: &OciDistributionError) -> bool {
     match e {
         OciDistributionError::RegistryError { envelope, .. } => envelope
@@ -310,7 +350,20 @@ fn not_found(e: &OciDistributionError) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_loopback;
+    use super::{is_loopback, Capped};
+    use tokio::io::AsyncWriteExt as _;
+
+    #[tokio::test]
+    async fn a_blob_larger_than_its_bound_is_cut_off() {
+        let mut sink = Capped {
+            bytes: Vec::new(),
+            max: 8,
+        };
+        assert!(sink.write_all(b"12345678").await.is_ok());
+        let refused = sink.write_all(b"9").await.map_err(|e| e.to_string());
+        assert_eq!(refused, Err("the registry sent more than 8 bytes".to_owned()));
+        assert_eq!(sink.bytes, b"12345678");
+    }
 
     #[test]
     fn only_loopback_registries_are_plain_http() {

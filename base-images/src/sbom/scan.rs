@@ -7,7 +7,7 @@
 //! [`rpm_packages`]). A Debian package's source package is kept (dpkg's
 //! `Source:` field: advisories name source packages), and so is the system
 //! package whose file list holds a Python distribution's directory (dpkg's
-//! `info/*.list`; for RPM see [`rpm_owner_query`]): such a distribution is
+//! `info/*.list`; for RPM see [`rpm_files_query`]): such a distribution is
 //! the distribution's, patched by it. Plain functions over bytes: no
 //! engine, no network.
 
@@ -302,24 +302,23 @@ pub fn rpm_packages(output: &str, database: &str) -> Vec<Package> {
         .collect()
 }
 
-/// The command that asks the RPM database at `database` which package owns
-/// each of `paths` (one line per path, in order: a name, or rpm's sentence
-/// saying no package owns it).
-pub fn rpm_owner_query(database: &str, paths: &[&str]) -> Vec<String> {
+/// The command that lists every file of every package in the RPM database
+/// at `database`, one `PATH\tNAME` line each (what [`rpm_owners`] reads).
+pub fn rpm_files_query(database: &str) -> Vec<String> {
     let mut query = rpm_query(database);
-    query.truncate(3);
-    query.extend(["-qf", "--queryformat", "%{NAME}\\n"].map(str::to_owned));
-    query.extend(paths.iter().map(|p| (*p).to_owned()));
+    query.truncate(4);
+    query.extend(["--queryformat", "[%{FILENAMES}\\t%{NAME}\\n]"].map(str::to_owned));
     query
 }
 
-/// The owners in the output of [`rpm_owner_query`] for `paths`.
-pub fn rpm_owners(output: &str, paths: &[&str]) -> BTreeMap<String, String> {
-    paths
-        .iter()
-        .zip(output.lines())
-        .filter(|(_, line)| !line.trim().is_empty() && !line.contains(char::is_whitespace))
-        .map(|(path, line)| ((*path).to_owned(), line.trim().to_owned()))
+/// The Python distribution directories in the output of
+/// [`rpm_files_query`], with the package that owns each.
+pub fn rpm_owners(output: &str) -> BTreeMap<String, String> {
+    output
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .filter(|(path, _)| path.ends_with(".dist-info") || path.ends_with(".egg-info"))
+        .map(|(path, name)| (path.to_owned(), name.trim().to_owned()))
         .collect()
 }
 
@@ -475,18 +474,32 @@ mod tests {
     }
 
     #[test]
-    fn rpm_says_which_package_owns_each_distribution() {
-        let paths = [
-            "/usr/lib/python3.9/site-packages/pip-21.2.3.dist-info",
-            "/opt/venv/six-1.16.0.dist-info",
-        ];
-        let query = rpm_owner_query("/var/lib/rpm/rpmdb.sqlite", &paths);
-        assert_eq!(&query[..5], ["rpm", "--dbpath", "/var/lib/rpm", "-qf", "--queryformat"]);
-        assert_eq!(&query[6..], paths);
-        let output = "python3-pip-wheel\nfile /opt/venv/six-1.16.0.dist-info is not owned by any package\n";
-        let owners = rpm_owners(output, &paths);
-        assert_eq!(owners.len(), 1);
-        assert_eq!(owners.get(paths[0]).map(String::as_str), Some("python3-pip-wheel"));
+    fn rpm_file_lists_say_which_package_owns_each_distribution() {
+        let query = rpm_files_query("/var/lib/rpm/rpmdb.sqlite");
+        assert_eq!(
+            query,
+            [
+                "rpm",
+                "--dbpath",
+                "/var/lib/rpm",
+                "-qa",
+                "--queryformat",
+                "[%{FILENAMES}\\t%{NAME}\\n]"
+            ]
+        );
+        let output = "/usr/bin/pip3\tpython3-pip\n\
+                      /usr/lib/python3.9/site-packages/pip-21.2.3.dist-info\tpython3-pip\n\
+                      /usr/lib/python3.9/site-packages/pip-21.2.3.dist-info/METADATA\tpython3-pip\n\
+                      /usr/lib/python3.9/site-packages/setuptools-53.0.0.dist-info\tpython3-setuptools\n\
+                      (contains no files)\tgpg-pubkey\n";
+        let owners = rpm_owners(output);
+        assert_eq!(owners.len(), 2, "{owners:?}");
+        assert_eq!(
+            owners
+                .get("/usr/lib/python3.9/site-packages/pip-21.2.3.dist-info")
+                .map(String::as_str),
+            Some("python3-pip")
+        );
     }
 
     #[test]

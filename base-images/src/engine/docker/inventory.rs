@@ -3,8 +3,9 @@
 //! file system export is streamed through the SBOM scanner, which keeps
 //! only the package databases. An image with an RPM database is then asked
 //! with `rpm -qa` in a check container without network, since that
-//! database is a binary format only `rpm` reads reliably (and, when it
-//! holds Python distributions, which RPM package owns each).
+//! database is a binary format only `rpm` reads reliably (and, when the
+//! image has Python distributions, for the file lists that say which RPM
+//! package owns each).
 
 use std::collections::HashMap;
 
@@ -44,16 +45,13 @@ impl DockerEngine {
         let mut inventory = scanned?;
         if let Some(database) = inventory.rpm_database.clone() {
             inventory.packages.extend(self.rpm_packages(id, &database).await?);
-            let unowned: Vec<String> = inventory
+            let unowned = inventory
                 .packages
                 .iter()
-                .filter(|p| p.ecosystem == scan::Ecosystem::Pypi && p.owner.is_none())
-                .map(|p| p.location.clone())
-                .collect();
-            if !unowned.is_empty() {
-                let paths: Vec<&str> = unowned.iter().map(String::as_str).collect();
-                let output = self.rpm(id, &scan::rpm_owner_query(&database, &paths), true).await?;
-                scan::set_owners(&mut inventory.packages, &scan::rpm_owners(&output, &paths));
+                .any(|p| p.ecosystem == scan::Ecosystem::Pypi && p.owner.is_none());
+            if unowned {
+                let output = self.rpm(id, &scan::rpm_files_query(&database)).await?;
+                scan::set_owners(&mut inventory.packages, &scan::rpm_owners(&output));
             }
             inventory.packages.sort();
         }
@@ -100,14 +98,13 @@ impl DockerEngine {
 
     /// The packages of the RPM database at `database` in image `id`.
     async fn rpm_packages(&self, id: &str, database: &str) -> Result<Vec<scan::Package>, Error> {
-        let output = self.rpm(id, &scan::rpm_query(database), false).await?;
+        let output = self.rpm(id, &scan::rpm_query(database)).await?;
         Ok(scan::rpm_packages(&output, database))
     }
 
     /// The standard output of `rpm` run as `query` in a check container of
-    /// image `id` (`any_exit`: a non-zero exit is an answer too, as
-    /// `rpm -qf` gives when a path has no owner).
-    async fn rpm(&self, id: &str, query: &[String], any_exit: bool) -> Result<String, Error> {
+    /// image `id`.
+    async fn rpm(&self, id: &str, query: &[String]) -> Result<String, Error> {
         let image = BuiltImage {
             id: id.to_owned(),
             steps_built: 0,
@@ -126,8 +123,7 @@ impl DockerEngine {
             source: None,
         };
         let output = output.map_err(|e| failed(e.to_string()))?;
-        let answered = any_exit && !output.stdout.is_empty();
-        if output.exit_code != 0 && !answered {
+        if output.exit_code != 0 {
             return Err(failed(format!(
                 "exit code {}: {}{}; an image with an RPM database needs `rpm` to list it",
                 output.exit_code,
