@@ -15,7 +15,6 @@ use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::interruptible;
 use base_images::publish::attached::{attached_sboms, MAX_SBOM_BYTES};
 use base_images::publish::auth;
-use base_images::publish::remote::Remote;
 use base_images::publish::Target;
 use base_images::BaseImage;
 
@@ -159,8 +158,7 @@ async fn audit_versions(
 
 /// The SBOMs attached to the published index `index` at `target`.
 pub(crate) async fn published_sboms(target: &Target, index: &str) -> Result<Vec<(String, String, Vec<u8>)>, Error> {
-    let (credentials, source) = auth::credentials(&target.registry).map_err(crate::publish::library)?;
-    let remote = Remote::new(&target.registry, credentials, source);
+    let remote = auth::remote(&target.registry).map_err(crate::publish::library)?;
     let attached = attached_sboms(&remote, &target.repository, index)
         .await
         .map_err(crate::publish::library)?;

@@ -136,8 +136,7 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
         if remotes.contains_key(&target.registry) {
             continue;
         }
-        let (auth, source) = base_images::publish::auth::credentials(&target.registry).map_err(library)?;
-        let remote = Remote::new(&target.registry, auth, source);
+        let remote = base_images::publish::auth::remote(&target.registry).map_err(library)?;
         remote.sign_in(&target.repository).await.map_err(library)?;
         remote.resolve(&target.repository, &target.tag).await.map_err(library)?;
         remotes.insert(target.registry.clone(), remote);

@@ -10,7 +10,6 @@ use base_images::checks::{ResultCache, Status};
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::{check_built, interruptible};
 use base_images::engine::BuiltImage;
-use base_images::publish::remote::Remote;
 use base_images::publish::sign::Verifier;
 use base_images::publish::verify::Key;
 use base_images::publish::{auth, verify as verifying, Target};
@@ -40,8 +39,7 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
             "{key}: its family declares no repository, so it is never published"
         ))
     })?;
-    let (credentials, source) = auth::credentials(&target.registry).map_err(crate::publish::library)?;
-    let remote = Remote::new(&target.registry, credentials, source);
+    let remote = auth::remote(&target.registry).map_err(crate::publish::library)?;
     let verifier = match &args.key {
         Some(path) => Some(Verifier::from_file(path).map_err(|e| Error::Usage(e.to_string()))?),
         None => None,

@@ -8,7 +8,6 @@
 use oci_spec::image::ImageIndex;
 
 use crate::publish::oci::MANIFEST_MEDIA_TYPES;
-use crate::publish::remote::Remote;
 use crate::publish::verify::index_platforms;
 use crate::publish::{auth, PublishError};
 use crate::{BaseImage, Error, ImageAddress};
@@ -115,8 +114,7 @@ async fn check_root(platform: Option<&str>, address: &str) -> Result<RootCheck, 
 
 /// The manifest `repository:tag` holds now, asking for every media type.
 async fn resolve(registry: &str, repository: &str, tag: &str) -> Result<Option<(Vec<u8>, String)>, PublishError> {
-    let (credentials, source) = auth::credentials(registry)?;
-    let remote = Remote::new(registry, credentials, source);
+    let remote = auth::remote(registry)?;
     remote.manifest(repository, tag, &MANIFEST_MEDIA_TYPES).await
 }
 

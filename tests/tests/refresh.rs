@@ -245,7 +245,7 @@ fn a_registry_that_cannot_be_asked_is_named_and_the_other_roots_still_checked() 
     std::fs::write(root.join("versions.lock"), "format = 1\n").unwrap();
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("team-images");
     let tool = team::build(root, &target, "roots-tool").unwrap_or_else(|out| panic!("cargo build: {}", text(&out)));
-    let out = Command::new(tool)
+    let out = Command::new(&tool)
         .arg("--root")
         .arg(root)
         .args(["outdated", "here", "gone", "dead"])
@@ -256,6 +256,45 @@ fn a_registry_that_cannot_be_asked_is_named_and_the_other_roots_still_checked() 
     assert_eq!(out.status.code(), Some(1), "{output}");
     let here = output.lines().find(|l| l.starts_with("here:1.0.0")).unwrap_or_default();
     assert!(here.contains(&tag) && here.ends_with("  current"), "{output}");
+
+    // `new --refresh` of a family whose root cannot be resolved writes nothing.
+    let listed = Command::new(&tool)
+        .arg("--root")
+        .arg(root)
+        .args(["list", "--json"])
+        .output()
+        .unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let recipe = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["image"] == "dead:1.0.0")
+        .unwrap()["recipe"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::write(
+        root.join("versions.lock"),
+        format!("format = 1\n\n[[image]]\nname = \"dead:1.0.0\"\nrecipe = \"{recipe}\"\n"),
+    )
+    .unwrap();
+    let source = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    let out = Command::new(&tool)
+        .arg("--root")
+        .arg(root)
+        .args(["new", "dead", "patch", "--refresh"])
+        .env("NO_COLOR", "1")
+        .env_remove("BASE_IMAGES_ADVISORIES")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 root(s) could not be resolved; nothing was written"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(std::fs::read_to_string(root.join("src/lib.rs")).unwrap(), source);
     assert!(output.contains(&format!("{gone}  tag gone")), "{output}");
     assert!(
         output.contains("1 root(s) could not be resolved")

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use base_images::advisory::Scheme;
 use base_images::audit::Finding;
 use base_images::outdated::RootCheck;
-use base_images::{BaseImage, Recipe, Version};
+use base_images::{BaseImage, Recipe};
 use semver::Version as Semver;
 
 use crate::Error;
@@ -124,27 +124,17 @@ impl Refresh {
 
     /// The new version's code: its function and its (inherited) checks.
     pub(super) fn code(&self, version: &Semver, parent: &BaseImage, changelog: &str) -> String {
-        let name = Version::fn_name_for(version);
-        let parent_static = parent.version().fn_name().to_uppercase();
-        let mut body = String::from("    parent");
+        let mut steps = String::new();
         if let Some(call) = &self.root_call {
-            body.push_str(&format!("\n        {call}"));
+            steps.push_str(&format!("\n        {call}"));
         }
         for step in &self.steps {
             let args: Vec<String> = step.iter().map(|a| format!("{a:?}")).collect();
-            body.push_str(&format!("\n        .with_exec([{}])", args.join(", ")));
+            steps.push_str(&format!("\n        .with_exec([{}])", args.join(", ")));
         }
-        format!(
-            "\n/// {changelog}\n\
-             #[::base_images::base_image(version = \"{version}\", parent = {parent_static}, changelog = {changelog:?})]\n\
-             fn {name}(parent: ::base_images::Recipe) -> ::base_images::Recipe {{\n{body}\n}}\n\
-             \n\
-             #[::base_images::sanity_checks({static_name})]\n\
-             fn {name}_checks(checks: ::base_images::Checks) -> ::base_images::Checks {{\n    \
-                 checks // {parent_static}'s checks are inherited and run on the refreshed image\n\
-             }}\n",
-            static_name = name.to_uppercase(),
-        )
+        super::version_code(version, parent, changelog, &steps, |parent_static| {
+            format!("{parent_static}'s checks are inherited and run on the refreshed image")
+        })
     }
 }
 
@@ -317,6 +307,29 @@ mod tests {
             "Rebase on the roots' new digests (linux/amd64 sha256:bbbbbbbbbbbb)."
         );
         assert!(Refresh::new(&recipe, &[], &[]).is_ok_and(|r| r.is_empty()));
+    }
+
+    #[test]
+    fn the_code_written_is_rust_for_every_kind_of_step() {
+        let amd = format!("r:1@sha256:{}", "a".repeat(64));
+        let recipe = Recipe::from_platforms([("linux/amd64", amd.clone())]);
+        let findings = [
+            finding("Debian:12", "glibc", &["libc6"], "CVE-1", "2.36-9+deb12u7"),
+            finding("PyPI", "six", &["six"], "GHSA-x", "1.17.0"),
+            finding("AlmaLinux:9", "bash", &["bash"], "ALSA-1", "5.1.8-9.el9"),
+        ];
+        let refresh = Refresh::new(&recipe, &[moved(Some("linux/amd64"), &amd, 'b')], &findings).expect("a refresh");
+        let parent = base_images::registry::versions_of("airbyte-python-connector-base")[0];
+        let version = Semver::new(9, 9, 9);
+        let code = refresh.code(&version, parent, "Quotes \" and \\ survive.");
+        let file = syn::parse_file(&code).unwrap_or_else(|e| panic!("{e}: {code}"));
+        assert_eq!(file.items.len(), 2, "{code}");
+        assert!(
+            code.contains(".with_platform_roots([(\"linux/amd64\", \"r:1@sha256:bbbb"),
+            "{code}"
+        );
+        assert!(code.contains("dnf -y upgrade bash || yum -y update bash"), "{code}");
+        assert!(code.contains("changelog = \"Quotes \\\" and \\\\ survive.\""), "{code}");
     }
 
     #[test]

@@ -9,13 +9,21 @@ use std::path::{Path, PathBuf};
 use docker_credential::{CredentialRetrievalError, DockerCredential};
 use oci_client::secrets::RegistryAuth;
 
+use super::remote::Remote;
 use super::PublishError;
 
 /// The key Docker's config stores Docker Hub's credentials under.
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
-/// The credentials for `registry` (`host[:port]`) and where they came
-/// from, for messages.
+/// The registry `registry` (`host[:port]`) with the credentials the
+/// Docker config gives for it.
+pub fn remote(registry: &str) -> Result<Remote, PublishError> {
+    let (auth, source) = credentials(registry)?;
+    Ok(Remote::new(registry, auth, source))
+}
+
+/// The credentials for `registry` the Docker config gives, and where they
+/// came from (never the secret).
 pub fn credentials(registry: &str) -> Result<(RegistryAuth, String), PublishError> {
     let dir = std::env::var_os("DOCKER_CONFIG")
         .map(PathBuf::from)
