@@ -21,15 +21,7 @@ pub enum Scheme {
 }
 
 /// The ecosystems whose packages are RPMs (OSV names, before any `:`).
-const RPM_ECOSYSTEMS: [&str; 7] = [
-    "Red Hat",
-    "AlmaLinux",
-    "Rocky Linux",
-    "openSUSE",
-    "SUSE",
-    "Mageia",
-    "openEuler",
-];
+const RPM_ECOSYSTEMS: [&str; 6] = ["Red Hat", "AlmaLinux", "Rocky Linux", "openSUSE", "SUSE", "Mageia"];
 
 impl Scheme {
     /// The scheme of an OSV ecosystem (`Debian:12`, `PyPI`, `Red Hat:…`),
