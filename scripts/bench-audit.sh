@@ -35,14 +35,7 @@ trap cleanup EXIT
 # shellcheck source=scripts/bench-common.sh
 . scripts/bench-common.sh
 
-cargo build -q --release -p base-images-tests --bin e2e-build --bin e2e-fixtures
-TOOL=target/release/e2e-build
-export NO_COLOR=1 BASE_IMAGES_CACHE_DIR="$WORK/cache"
-target/release/e2e-fixtures >"$WORK/fixtures.log" 2>&1 &
-PIDS+=($!)
-WS="$WORK/ws"
-mkdir -p "$WS"
-echo "format = 1" > "$WS/versions.lock"
+tool_workspace
 "$TOOL" --root "$WS" -q build e2e-python e2e-dual e2e-rpm >/dev/null
 
 SBOMS=()
@@ -103,7 +96,6 @@ for count in (50000, 100000, 200000):
             z.writestr(f"{ident}.json", text)
 PY
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 printf '%-9s %9s %9s %12s %12s %9s %7s %9s %9s\n' RECORDS "ZIP (MB)" "JSON (MB)" "AUDIT ALL" "AUDIT ONE" "jq" RATIO "MB/s" "jq MB/s"
 for count in 50000 100000 200000; do
     set_zip="$WORK/osv-$count.zip"

@@ -32,3 +32,20 @@ seconds() { # command...
     end="$(date +%s.%N)"
     awk -v a="$start" -v b="$end" 'BEGIN { printf "%.4f", b - a }'
 }
+
+# Builds the release tool and the fixture server, starts the server (ended
+# with the sourcing script's PIDS), and makes an empty workspace: sets TOOL
+# and WS, and exports NO_COLOR and a check cache of its own in $WORK.
+tool_workspace() {
+    cargo build -q --release -p base-images-tests --bin e2e-build --bin e2e-fixtures
+    TOOL=target/release/e2e-build
+    export NO_COLOR=1 BASE_IMAGES_CACHE_DIR="$WORK/cache"
+    target/release/e2e-fixtures >"$WORK/fixtures.log" 2>&1 &
+    PIDS+=($!)
+    WS="$WORK/ws"
+    mkdir -p "$WS"
+    echo "format = 1" > "$WS/versions.lock"
+}
+
+# The median of the numbers on standard input (separated by spaces).
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }

@@ -29,14 +29,7 @@ trap cleanup EXIT
 # shellcheck source=scripts/bench-common.sh
 . scripts/bench-common.sh
 
-cargo build -q --release -p base-images-tests --bin e2e-build --bin e2e-fixtures
-TOOL=target/release/e2e-build
-export NO_COLOR=1 BASE_IMAGES_CACHE_DIR="$WORK/cache"
-target/release/e2e-fixtures >"$WORK/fixtures.log" 2>&1 &
-PIDS+=($!)
-WS="$WORK/ws"
-mkdir -p "$WS"
-echo "format = 1" > "$WS/versions.lock"
+tool_workspace
 "$TOOL" --root "$WS" -q build e2e-python e2e-dual >/dev/null
 
 IMAGES=(
@@ -65,7 +58,6 @@ for entry in "${IMAGES[@]}"; do
         fi
     done
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 printf '%-18s %-12s %10s %12s %7s\n' IMAGE PLATFORM "SBOM (s)" "dpkg-query" RATIO
 for entry in "${IMAGES[@]}"; do
     read -r key platform <<<"$entry"

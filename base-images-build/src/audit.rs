@@ -43,7 +43,8 @@ pub(crate) async fn audit(workspace: &Workspace, args: &AuditArgs, ui: &Ui) -> R
         } else {
             crate::select::select(&args.selectors)?
         };
-        audit_versions(workspace, &images, &database, args.registry_override.as_deref(), ui).await?
+        let target = args.registry_override.as_deref();
+        audit_versions(workspace, &lock, &images, &database, target, ui).await?
     } else {
         audit_files(&args.sbom, &database)?
     };
@@ -84,7 +85,8 @@ pub(crate) async fn fixable(
 ) -> Result<Vec<Finding>, Error> {
     let database = load_advisories(paths, ui)?;
     let exceptions = Exceptions::read(&workspace.root().join(FILE_NAME))?;
-    let subjects = audit_versions(workspace, &[image], &database, None, ui).await?;
+    let lock = workspace.lock()?;
+    let subjects = audit_versions(workspace, &lock, &[image], &database, None, ui).await?;
     let today = exceptions::today();
     let mut found: Vec<Finding> = Vec::new();
     for subject in &subjects {
@@ -128,12 +130,12 @@ fn merge(seen: &mut Finding, other: &Finding) {
 /// Audits each platform of each of `images`.
 async fn audit_versions(
     workspace: &Workspace,
+    lock: &base_images::Lock,
     images: &[&'static BaseImage],
     database: &Database,
     registry_override: Option<&str>,
     ui: &Ui,
 ) -> Result<Vec<Subject>, Error> {
-    let lock = workspace.lock()?;
     let mut engine: Option<DockerEngine> = None;
     let mut subjects = Vec::new();
     for image in images {

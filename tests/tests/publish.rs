@@ -174,6 +174,19 @@ fn attached_sbom(host: &str, manifest: &str) -> (serde_json::Value, serde_json::
     (artifact, serde_json::from_slice(&sbom).unwrap())
 }
 
+/// The digest of the `arch` manifest an image index (as JSON) lists.
+fn manifest_of(index: &serde_json::Value, arch: &str) -> String {
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform"]["architecture"] == arch)
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// `DELETE` of the manifest `REPOSITORY@digest` (and every tag on it).
 fn delete_manifest(host: &str, digest: &str) {
     let url = format!("http://{host}/v2/{REPOSITORY}/manifests/{digest}");
@@ -940,15 +953,7 @@ fn verify_passes_on_a_fresh_publish_and_names_each_tampering() {
     // The released index back, but arm64's SBOM deleted.
     put_index(&host, "1.1.0", &original);
     assert_eq!(verify(ws.path(), &host).0, Some(0), "restored");
-    let arm = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["platform"]["architecture"] == "arm64")
-        .unwrap()["digest"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let arm = manifest_of(&index, "arm64");
     delete_manifest(&host, &tag_digest(&host, &arm.replace(':', "-")).unwrap());
     let (code, said) = verify(ws.path(), &host);
     assert_eq!(code, Some(1), "{said}");
@@ -1185,15 +1190,7 @@ fn the_audit_gate_refuses_a_fixable_finding_and_audit_reads_the_published_sboms(
 
     // A published SBOM that is gone is named, not passed over.
     let index = skopeo(&host, "1.1.0", false);
-    let arm = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["platform"]["architecture"] == "arm64")
-        .unwrap()["digest"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let arm = manifest_of(&index, "arm64");
     delete_manifest(&host, &tag_digest(&host, &arm.replace(':', "-")).unwrap());
     let args = with(&["audit", "e2e-dual:1.1.0", "--registry-override", &host]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
