@@ -193,7 +193,6 @@ async fn build_on<E: Engine>(
 ) -> Result<String, Error> {
     let selected = select::select(&args.selectors)?;
     let reports_to = report_specs(&args.report)?;
-    let lock = workspace.lock()?;
     let plan = Plan::new(selected, args.platform.as_deref(), !args.selectors.is_empty(), ui)?;
     let images = plan.images();
     let overrides = root_overrides(&args.root_override, &images)?;
@@ -204,7 +203,10 @@ async fn build_on<E: Engine>(
         ui.note(&partial);
     }
     let engine = &connect.await?;
+    // versions.lock is read once the workspace is ours: a run that wrote
+    // it while this one connected is not undone.
     let _claim = workspace.claim()?;
+    let lock = workspace.lock()?;
     let local_roots = if overrides.is_empty() {
         release_policy(engine, &plan, &lock, ui).await?
     } else {

@@ -97,7 +97,7 @@ pub async fn run(cli: &Cli) -> Result<String, Error> {
         Command::Check => check(&workspace, &images, &lock),
         Command::Changelog => {
             let _claim = workspace.claim()?;
-            let written = generated::write(&workspace, &images, &lock)?;
+            let written = generated::write(&workspace, &images, &workspace.lock()?)?;
             let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
             let what = if names.is_empty() {
                 "generated files already up to date".to_owned()
@@ -125,6 +125,7 @@ pub async fn run(cli: &Cli) -> Result<String, Error> {
             advisories,
         } => {
             let _claim = workspace.claim()?;
+            let lock = workspace.lock()?;
             if !refresh && !advisories.paths.is_empty() {
                 return Err(Error::Usage(
                     "--advisories is for `new --refresh` (the audit that chooses the packages to upgrade)".into(),

@@ -283,7 +283,7 @@ mod tests {
             changelog: "First.",
             platforms: &["linux/amd64"],
             finish: None,
-            repository: None,
+            repositories: &[],
             build: base_images::Build::Root(base_images::__private::poisoned_recipe),
             location: base_images::Location {
                 file,

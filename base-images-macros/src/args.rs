@@ -26,8 +26,8 @@ pub(crate) struct Args {
     pub(crate) platforms: Option<(Span, Vec<LitStr>)>,
     /// `finish = path::to::function`, with the span of the key.
     pub(crate) finish: Option<(Span, Path)>,
-    /// `repository = "org/name"`, with the span of the key.
-    pub(crate) repository: Option<(Span, LitStr)>,
+    /// `repository = "org/name"` or a list of them, with the span of the key.
+    pub(crate) repository: Option<(Span, Vec<LitStr>)>,
 }
 
 const KNOWN: &str = "family, version, parent, changelog, platforms, repository and finish";
@@ -85,12 +85,8 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
                 set(&mut args.parent, parent, key, &name, errors);
             }
             "repository" => {
-                let repository = string(
-                    &arg.value,
-                    "the repository images are published to, e.g. \"airbyte/python-connector-base\"",
-                    errors,
-                );
-                set(&mut args.repository, repository.map(|r| (key, r)), key, &name, errors);
+                let repositories = repository_list(&arg.value, errors);
+                set(&mut args.repository, repositories.map(|r| (key, r)), key, &name, errors);
             }
             "finish" => {
                 let finish = path(
@@ -143,6 +139,37 @@ fn string(value: &Expr, what: &str, errors: &mut Errors) -> Option<LitStr> {
             None
         }
     }
+}
+
+/// `"org/name"`, or a non-empty list of distinct ones (a family published
+/// to several registries).
+fn repository_list(value: &Expr, errors: &mut Errors) -> Option<Vec<LitStr>> {
+    let what = "the repository images are published to, e.g. \"airbyte/python-connector-base\"";
+    let list: Vec<LitStr> = match value {
+        Expr::Array(array) if !array.elems.is_empty() => array
+            .elems
+            .iter()
+            .map(|e| string(e, what, errors))
+            .collect::<Option<_>>()?,
+        Expr::Array(array) => {
+            errors.push(syn::Error::new_spanned(
+                array,
+                "`repository` takes a repository or a non-empty list of them, e.g. repository = [\"org/name\", \"ghcr.io/org/name\"]",
+            ));
+            return None;
+        }
+        other => vec![string(other, what, errors)?],
+    };
+    for (n, lit) in list.iter().enumerate() {
+        if list[..n].iter().any(|earlier| earlier.value() == lit.value()) {
+            errors.push(syn::Error::new(
+                lit.span(),
+                format!("repository \"{}\" is listed twice; keep one", lit.value()),
+            ));
+            return None;
+        }
+    }
+    Some(list)
 }
 
 fn platform_list(value: &Expr, errors: &mut Errors) -> Option<Vec<LitStr>> {

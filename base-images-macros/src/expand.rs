@@ -31,7 +31,7 @@ pub(crate) fn image(model: &Model) -> TokenStream {
             family,
             platforms,
             finish,
-            repository,
+            repositories,
         } => {
             let checks = platforms.iter().flatten().map(platform_check);
             let list = match platforms {
@@ -42,10 +42,6 @@ pub(crate) fn image(model: &Model) -> TokenStream {
                 Some(path) => {
                     quote_spanned!(path.span()=> ::core::option::Option::Some::<::base_images::Finish>(#path))
                 }
-                None => quote!(::core::option::Option::None),
-            };
-            let repository = match repository {
-                Some(lit) => quote!(::core::option::Option::Some(#lit)),
                 None => quote!(::core::option::Option::None),
             };
             let build = quote_spanned!(fn_ident.span()=> ::base_images::Build::Root(#fn_ident));
@@ -59,7 +55,7 @@ pub(crate) fn image(model: &Model) -> TokenStream {
                     changelog: #changelog,
                     platforms: #list,
                     finish: #finish,
-                    repository: #repository,
+                    repositories: &[#(#repositories),*],
                     build: #build,
                     location: #location,
                     poisoned: false,
@@ -116,7 +112,7 @@ pub(crate) fn poisoned(item: TokenStream, poisoned: &Poisoned) -> TokenStream {
                 changelog: "",
                 platforms: &[],
                 finish: ::core::option::Option::None,
-                repository: ::core::option::Option::None,
+                repositories: &[],
                 build: ::base_images::Build::Root(::base_images::__private::poisoned_recipe),
                 location: #location,
                 poisoned: true,

@@ -21,8 +21,8 @@ pub(crate) enum Kind {
         platforms: Option<Vec<LitStr>>,
         /// The family's finishing function, when given.
         finish: Option<Path>,
-        /// Where the family's images are published, when given.
-        repository: Option<LitStr>,
+        /// Where the family's images are published (none, one or several).
+        repositories: Vec<LitStr>,
     },
     /// `parent = V1_0_0`.
     Child {
@@ -131,7 +131,7 @@ pub(crate) fn validate(args: Args, func: Function, mut errors: Errors) -> Result
             family,
             platforms: args.platforms.map(|(_, list)| list),
             finish: args.finish.map(|(_, path)| path),
-            repository: args.repository.map(|(_, lit)| lit),
+            repositories: args.repository.map(|(_, list)| list).unwrap_or_default(),
         }),
         (None, None) => {
             errors.push(syn::Error::new(

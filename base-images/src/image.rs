@@ -60,7 +60,7 @@ pub struct BaseImage {
     changelog: &'static str,
     platforms: &'static [&'static str],
     finish: Option<Finish>,
-    repository: Option<&'static str>,
+    repositories: &'static [&'static str],
     build: Build,
     location: Location,
     poisoned: bool,
@@ -83,8 +83,8 @@ pub struct Declaration {
     pub platforms: &'static [&'static str],
     /// The family's finishing function, if any.
     pub finish: Option<Finish>,
-    /// Where the family's images are published, if anywhere.
-    pub repository: Option<&'static str>,
+    /// Where the family's images are published (none, one or several).
+    pub repositories: &'static [&'static str],
     /// The annotated function.
     pub build: Build,
     /// Where the declaration is.
@@ -105,7 +105,7 @@ impl BaseImage {
             changelog: d.changelog,
             platforms: d.platforms,
             finish: d.finish,
-            repository: d.repository,
+            repositories: d.repositories,
             build: d.build,
             location: d.location,
             poisoned: d.poisoned,
@@ -139,7 +139,7 @@ impl BaseImage {
             changelog,
             platforms: parent.platforms,
             finish: parent.finish,
-            repository: parent.repository,
+            repositories: parent.repositories,
             build,
             location,
             poisoned: false,
@@ -171,16 +171,25 @@ impl BaseImage {
         self.finish
     }
 
-    /// The repository the family's images are published to (set on its
-    /// root version), e.g. `airbyte/python-connector-base`.
+    /// The family's first repository (set on its root version), e.g.
+    /// `airbyte/python-connector-base`: where its images are read from.
     pub const fn repository(&self) -> Option<&'static str> {
-        self.repository
+        match self.repositories {
+            [first, ..] => Some(first),
+            [] => None,
+        }
     }
 
-    /// The published image address, `repository:version`, if the family
-    /// has a repository.
+    /// Every repository the family's images are published to, the first
+    /// one first (`repository = [..]` on its root version).
+    pub const fn repositories(&self) -> &'static [&'static str] {
+        self.repositories
+    }
+
+    /// The published image address, `repository:version` in the first
+    /// repository, if the family has one.
     pub fn image_address(&self) -> Option<String> {
-        self.repository.map(|r| format!("{r}:{}", self.version_text))
+        self.repository().map(|r| format!("{r}:{}", self.version_text))
     }
 
     /// Whether the declaration failed to compile (macro use only).

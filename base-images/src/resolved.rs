@@ -170,7 +170,7 @@ mod tests {
             changelog: "x",
             platforms: &["linux/amd64"],
             finish: None,
-            repository: None,
+            repositories: &[],
             build: Build::Root(crate::__private::poisoned_recipe),
             location: Location {
                 file: "resolved.rs",

@@ -821,3 +821,83 @@ fn a_platform_the_family_does_not_declare_is_refused() {
         "format = 1\n"
     );
 }
+
+/// A loopback TCP port that forwards to the engine's unix socket and, when
+/// the tool first connects, runs `writer` before forwarding anything: the
+/// moment between a run's start and its claim of the workspace.
+fn engine_proxy(writer: impl FnOnce() + Send + 'static) -> String {
+    let socket = std::env::var("DOCKER_HOST").unwrap();
+    let socket = socket.trim_start_matches("unix://").to_owned();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut writer = Some(writer);
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            if let Some(write) = writer.take() {
+                write();
+            }
+            let Ok(engine) = std::os::unix::net::UnixStream::connect(&socket) else {
+                return;
+            };
+            let (mut client_in, mut engine_out) = (client.try_clone().unwrap(), engine.try_clone().unwrap());
+            std::thread::spawn(move || std::io::copy(&mut client_in, &mut engine_out));
+            let (mut engine_in, mut client_out) = (engine, client);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut engine_in, &mut client_out);
+                let _ = client_out.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    format!("tcp://{address}")
+}
+
+#[test]
+fn a_lock_written_while_a_build_connects_is_kept() {
+    if !engine_up() {
+        return;
+    }
+    let ws = workspace();
+    let first = tool(ws.path(), &["build", "e2e-python:1.0.0"]);
+    assert!(first.status.success(), "{}", text(&first));
+    // Another run records 1.0.0 as published just as this build connects.
+    let path = ws.path().join("versions.lock");
+    let key: base_images::ImageKey = "e2e-python:1.0.0".parse().unwrap();
+    let (lock_path, writer_key) = (path.clone(), key.clone());
+    let proxy = engine_proxy(move || {
+        let lock = Lock::read(&lock_path).unwrap();
+        let published = base_images::lock::Published {
+            index: format!("sha256:{}", "e".repeat(64)),
+            created: "2024-01-01T00:00:00Z".into(),
+            revision: None,
+            source: None,
+            repositories: vec!["127.0.0.1:1/elsewhere".into()],
+            layers: None,
+        };
+        lock.with_published(&writer_key, &published)
+            .unwrap()
+            .write(&lock_path)
+            .unwrap();
+    });
+    let out = command(ws.path(), &["build", "e2e-python:1.1.0"])
+        .env("DOCKER_HOST", &proxy)
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove("DOCKER_CERT_PATH")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let lock = Lock::read(&path).unwrap();
+    assert!(
+        lock.get(&"e2e-python:1.1.0".parse().unwrap()).is_some(),
+        "the build is recorded"
+    );
+    let kept = lock
+        .get(&key)
+        .and_then(|e| e.published.as_ref())
+        .map(|p| p.index.clone());
+    assert_eq!(
+        kept,
+        Some(format!("sha256:{}", "e".repeat(64))),
+        "the other run's record is not undone"
+    );
+}

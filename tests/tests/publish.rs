@@ -216,7 +216,7 @@ fn publish_round_trip_then_republish_then_a_conflicting_tag_is_refused() {
     let output = text(&out);
     assert!(out.status.success(), "{output}\n{}", registry.log());
     assert!(
-        output.contains("2 version(s) pushed, 0 already published; 4 SBOM(s) attached"),
+        output.contains("2 version(s) pushed, 0 copied, 0 already published; 4 SBOM(s) attached"),
         "{output}"
     );
     assert!(output.contains("uploading"), "progress names each blob: {output}");
@@ -396,7 +396,7 @@ fn publish_round_trip_then_republish_then_a_conflicting_tag_is_refused() {
     assert!(again.status.success(), "{}", text(&again));
     assert!(text(&again).contains("already published as"), "{}", text(&again));
     assert!(
-        text(&again).contains("0 version(s) pushed, 2 already published; 0 SBOM(s) attached"),
+        text(&again).contains("0 version(s) pushed, 0 copied, 2 already published; 0 SBOM(s) attached"),
         "{}",
         text(&again)
     );
@@ -417,7 +417,7 @@ fn publish_round_trip_then_republish_then_a_conflicting_tag_is_refused() {
     assert_eq!(tag_digest(&host, &arm.replace(':', "-")), None, "the SBOM is gone");
     let mended = publish(ws.path(), &host, &[]);
     assert!(
-        text(&mended).contains("0 version(s) pushed, 2 already published; 1 SBOM(s) attached"),
+        text(&mended).contains("0 version(s) pushed, 0 copied, 2 already published; 1 SBOM(s) attached"),
         "{}",
         text(&mended)
     );
@@ -428,7 +428,7 @@ fn publish_round_trip_then_republish_then_a_conflicting_tag_is_refused() {
     assert_eq!(lock_of(ws.path()), lock_after, "versions.lock unchanged");
     let dry = publish(ws.path(), &host, &["--dry-run"]);
     assert!(
-        text(&dry).contains("dry run: 0 version(s) to push, 2 already published"),
+        text(&dry).contains("dry run: 0 version(s) to push, 0 to copy, 2 already published"),
         "{}",
         text(&dry)
     );
@@ -448,23 +448,35 @@ fn publish_round_trip_then_republish_then_a_conflicting_tag_is_refused() {
         status, 404,
         "Debian's registry hides an OCI index from a Docker-only Accept"
     );
-    // Another created time makes another index: refused, tag unchanged.
+    // Another created time makes another index: the published version is
+    // what its tag holds, so it is skipped, its SBOMs left alone, and the
+    // differing rebuild is named.
     let before = tag_digest(&host, "1.0.0").unwrap();
-    let conflict = publish_command(ws.path(), &["publish", "e2e-dual:1.0.0", "--registry-override", &host])
+    let rebuilt = publish_command(ws.path(), &["publish", "e2e-dual:1.0.0", "--registry-override", &host])
         .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    let said = text(&rebuilt);
+    assert_eq!(rebuilt.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("this build prepares sha256:") && said.contains(&format!("not the published {before}")),
+        "{said}"
+    );
+    // A tag moved to other content is never overwritten.
+    put_index(&host, "1.0.0", &raw(&host, "1.1.0"));
+    let moved = tag_digest(&host, "1.0.0").unwrap();
+    let conflict = publish_command(ws.path(), &["publish", "e2e-dual:1.0.0", "--registry-override", &host])
         .output()
         .unwrap();
     let said = text(&conflict);
     assert_eq!(conflict.status.code(), Some(1), "{said}");
     assert!(
-        said.contains(&format!("{host}/{REPOSITORY}:1.0.0 already points at {before}")),
+        said.contains(&format!(
+            "{host}/{REPOSITORY}:1.0.0 already points at {moved}, but this release is {before}"
+        )),
         "{said}"
     );
-    assert!(
-        said.contains("but this release is sha256:") && said.contains("never overwritten"),
-        "{said}"
-    );
-    assert_eq!(tag_digest(&host, "1.0.0"), Some(before), "the tag is unchanged");
+    assert_eq!(tag_digest(&host, "1.0.0"), Some(moved), "the tag is unchanged");
     assert_eq!(lock_of(ws.path()), lock_after, "versions.lock unchanged");
 }
 
@@ -709,7 +721,7 @@ fn a_version_published_before_reproducible_layers_keeps_its_index_and_gains_its_
     let said = text(&out);
     assert!(out.status.success(), "{said}");
     assert!(
-        said.contains("0 version(s) pushed, 1 already published; 2 SBOM(s) attached"),
+        said.contains("0 version(s) pushed, 0 copied, 1 already published; 2 SBOM(s) attached"),
         "the same index as before, now with its SBOMs: {said}"
     );
     assert_eq!(tag_digest(&host, "1.1.0"), Some(index.clone()), "the tag is untouched");
@@ -1203,4 +1215,120 @@ fn the_audit_gate_refuses_a_fixable_finding_and_audit_reads_the_published_sboms(
         "{}",
         text(&out)
     );
+}
+
+/// The index digest, the SBOM of each platform and the signature tag of
+/// `version` on `host`.
+fn published_there(host: &str, version: &str) -> (String, Vec<serde_json::Value>, Option<String>) {
+    let index = tag_digest(host, version).unwrap_or_default();
+    let listed = skopeo(host, version, false);
+    let sboms = ["amd64", "arm64"]
+        .iter()
+        .map(|arch| attached_sbom(host, &manifest_of(&listed, arch)).1)
+        .collect();
+    let signature = tag_digest(host, &format!("{}.sig", index.replace(':', "-")));
+    (index, sboms, signature)
+}
+
+#[test]
+fn a_second_registry_gets_a_copy_with_the_same_digest_sboms_and_signature_never_a_rebuild() {
+    let Some((_serial, ws)) = released() else { return };
+    let first = TestRegistry::on_free_port(None);
+    let second = TestRegistry::on_free_port(None);
+    let keys = tempfile::tempdir().unwrap();
+    let (key, public) = key_pair(keys.path(), "release");
+    let out = publish(ws.path(), &first.host(), &["--sign-key", key.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let recorded = published_index(ws.path(), "1.1.0");
+
+    // Another machine: another created time, so a rebuild would give
+    // another index. The version is copied instead.
+    let copied = publish_command(
+        ws.path(),
+        &[
+            "publish",
+            "e2e-dual",
+            "--registry-override",
+            &second.host(),
+            "--sign-key",
+            key.to_str().unwrap(),
+        ],
+    )
+    .env("SOURCE_DATE_EPOCH", "1700000000")
+    .output()
+    .unwrap();
+    let said = text(&copied);
+    assert!(copied.status.success(), "{said}\n{}", second.log());
+    assert!(
+        said.contains("0 version(s) pushed, 2 copied, 0 already published"),
+        "{said}"
+    );
+    assert!(
+        said.contains("sbom [linux/arm64]") && said.contains(": copied"),
+        "{said}"
+    );
+    assert!(!said.contains("before publishing"), "nothing is built: {said}");
+    let (index_one, sboms_one, signed_one) = published_there(&first.host(), "1.1.0");
+    let (index_two, sboms_two, signed_two) = published_there(&second.host(), "1.1.0");
+    assert_eq!(index_one, recorded);
+    assert_eq!(index_two, recorded, "one digest in every registry");
+    assert_eq!(sboms_two, sboms_one, "the same SBOMs");
+    assert!(signed_one.is_some() && signed_two.is_some(), "signed in both");
+    let lock = Lock::parse(&lock_of(ws.path()), Path::new("versions.lock")).unwrap();
+    let entry = lock.get(&"e2e-dual:1.1.0".parse().unwrap()).unwrap();
+    let mut both = vec![
+        format!("{}/{REPOSITORY}", first.host()),
+        format!("{}/{REPOSITORY}", second.host()),
+    ];
+    both.sort();
+    assert_eq!(entry.published.as_ref().unwrap().repositories, both);
+    for host in [first.host(), second.host()] {
+        let out = publish_command(
+            ws.path(),
+            &[
+                "verify",
+                "e2e-dual:1.1.0",
+                "--registry-override",
+                &host,
+                "--key",
+                public.to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{host}: {}", text(&out));
+        assert!(
+            text(&out).contains(&format!("is signed with {}", public.display())),
+            "{}",
+            text(&out)
+        );
+    }
+
+    // No recorded registry answers: the rebuild prepares another index,
+    // so publishing to a third is refused before anything is pushed.
+    drop(first);
+    drop(second);
+    let third = TestRegistry::on_free_port(None);
+    let lock_before = lock_of(ws.path());
+    let refused = publish_command(
+        ws.path(),
+        &["publish", "e2e-dual:1.1.0", "--registry-override", &third.host()],
+    )
+    .env("SOURCE_DATE_EPOCH", "1700000000")
+    .output()
+    .unwrap();
+    let said = text(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "versions.lock records this version as {recorded}, but this build prepares sha256:"
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains("none could be read") && said.contains("cannot reach the registry"),
+        "{said}"
+    );
+    assert_eq!(tag_digest(&third.host(), "1.1.0"), None, "nothing pushed");
+    assert_eq!(lock_of(ws.path()), lock_before, "versions.lock unchanged");
 }

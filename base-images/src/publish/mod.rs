@@ -13,6 +13,7 @@
 
 pub mod attached;
 pub mod auth;
+pub mod copy;
 pub mod layers;
 pub mod oci;
 pub mod remote;
@@ -123,6 +124,25 @@ pub enum PublishError {
         /// The digest of this release's index.
         ours: String,
     },
+    /// A released version would get a second index digest: this build
+    /// prepares another index than versions.lock records, and no recorded
+    /// repository could be copied from.
+    #[error(
+        "{address}: not pushed: versions.lock records this version as {recorded}, but this build prepares {ours}; \
+         a released version has one digest everywhere, so it is copied from a repository that holds it, never rebuilt \
+         ({}); make a recorded repository reachable (docker login, or the registry running) and publish again",
+        if unread.is_empty() { "versions.lock names no other repository".to_owned() } else { format!("none could be read: {}", unread.join("; ")) }
+    )]
+    Diverged {
+        /// `registry/repository:tag`.
+        address: String,
+        /// The index digest versions.lock records.
+        recorded: String,
+        /// The index digest this build prepares.
+        ours: String,
+        /// Each recorded repository that could not be read, and why.
+        unread: Vec<String>,
+    },
     /// An OCI document could not be built.
     #[error("cannot build an OCI document: {0}")]
     Document(String),
@@ -157,23 +177,58 @@ pub struct Target {
 }
 
 impl Target {
-    /// Where `image` goes: its family's repository, on `registry_override`
-    /// when given; `None` when the family declares no repository.
+    /// Where `image` goes: each repository its family declares (the first
+    /// first), each on `registry_override` when given (repositories that
+    /// then coincide are one); empty when the family declares none.
+    pub fn all(image: &BaseImage, registry_override: Option<&str>) -> Result<Vec<Target>, crate::Error> {
+        let mut targets: Vec<Target> = Vec::new();
+        for repository in image.repositories() {
+            let target = Target::in_repository(image, repository, registry_override)?;
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+        Ok(targets)
+    }
+
+    /// Where `image` goes first: its family's first repository.
     pub fn of(image: &BaseImage, registry_override: Option<&str>) -> Result<Option<Target>, crate::Error> {
-        let Some(repository) = image.repository() else {
-            return Ok(None);
-        };
+        Ok(Target::all(image, registry_override)?.into_iter().next())
+    }
+
+    /// Where `image` goes in `repository` (an address such as
+    /// `org/name` or `ghcr.io/org/name`), on `registry_override` when given.
+    fn in_repository(
+        image: &BaseImage,
+        repository: &str,
+        registry_override: Option<&str>,
+    ) -> Result<Target, crate::Error> {
         let address = ImageAddress::parse(repository)?;
         let (registry, path) = address.registry_and_path();
         let path = match registry {
             None if !path.contains('/') => format!("library/{path}"),
             _ => path.to_owned(),
         };
-        Ok(Some(Target {
+        Ok(Target {
             registry: registry_override.or(registry).unwrap_or("docker.io").to_owned(),
             repository: path,
             tag: image.key().version().to_string(),
-        }))
+        })
+    }
+
+    /// Where `image` is in `repository_address` (`registry/path`, as
+    /// versions.lock records it).
+    pub fn recorded(image: &BaseImage, repository_address: &str) -> Result<Target, crate::Error> {
+        let (registry, path) = repository_address.split_once('/').ok_or_else(|| {
+            crate::Error::from(PublishError::Document(format!(
+                "{repository_address}: versions.lock records no registry/path here"
+            )))
+        })?;
+        Ok(Target {
+            registry: registry.to_owned(),
+            repository: path.to_owned(),
+            tag: image.key().version().to_string(),
+        })
     }
 
     /// `registry/repository`.
@@ -617,6 +672,13 @@ pub enum Event {
         /// The signed digest.
         digest: String,
     },
+    /// A platform image's SBOM was copied from another repository.
+    Copied {
+        /// The platform.
+        platform: String,
+        /// The artifact manifest's digest.
+        digest: String,
+    },
     /// A platform image's SBOM was attached.
     Attached {
         /// The platform.
@@ -824,6 +886,52 @@ mod tests {
         assert_eq!(target.address(), "docker.io/airbyte/python-connector-base:1.0.0");
         let moved = Target::of(image, Some("127.0.0.1:5000"))?.expect("a repository");
         assert_eq!(moved.address(), "127.0.0.1:5000/airbyte/python-connector-base:1.0.0");
+        Ok(())
+    }
+
+    static MIRRORED: BaseImage = BaseImage::__declare(crate::image::Declaration {
+        family: "mirrored",
+        version: crate::Version {
+            major: 1,
+            minor: 0,
+            patch: 0,
+            pre: "",
+        },
+        version_text: "1.0.0",
+        parent: None,
+        changelog: "x",
+        platforms: &["linux/amd64"],
+        finish: None,
+        repositories: &["org/mirrored", "ghcr.io/org/mirrored", "127.0.0.1:5000/org/mirrored"],
+        build: crate::Build::Root(crate::__private::poisoned_recipe),
+        location: crate::Location {
+            file: "publish/mod.rs",
+            line: 1,
+            module: "publish",
+        },
+        poisoned: false,
+    });
+
+    #[test]
+    fn a_family_of_several_repositories_goes_to_each_and_an_override_merges_them() -> Result<(), crate::Error> {
+        let addresses = |targets: Vec<Target>| targets.iter().map(Target::address).collect::<Vec<_>>();
+        assert_eq!(
+            addresses(Target::all(&MIRRORED, None)?),
+            [
+                "docker.io/org/mirrored:1.0.0",
+                "ghcr.io/org/mirrored:1.0.0",
+                "127.0.0.1:5000/org/mirrored:1.0.0"
+            ]
+        );
+        assert_eq!(
+            addresses(Target::all(&MIRRORED, Some("127.0.0.1:5999"))?),
+            ["127.0.0.1:5999/org/mirrored:1.0.0"],
+            "the same path on one registry is one target"
+        );
+        assert_eq!(Target::of(&MIRRORED, None)?.map(|t| t.registry).as_deref(), Some("docker.io"));
+        let recorded = Target::recorded(&MIRRORED, "127.0.0.1:5000/org/mirrored")?;
+        assert_eq!(recorded.address(), "127.0.0.1:5000/org/mirrored:1.0.0");
+        assert!(Target::recorded(&MIRRORED, "no-path").is_err());
         Ok(())
     }
 

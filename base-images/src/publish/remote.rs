@@ -248,8 +248,58 @@ impl Remote {
                 }
                 Err(e) => Some((Err(OciDistributionError::IoError(e)), file)),
             }
-        })
-        .inspect(move |chunk| {
+        });
+        self.push_stream(repository, digest, size, stream, sent).await
+    }
+
+    /// Copies the blob `digest` of `size` bytes from `from` in `source` (another
+    /// registry) into `repository` here, streamed: checked against its
+    /// digest as it is read and cut off past `size`, never held whole.
+    pub async fn upload_from(
+        &self,
+        repository: &str,
+        (source, from): (&Remote, &str),
+        digest: &str,
+        size: u64,
+        sent: impl Fn(u64) + Send + Sync + 'static,
+    ) -> Result<(), PublishError> {
+        let at = source.reference(from, digest);
+        let doing = format!("read blob {digest} of {}/{from}", source.registry);
+        source
+            .client
+            .auth(&at, &source.auth, RegistryOperation::Pull)
+            .await
+            .map_err(|e| source.error(&doing, e))?;
+        let stream = source
+            .client
+            .pull_blob_stream(&at, digest)
+            .await
+            .map_err(|e| source.error(&doing, e))?;
+        let mut seen = 0u64;
+        let capped = stream.map(move |chunk| {
+            let chunk = chunk.map_err(OciDistributionError::IoError)?;
+            seen += chunk.len() as u64;
+            if seen > size {
+                return Err(OciDistributionError::IoError(std::io::Error::other(format!(
+                    "the source sent more than the {size} bytes its manifest names"
+                ))));
+            }
+            Ok(chunk)
+        });
+        self.push_stream(repository, digest, size, capped, sent).await
+    }
+
+    /// Uploads the blob `digest` of `size` bytes from `stream`, calling
+    /// `sent` with each chunk's length.
+    async fn push_stream(
+        &self,
+        repository: &str,
+        digest: &str,
+        size: u64,
+        stream: impl futures_util::Stream<Item = Result<bytes::Bytes, OciDistributionError>> + Send + 'static,
+        sent: impl Fn(u64) + Send + Sync + 'static,
+    ) -> Result<(), PublishError> {
+        let stream = stream.inspect(move |chunk| {
             if let Ok(bytes) = chunk {
                 sent(bytes.len() as u64);
             }

@@ -23,6 +23,10 @@ use super::PublishError;
 /// The media type of a signed payload.
 pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 
+/// The largest signed payload read (cosign's simple-signing payloads are
+/// a few hundred bytes).
+pub const MAX_PAYLOAD_BYTES: u64 = 1 << 20;
+
 /// The layer annotation holding the base64 signature.
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 

@@ -19,10 +19,6 @@ use crate::lock::LockEntry;
 use crate::sbom::SPDX_MEDIA_TYPE;
 use crate::BaseImage;
 
-/// The largest signed payload read (cosign's simple-signing payloads are
-/// a few hundred bytes).
-const MAX_PAYLOAD_BYTES: u64 = 1 << 20;
-
 /// What the registry holds of a published version, and how it differs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Verified {
@@ -175,7 +171,7 @@ async fn signed_with(
     };
     let signatures = sign::signatures_in(&manifest);
     for (payload_digest, signature) in &signatures {
-        let payload = remote.blob(repository, payload_digest, MAX_PAYLOAD_BYTES).await?;
+        let payload = remote.blob(repository, payload_digest, sign::MAX_PAYLOAD_BYTES).await?;
         if oci::sha256(&payload) == *payload_digest
             && sign::payload_names(&payload, &target.repository_address(), digest)
             && key.verifier.verifies(&payload, signature)
