@@ -270,28 +270,7 @@ mod tests {
     }
 
     fn declared_in(file: &'static str) -> BaseImage {
-        BaseImage::__declare(base_images::__private::Declaration {
-            family: "dep-family",
-            version: Version {
-                major: 1,
-                minor: 0,
-                patch: 0,
-                pre: "",
-            },
-            version_text: "1.0.0",
-            parent: None,
-            changelog: "First.",
-            platforms: &["linux/amd64"],
-            finish: None,
-            repositories: &[],
-            build: base_images::Build::Root(base_images::__private::poisoned_recipe),
-            location: base_images::Location {
-                file,
-                line: 1,
-                module: "dep_family",
-            },
-            poisoned: false,
-        })
+        BaseImage::__declare(base_images::__private::Declaration::example("dep-family", &[], file))
     }
 
     #[test]

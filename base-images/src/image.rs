@@ -93,6 +93,37 @@ pub struct Declaration {
     pub poisoned: bool,
 }
 
+impl Declaration {
+    /// A root version 1.0.0 of `family` for amd64 that never builds,
+    /// declared in `file` and published to `repositories` (tests of what
+    /// reads declarations).
+    #[doc(hidden)]
+    pub const fn example(family: &'static str, repositories: &'static [&'static str], file: &'static str) -> Self {
+        Declaration {
+            family,
+            version: Version {
+                major: 1,
+                minor: 0,
+                patch: 0,
+                pre: "",
+            },
+            version_text: "1.0.0",
+            parent: None,
+            changelog: "First.",
+            platforms: &["linux/amd64"],
+            finish: None,
+            repositories,
+            build: Build::Root(crate::__private::poisoned_recipe),
+            location: Location {
+                file,
+                line: 1,
+                module: family,
+            },
+            poisoned: false,
+        }
+    }
+}
+
 impl BaseImage {
     /// Makes the static from the macro's declaration (macro use only).
     #[doc(hidden)]

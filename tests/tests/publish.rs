@@ -872,6 +872,24 @@ fn put_index(host: &str, tag: &str, bytes: &[u8]) {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "201", "PUT {url}");
 }
 
+/// `verify e2e-dual:1.1.0 --key public` against `host`: exit code and output.
+fn verify_signed(root: &Path, host: &str, public: &Path) -> (Option<i32>, String) {
+    let out = publish_command(
+        root,
+        &[
+            "verify",
+            "e2e-dual:1.1.0",
+            "--registry-override",
+            host,
+            "--key",
+            public.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    (out.status.code(), text(&out))
+}
+
 /// `verify e2e-dual:1.1.0` against `host`: exit code and output.
 fn verify(root: &Path, host: &str) -> (Option<i32>, String) {
     let out = publish_command(root, &["verify", "e2e-dual:1.1.0", "--registry-override", host])
@@ -1061,22 +1079,7 @@ fn a_signature_made_with_one_key_verifies_with_it_and_fails_with_another() {
     assert!(openssl_verifies(&host, &index, &one_pub, keys.path()));
     assert!(!openssl_verifies(&host, &index, &two_pub, keys.path()));
 
-    let verify_with = |public: &Path| {
-        let out = publish_command(
-            ws.path(),
-            &[
-                "verify",
-                "e2e-dual:1.1.0",
-                "--registry-override",
-                &host,
-                "--key",
-                public.to_str().unwrap(),
-            ],
-        )
-        .output()
-        .unwrap();
-        (out.status.code(), text(&out))
-    };
+    let verify_with = |public: &Path| verify_signed(ws.path(), &host, public);
     let (code, said) = verify_with(&one_pub);
     assert_eq!(code, Some(0), "{said}");
     assert!(
@@ -1283,25 +1286,9 @@ fn a_second_registry_gets_a_copy_with_the_same_digest_sboms_and_signature_never_
     both.sort();
     assert_eq!(entry.published.as_ref().unwrap().repositories, both);
     for host in [first.host(), second.host()] {
-        let out = publish_command(
-            ws.path(),
-            &[
-                "verify",
-                "e2e-dual:1.1.0",
-                "--registry-override",
-                &host,
-                "--key",
-                public.to_str().unwrap(),
-            ],
-        )
-        .output()
-        .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{host}: {}", text(&out));
-        assert!(
-            text(&out).contains(&format!("is signed with {}", public.display())),
-            "{}",
-            text(&out)
-        );
+        let (code, said) = verify_signed(ws.path(), &host, &public);
+        assert_eq!(code, Some(0), "{host}: {said}");
+        assert!(said.contains(&format!("is signed with {}", public.display())), "{said}");
     }
 
     // No recorded registry answers: the rebuild prepares another index,

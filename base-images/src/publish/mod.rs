@@ -889,28 +889,11 @@ mod tests {
         Ok(())
     }
 
-    static MIRRORED: BaseImage = BaseImage::__declare(crate::image::Declaration {
-        family: "mirrored",
-        version: crate::Version {
-            major: 1,
-            minor: 0,
-            patch: 0,
-            pre: "",
-        },
-        version_text: "1.0.0",
-        parent: None,
-        changelog: "x",
-        platforms: &["linux/amd64"],
-        finish: None,
-        repositories: &["org/mirrored", "ghcr.io/org/mirrored", "127.0.0.1:5000/org/mirrored"],
-        build: crate::Build::Root(crate::__private::poisoned_recipe),
-        location: crate::Location {
-            file: "publish/mod.rs",
-            line: 1,
-            module: "publish",
-        },
-        poisoned: false,
-    });
+    static MIRRORED: BaseImage = BaseImage::__declare(crate::image::Declaration::example(
+        "mirrored",
+        &["org/mirrored", "ghcr.io/org/mirrored", "127.0.0.1:5000/org/mirrored"],
+        "publish/mod.rs",
+    ));
 
     #[test]
     fn a_family_of_several_repositories_goes_to_each_and_an_override_merges_them() -> Result<(), crate::Error> {
@@ -928,7 +911,10 @@ mod tests {
             ["127.0.0.1:5999/org/mirrored:1.0.0"],
             "the same path on one registry is one target"
         );
-        assert_eq!(Target::of(&MIRRORED, None)?.map(|t| t.registry).as_deref(), Some("docker.io"));
+        assert_eq!(
+            Target::of(&MIRRORED, None)?.map(|t| t.registry).as_deref(),
+            Some("docker.io")
+        );
         let recorded = Target::recorded(&MIRRORED, "127.0.0.1:5000/org/mirrored")?;
         assert_eq!(recorded.address(), "127.0.0.1:5000/org/mirrored:1.0.0");
         assert!(Target::recorded(&MIRRORED, "no-path").is_err());
