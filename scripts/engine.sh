@@ -89,7 +89,7 @@ certs_valid() {
     done
 }
 
-leaf_cert() { # name CN extendedKeyUsage: a P-256 key and a certificate the CA in . signs
+leaf_cert() { # name CN extendedKeyUsage [extension]: a P-256 key and a certificate the CA in . signs
     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
         -keyout "$1-key.pem" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
     printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=%s\n%s\n' \
@@ -261,7 +261,8 @@ JSON
     dockerd --config-file "$DIR/daemon.json" --containerd "$CTR_SOCK" \
         --data-root "$DIR/data" --exec-root "$DIR/exec" --pidfile "$DIR/dockerd.pid" \
         -H "unix://$SOCK" -H "$TCP" --tlsverify --tlscacert "$CERTS/ca.pem" \
-        --tlscert "$CERTS/server-cert.pem" --tlskey "$CERTS/server-key.pem" --bridge=none --iptables=false --ip6tables=false --ip-forward=false \
+        --tlscert "$CERTS/server-cert.pem" --tlskey "$CERTS/server-key.pem" \
+        --bridge=none --iptables=false --ip6tables=false --ip-forward=false \
         --ip-masq=false --userland-proxy=false >"$DIR/dockerd.log" 2>&1 &
     echo $! > "$DIR/dockerd.launcher.pid"
     for _ in $(seq 300); do
