@@ -11,30 +11,131 @@
 #   scripts/engine.sh env          print the DOCKER_HOST to export
 #
 # The private engine listens on its unix socket and on 127.0.0.1:23750
-# (BASE_IMAGES_ENGINE_TCP_PORT); `run` exports BASE_IMAGES_ENGINE_TCP when
-# that answers.
+# (BASE_IMAGES_ENGINE_TCP_PORT) with TLS and client certificates only: at
+# start this script makes a CA, a server certificate for 127.0.0.1 and a
+# client certificate with openssl in $BASE_IMAGES_ENGINE_DIR/certs (ca.pem,
+# cert.pem, key.pem as the docker CLI names them; keys 0600; the CA's key
+# is deleted once both are signed), so no port serves the root API without
+# one. `run` exports BASE_IMAGES_ENGINE_TCP and BASE_IMAGES_ENGINE_CERT_PATH
+# when that listener answers, for the tests of DOCKER_HOST=tcp://… with
+# DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH.
 #
 # `start` and `run` also start a local OCI registry (Debian's docker-registry)
 # on 127.0.0.1:5000 for the tests that publish or pin roots, unless one
 # already answers there; the engine treats 127.0.0.0/8 as insecure.
 #
 # The engine has its own data root, exec root, pidfiles and sockets under
-# $BASE_IMAGES_ENGINE_DIR (default /var/tmp/base-images-engine) and does not
-# touch host networking: --bridge=none --iptables=false --ip6tables=false
-# --ip-forward=false --ip-masq=false --userland-proxy=false. It runs its own
-# containerd, because dockerd 20.10 silently uses the system containerd
-# socket whenever one exists.
+# $BASE_IMAGES_ENGINE_DIR (default /var/tmp/base-images-engine), which this
+# script creates (mode 0700, with a marker file); it refuses, with exit 2, a
+# directory it did not create, a symbolic link, one another user owns or
+# others may write to (it would run, and kill, what that directory names).
+# The engine does not touch host networking: --bridge=none --iptables=false
+# --ip6tables=false --ip-forward=false --ip-masq=false
+# --userland-proxy=false, so it has no default network and build steps use
+# the host's. It runs its own containerd, because dockerd 20.10 silently
+# uses the system containerd socket whenever one exists.
 set -euo pipefail
 
 DIR="${BASE_IMAGES_ENGINE_DIR:-/var/tmp/base-images-engine}"
 SOCK="$DIR/docker.sock"
-# The private engine also listens on loopback TCP (plain HTTP: loopback
-# only), so DOCKER_HOST=tcp://… is tested against a real daemon.
+# Written when this script creates $DIR; a directory without it is refused.
+MARKER="$DIR/.base-images-engine"
+# The private engine also listens on loopback TCP (TLS, client certificates
+# from $CERTS only), so DOCKER_HOST=tcp://… is tested against a real daemon.
 TCP="tcp://127.0.0.1:${BASE_IMAGES_ENGINE_TCP_PORT:-23750}"
+CERTS="$DIR/certs"
+# How long the certificates are valid; they are made again at a start
+# within a day of their end.
+CERT_DAYS=365
 CTR_SOCK="$DIR/containerd/containerd.sock"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
 log() { echo "engine: $*" >&2; }
+
+refuse_dir() { # reason
+    log "refusing the engine directory $DIR: $*; remove it or set BASE_IMAGES_ENGINE_DIR to a new path"
+    exit 2
+}
+
+# Refuses $DIR, if it exists, unless this script created it (the marker),
+# this user owns it and only this user may write to it.
+check_dir() {
+    [ -L "$DIR" ] && refuse_dir "it is a symbolic link"
+    [ -e "$DIR" ] || return 0
+    [ -d "$DIR" ] || refuse_dir "it is not a directory"
+    [ "$(stat -c %u "$DIR")" = "$(id -u)" ] || refuse_dir "it is owned by $(stat -c %U "$DIR"), not $(id -un)"
+    { [ -f "$MARKER" ] && [ ! -L "$MARKER" ]; } ||
+        refuse_dir "scripts/engine.sh did not create it (no $(basename "$MARKER") marker)"
+    [ $((0$(stat -c %a "$DIR") & 022)) = 0 ] || refuse_dir "others may write to it (mode $(stat -c %a "$DIR"))"
+}
+
+# Checks $DIR, or creates it (0700) with its marker.
+claim_dir() {
+    check_dir
+    [ -d "$DIR" ] && return 0
+    mkdir -p "$(dirname "$DIR")"
+    mkdir -m 0700 "$DIR" 2>/dev/null || refuse_dir "it could not be created (did another process create it?)"
+    echo "created by base-images scripts/engine.sh for its private engine" >"$MARKER"
+}
+
+# Whether $CERTS holds a CA, a server and a client certificate it signed,
+# valid for at least another day.
+certs_valid() {
+    local f
+    for f in ca.pem server-cert.pem server-key.pem cert.pem key.pem; do [ -f "$CERTS/$f" ] || return 1; done
+    openssl verify -CAfile "$CERTS/ca.pem" "$CERTS/server-cert.pem" "$CERTS/cert.pem" >/dev/null 2>&1 || return 1
+    for f in ca.pem server-cert.pem cert.pem; do
+        openssl x509 -checkend 86400 -noout -in "$CERTS/$f" >/dev/null 2>&1 || return 1
+    done
+}
+
+leaf_cert() { # name CN extendedKeyUsage [extension]: a P-256 key and a certificate the CA in . signs
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$1-key.pem" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=%s\n%s\n' \
+        "$3" "${4:-}" >"$1.ext"
+    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca-key.pem -set_serial "0x$(openssl rand -hex 16)" \
+        -days "$CERT_DAYS" -extfile "$1.ext" -out "$1-cert.pem" 2>/dev/null
+    rm "$1.csr" "$1.ext"
+}
+
+# The TCP listener's CA, server certificate (127.0.0.1) and client
+# certificate, made in $CERTS (0700; keys 0600) unless valid ones are there.
+make_certs() {
+    certs_valid && return 0
+    if ! command -v openssl >/dev/null; then
+        [ "$(id -u)" = 0 ] || { log "openssl is missing (apt-get install openssl)"; exit 2; }
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+    fi
+    local tmp
+    tmp="$(mktemp -d "$DIR/certs.XXXXXX")"
+    (
+        umask 077
+        cd "$tmp"
+        openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout ca-key.pem -out ca.pem -days "$CERT_DAYS" -subj "/CN=base-images private engine CA" \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+        leaf_cert server 127.0.0.1 serverAuth subjectAltName=IP:127.0.0.1
+        leaf_cert client "base-images tests" clientAuth
+        mv client-cert.pem cert.pem
+        mv client-key.pem key.pem
+        # Nobody signs another certificate for this engine.
+        rm ca-key.pem
+    ) || { rm -rf "$tmp"; log "could not make the TLS certificates with openssl"; exit 2; }
+    rm -rf "$CERTS"
+    mv "$tmp" "$CERTS"
+    log "made the TLS certificates of the TCP listener in $CERTS"
+}
+
+tcp_answers() { # tcp://host:port [certificate dir: TLS with its client certificate]
+    local addr="${1#*://}"
+    if [ -n "${2:-}" ]; then
+        curl -fsS --max-time 2 --cacert "$2/ca.pem" --cert "$2/cert.pem" --key "$2/key.pem" \
+            "https://$addr/_ping" >/dev/null 2>&1
+    else
+        curl -fsS --max-time 2 "http://$addr/_ping" >/dev/null 2>&1
+    fi
+}
 
 answers() { # socket
     [ -S "$1" ] && curl -fsS --max-time 2 --unix-socket "$1" http://docker/_ping >/dev/null 2>&1
@@ -44,7 +145,9 @@ running_daemon() { # prints the DOCKER_HOST of a daemon that answers, if any
     if [ -n "${DOCKER_HOST:-}" ]; then
         case "$DOCKER_HOST" in
             unix://*) answers "${DOCKER_HOST#unix://}" && { echo "$DOCKER_HOST"; return 0; } ;;
-            *) curl -fsS --max-time 2 "http://${DOCKER_HOST#tcp://}/_ping" >/dev/null 2>&1 && { echo "$DOCKER_HOST"; return 0; } ;;
+            https://*) tcp_answers "$DOCKER_HOST" "${DOCKER_CERT_PATH:-$HOME/.docker}" && { echo "$DOCKER_HOST"; return 0; } ;;
+            *) tcp_answers "$DOCKER_HOST" "${DOCKER_TLS_VERIFY+${DOCKER_CERT_PATH:-$HOME/.docker}}" &&
+                { echo "$DOCKER_HOST"; return 0; } ;;
         esac
         log "DOCKER_HOST=$DOCKER_HOST does not answer; starting the private engine instead"
     fi
@@ -132,6 +235,8 @@ YAML
 
 start() {
     install_engine
+    claim_dir
+    make_certs
     mkdir -p "$DIR/containerd" "$DIR/data" "$DIR/exec"
     cat > "$DIR/containerd.toml" <<TOML
 version = 2
@@ -155,7 +260,9 @@ JSON
     for _ in $(seq 100); do [ -S "$CTR_SOCK" ] && break; sleep 0.1; done
     dockerd --config-file "$DIR/daemon.json" --containerd "$CTR_SOCK" \
         --data-root "$DIR/data" --exec-root "$DIR/exec" --pidfile "$DIR/dockerd.pid" \
-        -H "unix://$SOCK" -H "$TCP" --bridge=none --iptables=false --ip6tables=false --ip-forward=false \
+        -H "unix://$SOCK" -H "$TCP" --tlsverify --tlscacert "$CERTS/ca.pem" \
+        --tlscert "$CERTS/server-cert.pem" --tlskey "$CERTS/server-key.pem" \
+        --bridge=none --iptables=false --ip6tables=false --ip-forward=false \
         --ip-masq=false --userland-proxy=false >"$DIR/dockerd.log" 2>&1 &
     echo $! > "$DIR/dockerd.launcher.pid"
     for _ in $(seq 300); do
@@ -180,6 +287,7 @@ stop_pid() { # pidfile
 }
 
 stop() {
+    check_dir
     stop_pid "$DIR/registry.pid"
     stop_pid "$DIR/dockerd.launcher.pid"
     stop_pid "$DIR/containerd.pid"
@@ -190,16 +298,19 @@ stop() {
 
 case "${1:-}" in
     start)
+        claim_dir
         emulation
         if running_daemon >/dev/null; then log "a daemon already answers: $(running_daemon)"; else start; fi
         start_registry ;;
     stop) stop ;;
     env)
+        check_dir
         host="$(running_daemon)" || { log "no daemon answers; run: scripts/engine.sh start"; exit 2; }
         echo "export DOCKER_HOST=$host" ;;
     run)
         shift
         [ $# -gt 0 ] || { log "usage: scripts/engine.sh run CMD..."; exit 2; }
+        claim_dir
         emulation
         if host="$(running_daemon)"; then
             log "reusing the daemon at $host"
@@ -209,16 +320,16 @@ case "${1:-}" in
             trap stop EXIT
             host="unix://$SOCK"
         fi
-        mkdir -p "$DIR"
         if ! registry_answers; then
             start_registry
             # stop() ends the registry too; without an engine of ours, end just it.
             [ -n "${started:-}" ] || trap 'stop_pid "$DIR/registry.pid"' EXIT
         fi
         export DOCKER_HOST="$host" BASE_IMAGES_E2E=1 BASE_IMAGES_REGISTRY="$REGISTRY"
-        # Where the engine answers on TCP, when it is ours (tests of tcp://).
-        if curl -fsS --max-time 2 "http://${TCP#tcp://}/_ping" >/dev/null 2>&1; then
-            export BASE_IMAGES_ENGINE_TCP="$TCP"
+        # Where the engine answers on TCP with the client certificate made
+        # at its start, when it is ours (tests of tcp:// with TLS).
+        if [ -f "$CERTS/ca.pem" ] && tcp_answers "$TCP" "$CERTS"; then
+            export BASE_IMAGES_ENGINE_TCP="$TCP" BASE_IMAGES_ENGINE_CERT_PATH="$CERTS"
         fi
         "$HERE/root-image.sh"
         "$@" ;;

@@ -752,41 +752,64 @@ fn a_two_platform_family_must_pin_an_index_not_one_platforms_manifest() {
 }
 
 #[test]
-fn a_tcp_docker_host_reaches_the_engine_as_with_the_docker_cli() {
+fn a_tcp_docker_host_reaches_the_engine_through_tls_with_a_client_certificate() {
     if !engine_up() {
         return;
     }
-    let Ok(tcp) = std::env::var("BASE_IMAGES_ENGINE_TCP") else {
-        eprintln!("engine test not run: the engine is not the project's private one (no BASE_IMAGES_ENGINE_TCP)");
+    let (Ok(tcp), Ok(certs)) = (
+        std::env::var("BASE_IMAGES_ENGINE_TCP"),
+        std::env::var("BASE_IMAGES_ENGINE_CERT_PATH"),
+    ) else {
+        eprintln!(
+            "engine test not run: the engine is not the project's private one (no BASE_IMAGES_ENGINE_TCP and BASE_IMAGES_ENGINE_CERT_PATH)"
+        );
         return;
     };
     let ws = tool::workspace();
-    let out = tool::command(ws.path(), &["build", "e2e-python:1.0.0"])
-        .env("DOCKER_HOST", &tcp)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    let build = |tls: Option<&Path>| {
+        let mut command = tool::command(ws.path(), &["build", "e2e-python:1.0.0"]);
+        command.env("DOCKER_HOST", &tcp);
+        if let Some(certs) = tls {
+            command.env("DOCKER_TLS_VERIFY", "1").env("DOCKER_CERT_PATH", certs);
+        }
+        let out = command.output().unwrap();
+        (out.status.code(), text(&out))
+    };
+    // As the docker CLI connects: TLS, the engine's CA, the client certificate.
+    let (code, output) = build(Some(Path::new(&certs)));
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains(&format!("engine: docker at {tcp}")), "{output}");
+
+    // No unauthenticated API on the port: plain HTTP is refused...
+    let (code, output) = build(None);
+    assert_eq!(code, Some(2), "{output}");
     assert!(
-        text(&out).contains(&format!("engine: docker at {tcp}")),
-        "{}",
-        text(&out)
+        output.contains(&format!("no container engine answers at {tcp}: ")) && output.contains("HTTPS server"),
+        "{output}"
+    );
+    // ... and so is TLS without a client certificate the engine's CA signed.
+    let ca_only = ws.path().join("ca-only");
+    std::fs::create_dir(&ca_only).unwrap();
+    std::fs::copy(Path::new(&certs).join("ca.pem"), ca_only.join("ca.pem")).unwrap();
+    let (code, output) = build(Some(&ca_only));
+    assert_eq!(code, Some(2), "{output}");
+    assert!(
+        output.contains(&format!("no container engine answers at {tcp}: ")) && output.contains("fatal alert"),
+        "{output}"
     );
 
     // TLS asked for, as the docker CLI reads it, without certificates.
-    let certs = ws.path().join("no-certs");
-    let out = tool::command(ws.path(), &["build", "e2e-python:1.0.0"])
-        .env("DOCKER_HOST", &tcp)
-        .env("DOCKER_TLS_VERIFY", "1")
-        .env("DOCKER_CERT_PATH", &certs)
-        .output()
-        .unwrap();
-    let output = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{output}");
+    let no_certs = ws.path().join("no-certs");
+    let (code, output) = build(Some(&no_certs));
+    assert_eq!(code, Some(2), "{output}");
     assert!(
         output.contains(&format!("no container engine answers at {tcp}: ")),
         "{output}"
     );
-    assert!(output.contains(&certs.join("ca.pem").display().to_string()), "{output}");
+    assert!(
+        output.contains(&no_certs.join("ca.pem").display().to_string()),
+        "{output}"
+    );
 }
 
 #[test]

@@ -11,6 +11,7 @@ use dagger_sdk::core::gql_client::GraphQlExtension;
 use dagger_sdk::core::graphql_client::GraphQLError;
 use dagger_sdk::errors::DaggerError;
 
+use crate::error::error_chain;
 use crate::Error;
 
 /// How long one call to the Dagger engine may take before it counts as not
@@ -115,16 +116,4 @@ fn exec_text(failure: &ExecFailure) -> String {
         failure.exit_code,
         failure.stderr.trim_end()
     )
-}
-
-/// An error and its sources, one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -113,7 +113,7 @@ impl<'p> Stretch<'p> {
         let context = packed.map_err(|e| Failure::Engine(e.to_string()))?;
         let options = BuildImageOptions {
             t: Some(tag.to_owned()),
-            networkmode: Some("host".into()),
+            networkmode: engine.network.mode(),
             labels: Some(HashMap::from([(RECIPE_LABEL.to_owned(), recipe.to_owned())])),
             version: BuilderVersion::BuilderBuildKit,
             ..Default::default()

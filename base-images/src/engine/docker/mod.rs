@@ -10,6 +10,7 @@ mod build;
 mod buildkit;
 mod export;
 mod inventory;
+mod network;
 mod target;
 
 use std::collections::HashSet;
@@ -20,9 +21,11 @@ use bollard::query_parameters::RemoveContainerOptions;
 use bollard::Docker;
 
 pub use build::{CACHE_REPOSITORY, ROOT_REPOSITORY};
+pub use network::StepNetwork;
 pub use target::DockerTarget;
 
 use super::{BuildRequest, BuiltImage, Distribution, Engine, RootIdentity};
+use crate::error::error_chain;
 use crate::Error;
 
 /// How long connecting may take before the daemon counts as not answering.
@@ -40,6 +43,8 @@ pub struct DockerEngine {
     docker: Docker,
     endpoint: String,
     run_id: String,
+    /// Where build steps and networked checks run.
+    network: StepNetwork,
     containers: Arc<Mutex<HashSet<String>>>,
     /// Held while a root image is looked up or pulled.
     roots: Arc<tokio::sync::Mutex<()>>,
@@ -50,6 +55,7 @@ impl std::fmt::Debug for DockerEngine {
         f.debug_struct("DockerEngine")
             .field("endpoint", &self.endpoint)
             .field("run_id", &self.run_id)
+            .field("network", &self.network)
             .finish()
     }
 }
@@ -70,7 +76,8 @@ impl DockerEngine {
     /// Connects to `endpoint` through bollard's own connection code (the
     /// same schemes and TLS variables as `connect`), then agrees on the API
     /// version with the daemon (at most what bollard speaks, at least what
-    /// an older daemon such as Debian's 20.10 does, 1.41).
+    /// an older daemon such as Debian's 20.10 does, 1.41) and reads whether
+    /// it has a default network ([`StepNetwork`]).
     pub async fn connect_to(endpoint: &str) -> Result<Self, Error> {
         let unavailable = |reason: String, source: Option<bollard::errors::Error>| Error::EngineUnavailable {
             endpoint: endpoint.to_owned(),
@@ -82,14 +89,20 @@ impl DockerEngine {
                 return Err(unavailable("the socket does not exist".into(), None));
             }
         }
+        install_crypto_provider();
         // Requests such as a long build step's wait are bounded by our own
         // timeouts, not the client's.
         let docker = Docker::connect_with_host(endpoint)
             .map_err(|e| unavailable(e.to_string(), Some(e)))?
             .with_timeout(Duration::from_secs(3600));
-        let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await {
-            Ok(Ok(docker)) => docker,
-            Ok(Err(e)) => return Err(unavailable(e.to_string(), Some(e))),
+        let answered = tokio::time::timeout(CONNECT_TIMEOUT, async {
+            let docker = docker.negotiate_version().await?;
+            let network = StepNetwork::of(&docker).await?;
+            Ok::<_, bollard::errors::Error>((docker, network))
+        });
+        let (docker, network) = match answered.await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(e)) => return Err(unavailable(error_chain(&e), Some(e))),
             Err(_) => {
                 return Err(unavailable(
                     format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
@@ -107,6 +120,7 @@ impl DockerEngine {
             docker,
             endpoint: endpoint.to_owned(),
             run_id: format!("{}-{}-{connection}", std::process::id(), started.as_millis()),
+            network,
             containers: Arc::default(),
             roots: Arc::default(),
         })
@@ -115,6 +129,11 @@ impl DockerEngine {
     /// The daemon's address.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// Where build steps and the checks that ask for a network run.
+    pub fn step_network(&self) -> StepNetwork {
+        self.network
     }
 
     /// The bollard client (for tests and tools that need more).
@@ -153,7 +172,7 @@ impl Engine for DockerEngine {
     type Target = DockerTarget;
 
     fn describe(&self) -> String {
-        format!("docker at {}", self.endpoint)
+        format!("docker at {}{}", self.endpoint, self.network.note())
     }
 
     async fn build(&self, request: BuildRequest<'_>) -> Result<BuiltImage, Error> {
@@ -247,6 +266,16 @@ async fn container_file(
     let mut contents = Vec::new();
     std::io::Read::read_to_end(&mut entry, &mut contents)?;
     Ok(ContainerFile::File(contents))
+}
+
+/// Installs ring (bollard's own choice) as the process's TLS provider
+/// unless one is installed: rustls is built with two here and would
+/// otherwise panic when bollard makes its TLS client.
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race to another installer leaves that one, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
 }
 
 /// `os/arch[/variant]` from the engine's fields (`?` for one it left out).

@@ -1,6 +1,6 @@
 //! The container checks run in: one per built image, started with its
 //! entrypoint replaced by `sleep infinity` under an init process, without
-//! network unless asked, as the image's user. Commands run through the exec
+//! network unless asked (then on the build steps' network), as the image's user. Commands run through the exec
 //! API with stdout and stderr kept apart.
 
 use std::collections::HashMap;
@@ -42,7 +42,11 @@ pub(super) async fn start(engine: &DockerEngine, image: &BuiltImage, network: bo
         labels: Some(HashMap::from([(RUN_LABEL.to_owned(), engine.run_id.clone())])),
         host_config: Some(HostConfig {
             init: Some(true),
-            network_mode: Some(if network { "host" } else { "none" }.into()),
+            network_mode: if network {
+                engine.network.mode()
+            } else {
+                Some("none".into())
+            },
             ..Default::default()
         }),
         ..Default::default()
