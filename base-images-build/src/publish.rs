@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use base_images::engine::docker::DockerEngine;
-use base_images::engine::pipeline::{interruptible, ImageReport};
+use base_images::engine::pipeline::{interruptible, ImageReport, Options};
 use base_images::engine::Engine as _;
 use base_images::lock::{Lock, Published, ReleaseProblem, REPRODUCIBLE_LAYERS};
 use base_images::publish::layers::LayerStore;
@@ -148,7 +148,11 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
         chosen.len(),
         plan.platforms().join(", ")
     ));
-    let reports = build_all(engine, &plan, &lock, &[], args.jobs, args.no_cache, ui).await?;
+    let options = Options {
+        fetcher: args.fetch.fetcher(),
+        ..Options::default()
+    };
+    let reports = build_all(engine, &plan, &lock, &options, args.jobs, args.no_cache, ui).await?;
     ui.summary(&report::table(&reports));
     if let Err(failed) = all_passed(&reports, ui) {
         write_reports(&reports_to, &reports, &[])?;
