@@ -8,7 +8,7 @@
 //! which packs these entries, and the unpacking helper of the Dockerfile
 //! and Dagger paths give the same files.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 
 use bytesize::ByteSize;
@@ -100,7 +100,7 @@ pub enum EntryKind {
     /// A symbolic link to a target.
     Symlink(String),
     /// A hard link to the file at this path (relative to the directory,
-    /// listed before it).
+    /// listed before it); its entry's mode is that file's.
     HardLink(String),
 }
 
@@ -324,6 +324,9 @@ fn unzip(bytes: &[u8], budget: &mut Budget) -> Result<Vec<Entry>, ArchiveError> 
 fn untar(reader: impl Read, budget: &mut Budget) -> Result<Vec<Entry>, ArchiveError> {
     let mut archive = tar::Archive::new(reader);
     let mut entries = Vec::new();
+    // The mode of each file so far: a hard link is its file, mode included
+    // (tar ignores a hard link header's own mode).
+    let mut files: HashMap<String, u32> = HashMap::new();
     for item in archive.entries().map_err(|e| budget.malformed(e))? {
         budget.entry()?;
         let mut item = item.map_err(|e| budget.malformed(e))?;
@@ -332,7 +335,7 @@ fn untar(reader: impl Read, budget: &mut Budget) -> Result<Vec<Entry>, ArchiveEr
             .map_err(|e| budget.malformed(e))?
             .to_string_lossy()
             .into_owned();
-        let mode = item
+        let mut mode = item
             .header()
             .mode()
             .map_err(|e| budget.malformed(format!("{name}: {e}")))?
@@ -344,11 +347,12 @@ fn untar(reader: impl Read, budget: &mut Budget) -> Result<Vec<Entry>, ArchiveEr
             tar::EntryType::Symlink => EntryKind::Symlink(link_target(&item)),
             tar::EntryType::Link => {
                 let target = link_target(&item);
-                let inside = inside(&target).map_err(|_| ArchiveError::DanglingHardLink {
-                    path: name.clone(),
-                    target,
-                })?;
-                EntryKind::HardLink(inside)
+                let file = inside(&target).ok().and_then(|t| files.get(&t).map(|mode| (t, *mode)));
+                let Some((target, file_mode)) = file else {
+                    return Err(ArchiveError::DanglingHardLink { path: name, target });
+                };
+                mode = file_mode;
+                EntryKind::HardLink(target)
             }
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 let declared = item.size();
@@ -364,7 +368,11 @@ fn untar(reader: impl Read, budget: &mut Budget) -> Result<Vec<Entry>, ArchiveEr
                 })
             }
         };
-        entries.push(entry(&name, mode, kind)?);
+        let entry = entry(&name, mode, kind)?;
+        if let EntryKind::File(_) = entry.kind {
+            files.insert(entry.path.clone(), entry.mode);
+        }
+        entries.push(entry);
     }
     Ok(entries)
 }
@@ -387,15 +395,13 @@ fn ancestors(path: &str) -> impl Iterator<Item = &str> {
     path.match_indices('/').map(move |(at, _)| &path[..at])
 }
 
-/// Refuses entries at or beneath a symbolic link, links pointing outside,
-/// and hard links to anything but a file listed before them.
+/// Refuses entries at or beneath a symbolic link and links pointing outside.
 fn check_links(entries: &[Entry]) -> Result<(), ArchiveError> {
     let links: BTreeSet<&str> = entries
         .iter()
         .filter(|e| matches!(e.kind, EntryKind::Symlink(_)))
         .map(|e| e.path.as_str())
         .collect();
-    let mut files = BTreeSet::new();
     let mut seen_links = BTreeSet::new();
     for entry in entries {
         let path = entry.path.as_str();
@@ -406,21 +412,9 @@ fn check_links(entries: &[Entry]) -> Result<(), ArchiveError> {
                 link: link.to_owned(),
             });
         }
-        match &entry.kind {
-            EntryKind::Symlink(target) => {
-                target_inside(path, target, &links)?;
-                seen_links.insert(path);
-            }
-            EntryKind::HardLink(target) if !files.contains(target.as_str()) => {
-                return Err(ArchiveError::DanglingHardLink {
-                    path: path.to_owned(),
-                    target: target.clone(),
-                })
-            }
-            EntryKind::File(_) => {
-                files.insert(path);
-            }
-            EntryKind::HardLink(_) | EntryKind::Directory => {}
+        if let EntryKind::Symlink(target) = &entry.kind {
+            target_inside(path, target, &links)?;
+            seen_links.insert(path);
         }
     }
     Ok(())
@@ -724,7 +718,7 @@ mod tests {
         use tar::EntryType::{Link, Regular};
         let bytes = tar_of(&[
             ("./bin/tool", Regular, 0o755, b"#!/bin/sh\n"),
-            ("bin/alias", Link, 0o755, b"./bin/tool"),
+            ("bin/alias", Link, 0o777, b"./bin/tool"),
         ]);
         let entries = unpack(ArchiveFormat::Tar, &bytes, &LIMITS).unwrap();
         assert_eq!(
@@ -733,7 +727,8 @@ mod tests {
                 path: "bin/alias".into(),
                 mode: 0o755,
                 kind: EntryKind::HardLink("bin/tool".into())
-            }
+            },
+            "a hard link is its file, mode included"
         );
         for target in ["bin/none", "../etc/shadow", "/etc/shadow"] {
             let bytes = tar_of(&[("f", Regular, 0o644, b"x"), ("alias", Link, 0o644, target.as_bytes())]);

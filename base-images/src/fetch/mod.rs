@@ -526,7 +526,7 @@ mod tests {
             download: 64 * 1024,
             ..Limits::default()
         });
-        for path in ["/endless", "/announced"] {
+        for path in ["/announced", "/endless"] {
             let url = format!("{base}{path}");
             let err = fetcher.download(&url).await.unwrap_err().to_string();
             assert_eq!(
