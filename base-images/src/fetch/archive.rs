@@ -8,8 +8,10 @@
 //! which packs these entries, and the unpacking helper of the Dockerfile
 //! and Dagger paths give the same files.
 
+use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
+use std::rc::Rc;
 
 use bytesize::ByteSize;
 
@@ -194,6 +196,7 @@ pub fn unpack(format: ArchiveFormat, bytes: &[u8], limits: &ArchiveLimits) -> Re
         format,
         entries: 0,
         bytes: 0,
+        cut: Rc::default(),
     };
     let entries = match format {
         ArchiveFormat::Zip => unzip(bytes, &mut budget)?,
@@ -210,13 +213,34 @@ struct Budget {
     format: ArchiveFormat,
     entries: usize,
     bytes: u64,
+    /// Set when a tar stream was cut at its cap (see [`Capped`]).
+    cut: Rc<Cell<bool>>,
 }
 
 impl Budget {
+    /// The archive's failure to read: too large when its stream was cut
+    /// at the cap, else not valid.
     fn malformed(&self, reason: impl std::fmt::Display) -> ArchiveError {
+        if self.cut.get() {
+            return ArchiveError::TooLarge {
+                limit: self.limits.unpacked,
+            };
+        }
         ArchiveError::Malformed {
             format: self.format.name(),
             reason: reason.to_string(),
+        }
+    }
+
+    /// `reader` cut after the unpacked limit and room for every entry's
+    /// headers: what tar reads whole, like a pax header or a long name,
+    /// is bounded too (a gzip stream of zeros is a small download).
+    fn capped<R: Read>(&self, reader: R) -> Capped<R> {
+        let headers = (self.limits.entries as u64 + 1).saturating_mul(TAR_ENTRY_OVERHEAD);
+        Capped {
+            inner: reader,
+            left: self.limits.unpacked.saturating_add(headers),
+            cut: self.cut.clone(),
         }
     }
 
@@ -250,6 +274,29 @@ impl Budget {
         }
         self.bytes += contents.len() as u64;
         Ok(contents)
+    }
+}
+
+/// What a tar stream may hold per entry besides its contents: a header,
+/// a long name and a pax header (a block each) and the padding.
+const TAR_ENTRY_OVERHEAD: u64 = 4 * 512;
+
+/// A reader that fails, and says so in `cut`, past `left` bytes.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    cut: Rc<Cell<bool>>,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)? as u64;
+        if read > self.left {
+            self.cut.set(true);
+            return Err(std::io::Error::other("the archive's stream goes on past its limit"));
+        }
+        self.left -= read;
+        Ok(read as usize)
     }
 }
 
@@ -322,7 +369,7 @@ fn unzip(bytes: &[u8], budget: &mut Budget) -> Result<Vec<Entry>, ArchiveError> 
 }
 
 fn untar(reader: impl Read, budget: &mut Budget) -> Result<Vec<Entry>, ArchiveError> {
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = tar::Archive::new(budget.capped(reader));
     let mut entries = Vec::new();
     // The mode of each file so far: a hard link is its file, mode included
     // (tar ignores a hard link header's own mode).
@@ -601,6 +648,28 @@ mod tests {
                 .unwrap()
                 .len(),
             10
+        );
+    }
+
+    #[test]
+    fn what_tar_reads_whole_is_bounded_too() {
+        // A pax header of a megabyte (tar reads it whole, before any entry):
+        // past the 64 KiB unpacked and the room for 11 entries' headers.
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(tar::EntryType::XHeader);
+        header.set_size(1 << 20);
+        builder
+            .append_data(&mut header, "pax", &vec![b'a'; 1 << 20][..])
+            .unwrap();
+        let mut header = tar::Header::new_ustar();
+        header.set_size(1);
+        builder.append_data(&mut header, "f", &b"x"[..]).unwrap();
+        let bomb = gzip(&builder.into_inner().unwrap());
+        assert!(bomb.len() < 8192, "{}", bomb.len());
+        assert_eq!(
+            refusal(ArchiveFormat::TarGz, &bomb),
+            ArchiveError::TooLarge { limit: 64 * 1024 }
         );
     }
 
