@@ -224,7 +224,12 @@ async fn build_on<E: Engine>(
     // build writes is newer, so clamping to it (publish) makes them equal
     // whenever the version is built again.
     let started = base_images::lock::now();
-    let reports = build_all(engine, &plan, &lock, &overrides, args.jobs, args.no_cache, ui).await?;
+    let options = Options {
+        root_overrides: overrides.clone(),
+        fetcher: args.fetch.fetcher(),
+        ..Options::default()
+    };
+    let reports = build_all(engine, &plan, &lock, &options, args.jobs, args.no_cache, ui).await?;
     write_reports(&reports_to, &reports, &[])?;
     ui.summary(&report::table(&reports));
     if let Err(failed) = all_passed(&reports, ui) {
@@ -283,7 +288,7 @@ pub(crate) async fn build_all<E: Engine>(
     engine: &E,
     plan: &Plan,
     lock: &base_images::Lock,
-    overrides: &[(String, String)],
+    options: &Options,
     jobs: Option<usize>,
     no_cache: bool,
     ui: &Ui,
@@ -310,8 +315,8 @@ pub(crate) async fn build_all<E: Engine>(
                     for image in chain {
                         progress.set_message(format!("{} [{platform}]", image.key()));
                         let options = Options {
-                            root_overrides: overrides.to_vec(),
                             pins: lock.pins(&image.key()),
+                            ..options.clone()
                         };
                         let _ = built.send(pipeline::build_on(engine, image, platform, &options).await);
                     }

@@ -129,6 +129,29 @@ pub struct BuildArgs {
     /// smoke test; the run is never a release: nothing is locked or written).
     #[arg(long, value_name = "FROM=TO")]
     pub root_override: Vec<String>,
+    /// How content the versions fetch is fetched.
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+/// How `build` and `publish` fetch the content versions take from URLs.
+#[derive(Clone, Debug, Default, Args)]
+pub struct FetchArgs {
+    /// The most one download may send, like `512MiB` or `2GiB` (default:
+    /// 2GiB); a server sending more is refused.
+    #[arg(long, value_name = "SIZE")]
+    pub max_fetch_size: Option<bytesize::ByteSize>,
+}
+
+impl FetchArgs {
+    /// The fetcher of one run: every build of the run shares it.
+    pub fn fetcher(&self) -> base_images::fetch::Fetcher {
+        let mut limits = base_images::fetch::Limits::default();
+        if let Some(size) = self.max_fetch_size {
+            limits.download = size.as_u64();
+        }
+        base_images::fetch::Fetcher::new(limits)
+    }
 }
 
 impl Default for BuildArgs {
@@ -141,6 +164,7 @@ impl Default for BuildArgs {
             report: Vec::new(),
             platform: None,
             root_override: Vec::new(),
+            fetch: FetchArgs::default(),
         }
     }
 }
@@ -179,6 +203,9 @@ pub struct PublishArgs {
     /// The advisories `--audit` matches against.
     #[command(flatten)]
     pub advisories: AdvisoryArgs,
+    /// How content the versions fetch is fetched.
+    #[command(flatten)]
+    pub fetch: FetchArgs,
 }
 
 /// `verify`'s options.
@@ -317,4 +344,40 @@ pub enum Bump {
     Prerelease,
     /// 2.0.0-rc.2 -> 2.0.0
     Release,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::{Cli, Command};
+
+    fn download_limit(args: &[&str]) -> Result<u64, String> {
+        let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
+        let fetch = match cli.command {
+            Some(Command::Build(build)) => build.fetch,
+            Some(Command::Publish(publish)) => publish.fetch,
+            other => panic!("{other:?}"),
+        };
+        Ok(fetch.fetcher().limits().download)
+    }
+
+    #[test]
+    fn the_download_limit_is_two_gib_unless_a_size_is_given() {
+        assert_eq!(download_limit(&["b", "build"]), Ok(2 << 30));
+        assert_eq!(
+            download_limit(&["b", "build", "--max-fetch-size", "512MiB"]),
+            Ok(512 << 20)
+        );
+        assert_eq!(
+            download_limit(&["b", "publish", "--max-fetch-size", "3GiB"]),
+            Ok(3 << 30)
+        );
+        assert_eq!(download_limit(&["b", "publish", "--max-fetch-size", "1000"]), Ok(1000));
+        let err = download_limit(&["b", "build", "--max-fetch-size", "lots"]).unwrap_err();
+        assert!(
+            err.contains("invalid value 'lots' for '--max-fetch-size <SIZE>'"),
+            "{err}"
+        );
+    }
 }

@@ -42,8 +42,8 @@ pub(crate) async fn local_sbom(
     let entry = lock.get(&key);
     let created = crate::publish::provenance(workspace, entry, ui)?.created;
     let options = Options {
-        root_overrides: Vec::new(),
         pins: lock.pins(&key),
+        ..Options::default()
     };
     let (report, _) = build_on(engine, image, platform, &options).await;
     let built = match (report.error, report.image) {

@@ -171,6 +171,38 @@ pub enum Error {
         #[source]
         source: Option<reqwest::Error>,
     },
+    /// A download was refused: a redirect not followed, or too many bytes.
+    #[error("refused to fetch {url}: {reason} (nothing was built or written)")]
+    FetchRefused {
+        /// The URL asked for.
+        url: String,
+        /// Why, naming the last URL reached.
+        reason: String,
+    },
+    /// An input pinned nowhere sent other bytes the second time one run
+    /// fetched it (another platform, another version).
+    #[error(
+        "{url} sent other bytes within one run: {first} first, then {then}; an input without a pinned sha256 \
+         is trusted once per run, never merged: pin it (FetchOptions::sha256) or fix what serves it (nothing was \
+         built or written)"
+    )]
+    FetchedTwice {
+        /// The URL.
+        url: String,
+        /// The digest of what it sent first.
+        first: String,
+        /// The digest of what it sent later.
+        then: String,
+    },
+    /// A fetched archive breaks a rule archives must keep.
+    #[error("refused the archive {url}: it {reason} (nothing was built or written)")]
+    ArchiveRefused {
+        /// The archive's URL.
+        url: String,
+        /// The rule it breaks.
+        #[source]
+        reason: crate::fetch::ArchiveError,
+    },
     /// Fetched content is not what its pin says.
     #[error(
         "{url} changed: {pinned_by} pins {expected}, but the server sent {received}; a pinned input must never \

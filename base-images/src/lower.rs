@@ -17,8 +17,11 @@ use crate::Error;
 pub(crate) const FETCHED_FILE_MODE: u32 = 0o600;
 
 /// The image a Dockerfile stage and Dagger unpack a fetched archive in
-/// (its `unzip` and `tar`), never the image being built.
-pub const UNPACK_IMAGE: &str = "docker.io/library/busybox:1.36.1";
+/// (its `unzip` and `tar`), never the image being built. Pinned by the
+/// digest of its multi-platform index, so the tag cannot be moved under
+/// a build (the tag stays to say which busybox it is).
+pub const UNPACK_IMAGE: &str =
+    "docker.io/library/busybox:1.36.1@sha256:73aaf090f3d85aa34ee199857f03fa3a95c8ede2ffd4cc2cdb5b94e566b11662";
 
 /// The user and working directory a recipe has set so far: what a
 /// step-scoped user or workdir switches back to after its exec (Docker's
@@ -336,6 +339,20 @@ mod tests {
         assert_eq!(file.owner, Some("app"));
         let Op::Unpack(unpack) = &ops[2] else { panic!("{ops:?}") };
         assert_eq!(unpack.format, ArchiveFormat::TarGz);
+    }
+
+    #[test]
+    fn the_unpacking_image_is_pinned_by_digest() {
+        let address = crate::ImageAddress::parse(UNPACK_IMAGE).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            address.is_pinned(),
+            "{UNPACK_IMAGE} can be moved under us: pin it by digest"
+        );
+        assert_eq!(
+            address.tag(),
+            Some("1.36.1"),
+            "the tag says which busybox the digest is"
+        );
     }
 
     #[test]

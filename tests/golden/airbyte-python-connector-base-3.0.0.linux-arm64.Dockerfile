@@ -1,9 +1,9 @@
 # https://github.com/nltk/nltk_data/raw/5db857e6f7df11eabb5e5665836db9ec8df07e28/packages/tokenizers/punkt.zip is not pinned yet: its sha256 is recorded in versions.lock by the first build
-FROM docker.io/library/busybox:1.36.1 AS fetched-17
+FROM docker.io/library/busybox:1.36.1@sha256:73aaf090f3d85aa34ee199857f03fa3a95c8ede2ffd4cc2cdb5b94e566b11662 AS fetched-17
 ADD https://github.com/nltk/nltk_data/raw/5db857e6f7df11eabb5e5665836db9ec8df07e28/packages/tokenizers/punkt.zip /archive
 RUN ["sh","-c","mkdir -p /out && unzip -q /archive -d /out"]
 # https://github.com/nltk/nltk_data/raw/5db857e6f7df11eabb5e5665836db9ec8df07e28/packages/taggers/averaged_perceptron_tagger.zip is not pinned yet: its sha256 is recorded in versions.lock by the first build
-FROM docker.io/library/busybox:1.36.1 AS fetched-18
+FROM docker.io/library/busybox:1.36.1@sha256:73aaf090f3d85aa34ee199857f03fa3a95c8ede2ffd4cc2cdb5b94e566b11662 AS fetched-18
 ADD https://github.com/nltk/nltk_data/raw/5db857e6f7df11eabb5e5665836db9ec8df07e28/packages/taggers/averaged_perceptron_tagger.zip /archive
 RUN ["sh","-c","mkdir -p /out && unzip -q /archive -d /out"]
 FROM --platform=linux/arm64 docker.io/library/python:3.10.14-slim-bookworm@sha256:2407c61b1a18067393fecd8a22cf6fceede893b6aaca817bf9fbfe65e33614a3

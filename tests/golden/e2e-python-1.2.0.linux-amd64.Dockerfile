@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1.6
 # http://127.0.0.1:38471/e2e/data.zip is not pinned yet: its sha256 is recorded in versions.lock by the first build
-FROM docker.io/library/busybox:1.36.1 AS fetched-15
+FROM docker.io/library/busybox:1.36.1@sha256:73aaf090f3d85aa34ee199857f03fa3a95c8ede2ffd4cc2cdb5b94e566b11662 AS fetched-15
 ADD http://127.0.0.1:38471/e2e/data.zip /archive
 RUN ["sh","-c","mkdir -p /out && unzip -q /archive -d /out"]
 FROM --platform=linux/amd64 base-images-e2e/bookworm-python:2

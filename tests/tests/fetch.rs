@@ -4,9 +4,11 @@
 //! build that receives other bytes is refused naming the URL and both
 //! digests; a server that is down is a clear error; a version released
 //! before its inputs were recorded gets them on its next build (trust on
-//! first use), which `check` lists until then. Each test writes nothing
-//! when it is refused. Without an engine these tests say why they did not
-//! run; with `BASE_IMAGES_E2E=1` a missing engine fails them.
+//! first use), which `check` lists until then; `--max-fetch-size` cuts a
+//! download; an archive's hard links reach the image as hard links. Each
+//! test writes nothing when it is refused. Without an engine these tests
+//! say why they did not run; with `BASE_IMAGES_E2E=1` a missing engine
+//! fails them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly
 
@@ -148,4 +150,98 @@ fn inputs_of_a_version_released_before_they_were_recorded_are_trusted_on_first_u
     assert_eq!(lock.pins(&"e2e-python:1.1.0".parse().unwrap()).len(), 2);
     let out = tool(ws.path(), &["check"]);
     assert!(!text(&out).contains("not pinned yet"), "{}", text(&out));
+}
+
+#[test]
+fn a_download_over_max_fetch_size_is_refused_and_nothing_is_written() {
+    let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    if !engine_up() {
+        return;
+    }
+    let ws = workspace();
+    let out = tool(ws.path(), &["build", "e2e-python:1.1.0", "--max-fetch-size", "16B"]);
+    let output = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{output}");
+    assert!(
+        output.contains(&format!(
+            "refused to fetch {GREETING_URL}: it sends more than 16 B, the most a download may take (raise it with \
+             --max-fetch-size)"
+        )),
+        "{output}"
+    );
+    assert_eq!(files(ws.path()), ("format = 1\n".to_owned(), None));
+}
+
+/// A tar of `data/tool`, its hard link `data/alias` and a symbolic link
+/// `data/link` to it.
+fn linked_tar() -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_mode(0o755);
+    let tool = b"#!/bin/sh\necho tool\n";
+    header.set_size(tool.len() as u64);
+    builder.append_data(&mut header, "data/tool", &tool[..]).unwrap();
+    for (kind, name, target) in [
+        (tar::EntryType::Link, "data/alias", "data/tool"),
+        (tar::EntryType::Symlink, "data/link", "tool"),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_mode(0o777);
+        header.set_size(0);
+        builder.append_link(&mut header, name, target).unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+#[test]
+fn an_archives_hard_links_reach_the_image_as_hard_links() {
+    let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    if !engine_up() {
+        return;
+    }
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(hard_links_on_the_engine());
+}
+
+async fn hard_links_on_the_engine() {
+    use base_images::checks::CheckTarget as _;
+    use base_images::engine::{BuildRequest, Engine as _};
+    let engine = base_images::engine::docker::DockerEngine::connect().await.unwrap();
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/linked.tar", server.server_addr().to_ip().unwrap());
+    std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            let _ = request.respond(tiny_http::Response::from_data(linked_tar()));
+        }
+    });
+    let recipe = base_images::Recipe::from(base_images_tests::e2e::ROOT).with_fetched_archive("/opt/linked", &url);
+    let inputs = base_images::fetch::fetch_inputs(&recipe, &Default::default())
+        .await
+        .unwrap();
+    let built = engine
+        .build(BuildRequest {
+            recipe: &recipe,
+            platform: "linux/amd64",
+            declared_by: &["test".to_owned()],
+            inputs: &inputs,
+        })
+        .await
+        .unwrap();
+    let target = engine.start(&built, false).await.unwrap();
+    let listed = target
+        .exec(&[
+            "sh",
+            "-c",
+            "cd /opt/linked/data && test alias -ef tool && echo same-file; stat -c '%h %a %n' tool; readlink link; ./alias",
+        ])
+        .await;
+    engine.stop(target).await;
+    let listed = listed.unwrap();
+    assert_eq!(
+        listed.stdout, "same-file\n2 755 tool\ntool\ntool\n",
+        "stderr: {}",
+        listed.stderr
+    );
 }

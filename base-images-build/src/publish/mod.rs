@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use base_images::engine::docker::DockerEngine;
-use base_images::engine::pipeline::{interruptible, ImageReport};
+use base_images::engine::pipeline::{interruptible, ImageReport, Options};
 use base_images::engine::Engine as _;
 use base_images::lock::{Lock, Published, ReleaseProblem, REPRODUCIBLE_LAYERS};
 use base_images::publish::copy::{self, Source};
@@ -246,7 +246,11 @@ impl Run<'_> {
             plan.images().len(),
             plan.platforms().join(", ")
         ));
-        let reports = build_all(self.engine, &plan, self.lock, &[], args.jobs, args.no_cache, ui).await?;
+        let options = Options {
+            fetcher: args.fetch.fetcher(),
+            ..Options::default()
+        };
+        let reports = build_all(self.engine, &plan, self.lock, &options, args.jobs, args.no_cache, ui).await?;
         ui.summary(&report::table(&reports));
         Ok(reports)
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::{BuildRequest, BuiltImage, Engine};
 use crate::checks::{all_cached, run_checks, CheckReport, ResolvedCheck, ResultCache};
-use crate::fetch::{fetch_inputs, Pins};
+use crate::fetch::{Fetcher, Pins};
 use crate::{BaseImage, Error};
 
 /// The outcome of one version on one platform.
@@ -56,6 +56,9 @@ pub struct Options {
     pub root_overrides: Vec<(String, String)>,
     /// Digests of fetched content recorded in the lock for this version.
     pub pins: Pins,
+    /// What fetches the version's inputs: its limits, and the digests this
+    /// run saw (share one, cloned, across a run's builds).
+    pub fetcher: Fetcher,
 }
 
 /// `build_and_check` with `options`: roots replaced, fetched content
@@ -108,7 +111,7 @@ pub async fn build_on<E: Engine>(
         let recipe = image.recipe()?.with_root_overrides(&options.root_overrides);
         let checks = image.checks_for(platform)?;
         let declared_by = image.step_origins();
-        let inputs = fetch_inputs(&recipe, &options.pins).await?;
+        let inputs = options.fetcher.inputs(&recipe, &options.pins).await?;
         report.fetched = inputs.digests();
         let built = engine
             .build(BuildRequest {

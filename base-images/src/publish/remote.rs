@@ -4,7 +4,6 @@
 //! uploaded from a file with progress, manifests pushed by digest and,
 //! last, the tag. Plain HTTP only for a loopback registry.
 
-use std::net::IpAddr;
 use std::path::Path;
 
 use futures_util::StreamExt as _;
@@ -19,15 +18,7 @@ use super::PublishError;
 /// How long connecting to a registry may take.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Whether `host` (`name[:port]`) is a loopback address.
-pub fn is_loopback(host: &str) -> bool {
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
-        _ => host,
-    };
-    let name = name.trim_start_matches('[').trim_end_matches(']');
-    name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
+pub use crate::address::is_loopback;
 
 /// A registry and the credentials to push to it.
 pub struct Remote {

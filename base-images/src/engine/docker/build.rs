@@ -31,8 +31,9 @@ pub const CACHE_REPOSITORY: &str = "base-images-cache";
 
 /// How recipes are lowered to the engine; a change that gives the same
 /// recipe other image content changes it, so no image of the old
-/// lowering is served from the cache.
-const LOWERING: &str = "buildkit-1";
+/// lowering is served from the cache (`buildkit-2`: an archive's hard
+/// links are kept, where `buildkit-1` dropped them).
+const LOWERING: &str = "buildkit-2";
 
 /// The tag of the cached image holding a recipe prefix whose fetched
 /// content had the digests `inputs` (so changed content is never served
@@ -104,7 +105,7 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
         let mut stretch =
             Stretch::new(&pins, request.platform, &current_name, &ops[..index]).map_err(invalid(index))?;
         for (n, op) in ops.iter().enumerate().take(end).skip(index) {
-            let content = content(&request, n, op)?;
+            let content = content(&request, op)?;
             stretch.push(n, op, content.as_ref()).map_err(invalid(n))?;
         }
         tracing::debug!(dockerfile = stretch.dockerfile(), "building in the engine's BuildKit");
@@ -221,8 +222,8 @@ pub(super) struct Placed<'o> {
     pub(super) entries: Vec<Entry>,
 }
 
-/// The content operation `index` places (`None` for one that places none).
-fn content<'o>(request: &BuildRequest<'_>, index: usize, op: &Op<'o>) -> Result<Option<Placed<'o>>, Error> {
+/// The content `op` places (`None` for one that places none).
+fn content<'o>(request: &BuildRequest<'_>, op: &Op<'o>) -> Result<Option<Placed<'o>>, Error> {
     Ok(match op {
         Op::File(file) => {
             let (contents, mode) = match file.content {
@@ -250,11 +251,13 @@ fn content<'o>(request: &BuildRequest<'_>, index: usize, op: &Op<'o>) -> Result<
                 mode: 0o755,
                 kind: EntryKind::Directory,
             }];
-            entries.extend(unpack(unpacked.format, bytes).map_err(|reason| Error::InvalidStep {
-                step: index + 1,
-                op: request.recipe.steps[index].op(),
-                reason: format!("fetches {}, which {reason}", unpacked.url),
-            })?);
+            let limits = request.inputs.archive_limits();
+            entries.extend(
+                unpack(unpacked.format, bytes, limits).map_err(|reason| Error::ArchiveRefused {
+                    url: unpacked.url.to_owned(),
+                    reason,
+                })?,
+            );
             Some(Placed {
                 path: unpacked.path,
                 owner: unpacked.owner,

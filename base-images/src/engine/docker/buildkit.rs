@@ -175,6 +175,11 @@ fn append_entries(
                 header.set_entry_type(tar::EntryType::Symlink);
                 builder.append_link(&mut header, path, target)?;
             }
+            EntryKind::HardLink(target) => {
+                // A hard link names its file from the archive's top, as `path` does.
+                header.set_entry_type(tar::EntryType::Link);
+                builder.append_link(&mut header, path, format!("{name}/{target}"))?;
+            }
         }
     }
     Ok(())
@@ -311,6 +316,34 @@ mod tests {
         assert_eq!(
             listed,
             [("b/".into(), 0o755, 1000, 1001), ("b/f.txt".into(), 0o600, 1000, 1001)]
+        );
+    }
+
+    #[test]
+    fn hard_links_are_packed_as_hard_links_to_their_file() {
+        let entries = [
+            Entry {
+                path: "bin/tool".into(),
+                mode: 0o755,
+                kind: EntryKind::File(b"#!/bin/sh\n".to_vec()),
+            },
+            Entry {
+                path: "bin/alias".into(),
+                mode: 0o755,
+                kind: EntryKind::HardLink("bin/tool".into()),
+            },
+        ];
+        let mut builder = tar::Builder::new(Vec::new());
+        append_entries(&mut builder, "4", &entries, (0, 0)).unwrap();
+        let bytes = builder.into_inner().unwrap();
+        let mut archive = tar::Archive::new(&bytes[..]);
+        let alias = archive.entries().unwrap().nth(1).unwrap().unwrap();
+        assert_eq!(alias.header().entry_type(), tar::EntryType::Link);
+        assert_eq!(alias.path().unwrap().to_str(), Some("4/bin/alias"));
+        assert_eq!(
+            alias.link_name().unwrap().unwrap().to_str(),
+            Some("4/bin/tool"),
+            "named from the context's top, as the file is"
         );
     }
 
