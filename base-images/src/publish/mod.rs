@@ -82,7 +82,7 @@ pub enum PublishError {
         source: Box<oci_client::errors::OciDistributionError>,
     },
     /// The registry took longer than its time limit.
-    #[error("the registry at {registry} did not answer within {} s when asked to {doing}; it was given up on (it accepted the connection, but a registry that stalls is not waited for)", after.as_secs_f32())]
+    #[error("the registry at {registry} did not answer within {} s when asked to {doing}; given up on (a registry that stalls is not waited for: check it, or try again later)", after.as_secs_f32())]
     TimedOut {
         /// `host[:port]`.
         registry: String,

@@ -261,6 +261,9 @@ impl Remote {
         subject: &str,
         artifact_type: &str,
     ) -> Result<Vec<String>, PublishError> {
+        if !(subject.starts_with("sha256:") && is_reference(subject)) {
+            return Err(self.not_a_reference(repository, subject, "not a sha256 digest"));
+        }
         let doing = format!("list the {artifact_type} referrers of {repository}@{subject}");
         let path = format!("referrers/{subject}");
         let query = [("artifactType", artifact_type)];
@@ -413,6 +416,14 @@ impl Remote {
             .unwrap_or_else(|_| Err(self.timed_out(doing)))
     }
 
+    /// `reference` of `repository` refused before any request: `what` it is.
+    fn not_a_reference(&self, repository: &str, reference: &str, what: &str) -> PublishError {
+        PublishError::Document(format!(
+            "{}/{repository}: \"{reference}\" is {what}; refused",
+            self.registry
+        ))
+    }
+
     fn timed_out(&self, doing: &str) -> PublishError {
         PublishError::TimedOut {
             registry: self.registry.clone(),
@@ -432,10 +443,7 @@ impl Remote {
         doing: &str,
     ) -> Result<Option<(Vec<u8>, String)>, PublishError> {
         if !is_reference(reference) {
-            return Err(PublishError::Document(format!(
-                "{}/{repository}: \"{reference}\" is neither a tag nor a sha256 digest; refused",
-                self.registry
-            )));
+            return Err(self.not_a_reference(repository, reference, "neither a tag nor a sha256 digest"));
         }
         let answer = self
             .get(repository, &format!("manifests/{reference}"), &[], accept, doing)
@@ -781,6 +789,17 @@ mod tests {
                 .map_err(|e| e.to_string())
                 .expect_err("refused");
             assert!(said.contains("is neither a tag nor a sha256 digest; refused"), "{said}");
+        }
+        for escaping in ["sha256:../../x", "1.0.0"] {
+            let said = remote
+                .referrers("repo", escaping, crate::sbom::SPDX_MEDIA_TYPE)
+                .await
+                .map_err(|e| e.to_string())
+                .expect_err("refused");
+            assert!(
+                said.contains(&format!("\"{escaping}\" is not a sha256 digest; refused")),
+                "{said}"
+            );
         }
     }
 
