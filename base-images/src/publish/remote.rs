@@ -131,6 +131,7 @@ impl Remote {
             .connect_timeout(CONNECT_TIMEOUT)
             .read_timeout(limits.timeout)
             .redirect(reqwest_oci::redirect::Policy::none())
+            .user_agent(concat!("base-images/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
         Remote {
