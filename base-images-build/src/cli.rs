@@ -221,6 +221,10 @@ pub struct VerifyArgs {
     /// ECDSA P-256 public key (PEM).
     #[arg(long, value_name = "PUB")]
     pub key: Option<PathBuf>,
+    /// Keep the platform images pulled to run the checks (by default they
+    /// are removed when verify ends).
+    #[arg(long)]
+    pub keep: bool,
     /// Also report the audit of the published SBOMs against these advisories.
     #[command(flatten)]
     pub advisories: AdvisoryArgs,

@@ -2,9 +2,12 @@
 //! versions.lock, from the registry plus the engine. The registry part
 //! (tag, platforms, annotations, SBOM referrers, with `--key` the
 //! signature) is the library's `publish::verify`; then each platform image is pulled by digest and
-//! the version's whole check set runs on it. Every difference is printed
+//! the version's whole check set runs on it; the images it pulled are
+//! removed when it ends (interrupted too), unless `--keep`. Every difference is printed
 //! and named in the error (exit 1); a version that is not published is a
 //! usage error (exit 2).
+
+use std::sync::{Mutex, PoisonError};
 
 use base_images::checks::{ResultCache, Status};
 use base_images::engine::docker::DockerEngine;
@@ -57,6 +60,8 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
     };
     let engine = &DockerEngine::connect().await?;
 
+    // The names verify pulled (to remove), and those the engine held before.
+    let pulled = Mutex::new((Vec::new(), Vec::new()));
     let work = async {
         let mut found = verifying::verify(&remote, &target, image, entry, signed_by).await?;
         let mut cache = ResultCache::open(&ResultCache::default_dir());
@@ -65,6 +70,7 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
                 continue;
             }
             let address = format!("{}@{digest}", target.repository_address());
+            let held_before = engine.has_image(&address).await;
             let id = match engine.pull(&address, &platform).await {
                 Ok(id) => id,
                 Err(e) => {
@@ -72,6 +78,11 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
                     continue;
                 }
             };
+            {
+                let mut names = pulled.lock().unwrap_or_else(PoisonError::into_inner);
+                let (ours, held) = &mut *names;
+                if held_before { held } else { ours }.push(address);
+            }
             let pulled = BuiltImage {
                 id,
                 steps_built: 0,
@@ -106,7 +117,10 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let found = interruptible(engine, work, interrupt).await??;
+    let found = interruptible(engine, work, interrupt).await;
+    let (pulled, held) = pulled.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let_go(engine, &pulled, &held, args.keep, ui).await;
+    let found = found??;
     for line in &found.held {
         ui.note(&format!("ok    {line}"));
     }
@@ -131,6 +145,36 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
             address: target.address(),
             differences: found.differences,
         })
+    }
+}
+
+/// Removes the images verify pulled (`pulled`), or with `keep` says it
+/// keeps them; those the engine `held` before are left, and said to be.
+async fn let_go(engine: &DockerEngine, pulled: &[String], held: &[String], keep: bool, ui: &Ui) {
+    if !held.is_empty() {
+        ui.note(&format!(
+            "left in the engine (it held them before verify): {}",
+            held.join(", ")
+        ));
+    }
+    if keep {
+        if !pulled.is_empty() {
+            ui.note(&format!("kept the pulled image(s) (--keep): {}", pulled.join(", ")));
+        }
+        return;
+    }
+    let mut removed = Vec::new();
+    for address in pulled {
+        match engine.remove_image(address).await {
+            Ok(()) => removed.push(address.as_str()),
+            Err(e) => ui.note(&format!("warning: the pulled image {address} was not removed: {e}")),
+        }
+    }
+    if !removed.is_empty() {
+        ui.note(&format!(
+            "removed the pulled image(s) (keep them with --keep): {}",
+            removed.join(", ")
+        ));
     }
 }
 

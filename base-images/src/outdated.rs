@@ -7,8 +7,8 @@
 
 use oci_spec::image::ImageIndex;
 
+use crate::publish::oci::index_platforms;
 use crate::publish::oci::MANIFEST_MEDIA_TYPES;
-use crate::publish::verify::index_platforms;
 use crate::publish::{auth, PublishError};
 use crate::{BaseImage, Error, ImageAddress};
 

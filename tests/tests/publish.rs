@@ -847,7 +847,13 @@ fn ctrl_c_while_layers_are_compressed_stops_at_once_and_pushes_nothing() {
 
 /// `PUT` of `bytes` as the OCI index `REPOSITORY:tag` on `host`.
 fn put_index(host: &str, tag: &str, bytes: &[u8]) {
-    let url = format!("http://{host}/v2/{REPOSITORY}/manifests/{tag}");
+    put_manifest(host, tag, "application/vnd.oci.image.index.v1+json", bytes);
+}
+
+/// `PUT` of `bytes` as the manifest of `media_type` `REPOSITORY:reference` on `host`.
+fn put_manifest(host: &str, reference: &str, media_type: &str, bytes: &[u8]) {
+    let url = format!("http://{host}/v2/{REPOSITORY}/manifests/{reference}");
+    let content_type = format!("Content-Type: {media_type}");
     let mut child = Command::new("curl")
         .args([
             "-s",
@@ -858,7 +864,7 @@ fn put_index(host: &str, tag: &str, bytes: &[u8]) {
             "-X",
             "PUT",
             "-H",
-            "Content-Type: application/vnd.oci.image.index.v1+json",
+            &content_type,
             "--data-binary",
             "@-",
             &url,
@@ -892,10 +898,7 @@ fn verify_signed(root: &Path, host: &str, public: &Path) -> (Option<i32>, String
 
 /// `verify e2e-dual:1.1.0` against `host`: exit code and output.
 fn verify(root: &Path, host: &str) -> (Option<i32>, String) {
-    let out = publish_command(root, &["verify", "e2e-dual:1.1.0", "--registry-override", host])
-        .output()
-        .unwrap();
-    (out.status.code(), text(&out))
+    verify_with(root, host, &[])
 }
 
 #[test]
@@ -992,6 +995,105 @@ fn verify_passes_on_a_fresh_publish_and_names_each_tampering() {
         "{said}"
     );
     assert!(said.contains("1 difference(s)"), "{said}");
+}
+
+/// `verify e2e-dual:1.1.0` against `host` with `extra` options.
+fn verify_with(root: &Path, host: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec!["verify", "e2e-dual:1.1.0", "--registry-override", host];
+    args.extend_from_slice(extra);
+    let out = publish_command(root, &args).output().unwrap();
+    (out.status.code(), text(&out))
+}
+
+#[test]
+fn verify_refuses_an_sbom_of_another_manifest_or_platform_and_removes_what_it_pulled() {
+    let Some((_serial, ws)) = released() else { return };
+    let registry = TestRegistry::on_free_port(None);
+    let host = registry.host();
+    let out = publish(ws.path(), &host, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let index = skopeo(&host, "1.1.0", false);
+    let (amd, arm) = (manifest_of(&index, "amd64"), manifest_of(&index, "arm64"));
+    let pulled = |digest: &str| format!("{host}/{REPOSITORY}@{digest}");
+    let in_engine = |digest: &str| {
+        let out = Command::new("/usr/bin/docker")
+            .args(["image", "inspect", &pulled(digest)])
+            .output()
+            .unwrap();
+        out.status.success()
+    };
+    assert!(!in_engine(&amd) && !in_engine(&arm), "not pulled yet");
+
+    // What verify pulled to run the checks is gone when it ends...
+    let (code, said) = verify_with(ws.path(), &host, &[]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("removed the pulled image(s) (keep them with --keep): "),
+        "{said}"
+    );
+    for digest in [&amd, &arm] {
+        assert!(said.contains(&pulled(digest)), "{said}");
+        assert!(!in_engine(digest), "{} is still in the engine", pulled(digest));
+    }
+    // ... unless asked to keep it.
+    let (code, said) = verify_with(ws.path(), &host, &["--keep"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("kept the pulled image(s) (--keep): "), "{said}");
+    for digest in [&amd, &arm] {
+        assert!(in_engine(digest), "{} was kept", pulled(digest));
+        docker(&["image", "rm", &pulled(digest)]);
+    }
+
+    // arm64's referrers list names amd64's SBOM: its subject is another manifest.
+    let arm_tag = arm.replace(':', "-");
+    let arm_referrers = raw(&host, &arm_tag);
+    let amd_referrers = raw(&host, &amd.replace(':', "-"));
+    let listed = |referrers: &[u8]| {
+        let referrers: serde_json::Value = serde_json::from_slice(referrers).unwrap();
+        referrers["manifests"][0]["digest"].as_str().unwrap().to_owned()
+    };
+    let (amd_artifact, arm_artifact) = (listed(&amd_referrers), listed(&arm_referrers));
+    put_index(&host, &arm_tag, &amd_referrers);
+    let (code, said) = verify(ws.path(), &host);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "the linux/arm64 manifest ({arm}) has no SBOM that holds: the SBOM artifact {amd_artifact} refers to {amd}, not to this manifest"
+        )),
+        "{said}"
+    );
+    assert!(said.contains("1 difference(s)"), "{said}");
+    assert!(
+        !in_engine(&amd) && !in_engine(&arm),
+        "removed after a failing verify too"
+    );
+
+    // An artifact about arm64 that carries amd64's document.
+    let mut misfiled = skopeo(&host, &amd_artifact, false);
+    misfiled["subject"] = skopeo(&host, &arm_artifact, false)["subject"].clone();
+    let misfiled = serde_json::to_vec(&misfiled).unwrap();
+    let misfiled_digest = base_images::publish::oci::sha256(&misfiled);
+    put_manifest(
+        &host,
+        &misfiled_digest,
+        "application/vnd.oci.image.manifest.v1+json",
+        &misfiled,
+    );
+    let mut referrers: serde_json::Value = serde_json::from_slice(&arm_referrers).unwrap();
+    referrers["manifests"][0]["digest"] = misfiled_digest.clone().into();
+    referrers["manifests"][0]["size"] = misfiled.len().into();
+    put_index(&host, &arm_tag, &serde_json::to_vec(&referrers).unwrap());
+    let (code, said) = verify(ws.path(), &host);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "the SBOM artifact {misfiled_digest} carries the SBOM \"e2e-dual:1.1.0 [linux/amd64]\" of {amd}, not of this linux/arm64 manifest"
+        )),
+        "{said}"
+    );
+
+    put_index(&host, &arm_tag, &arm_referrers);
+    assert_eq!(verify(ws.path(), &host).0, Some(0), "restored");
 }
 
 /// A fresh ECDSA P-256 key pair made by openssl in `dir`: (private, public).

@@ -10,9 +10,8 @@ use std::sync::Arc;
 
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 
-use super::oci::{self, Document, MANIFEST_MEDIA_TYPES};
+use super::oci::{self, index_platforms, Document, MANIFEST_MEDIA_TYPES};
 use super::remote::Remote;
-use super::verify::index_platforms;
 use super::{sign, Event, Observer, PublishError, Target};
 use crate::sbom::SPDX_MEDIA_TYPE;
 

@@ -14,6 +14,8 @@
 pub mod attached;
 pub mod auth;
 pub mod copy;
+#[cfg(test)]
+mod fake_registry;
 pub mod layers;
 pub mod oci;
 pub mod remote;
@@ -79,6 +81,26 @@ pub enum PublishError {
         /// The client's error.
         #[source]
         source: Box<oci_client::errors::OciDistributionError>,
+    },
+    /// The registry took longer than its time limit.
+    #[error("the registry at {registry} did not answer within {} s when asked to {doing}; given up on (a registry that stalls is not waited for: check it, or try again later)", after.as_secs_f32())]
+    TimedOut {
+        /// `host[:port]`.
+        registry: String,
+        /// What was being done.
+        doing: String,
+        /// The limit.
+        after: std::time::Duration,
+    },
+    /// The registry sent more than a manifest may hold.
+    #[error("the registry at {registry} sent more than {limit} bytes when asked to {doing}; refused (a manifest, an index or a referrers list is read up to {limit} bytes)")]
+    TooLarge {
+        /// `host[:port]`.
+        registry: String,
+        /// What was being done.
+        doing: String,
+        /// The limit, in bytes.
+        limit: u64,
     },
     /// The registry refused the credentials (401/403).
     #[error("the registry at {registry} refused to let us {doing} (401 unauthorized) with {credentials}; run `docker login {registry}` with an account that may push there")]

@@ -253,6 +253,28 @@ pub fn artifact(
     Document::canonical(OCI_MANIFEST, &manifest)
 }
 
+/// The platforms (`os/arch[/variant]`) and manifest digests an index lists.
+pub fn index_platforms(index: &ImageIndex) -> Vec<(String, String)> {
+    index
+        .manifests()
+        .iter()
+        .map(|d| {
+            let platform = d.platform().as_ref().map_or_else(
+                || "unknown platform".to_owned(),
+                |p| {
+                    let mut text = format!("{}/{}", p.os(), p.architecture());
+                    if let Some(variant) = p.variant().as_ref().filter(|v| !v.is_empty()) {
+                        text.push('/');
+                        text.push_str(variant);
+                    }
+                    text
+                },
+            );
+            (platform, d.digest().to_string())
+        })
+        .collect()
+}
+
 /// The tag the referrers tag schema keeps a subject's referrers under
 /// (`sha256:<hex>` → `sha256-<hex>`).
 pub fn referrers_tag(subject_digest: &str) -> String {

@@ -2,7 +2,9 @@
 //! from the registry alone: the tag resolves to the index digest the lock
 //! records; the index holds exactly the family's platforms; the index's and
 //! each manifest's annotations equal what publishing the declaration
-//! writes; each platform manifest has an SBOM referrer; with a public key,
+//! writes; each platform manifest has an SBOM (`attached`: an SPDX referrer
+//! whose subject is that manifest, its document SPDX describing that
+//! manifest and platform); with a public key,
 //! a signature of the index (cosign's key-based format) verifies with it. Every difference is
 //! collected (none stops the others), so one run names them all. Running
 //! the version's checks on the pulled images is the caller's (it needs the
@@ -12,11 +14,11 @@ use std::collections::BTreeMap;
 
 use oci_spec::image::{ImageIndex, ImageManifest};
 
+use super::attached;
 use super::remote::Remote;
 use super::sign::{self, Verifier};
 use super::{annotations, oci, Provenance, PublishError, Target};
 use crate::lock::LockEntry;
-use crate::sbom::SPDX_MEDIA_TYPE;
 use crate::BaseImage;
 
 /// What the registry holds of a published version, and how it differs.
@@ -97,7 +99,7 @@ pub async fn verify(
             return Ok(found);
         }
     };
-    found.platforms = index_platforms(&index);
+    found.platforms = oci::index_platforms(&index);
     let listed: Vec<&str> = found.platforms.iter().map(|(p, _)| p.as_str()).collect();
     match platform_difference(image.platforms(), &listed) {
         Some(difference) => found.differences.push(difference),
@@ -133,12 +135,12 @@ pub async fn verify(
                 .differences
                 .push(format!("{what} ({digest}) is not in the registry")),
         }
-        if remote.referrers(repository, &digest, SPDX_MEDIA_TYPE).await?.is_empty() {
-            found.differences.push(format!(
-                "{what} ({digest}) has no SBOM: no {SPDX_MEDIA_TYPE} artifact refers to it; run publish again to attach it"
-            ));
-        } else {
-            found.held.push(format!("{platform} has an SBOM"));
+        match attached::attached_sbom(remote, repository, &platform, &digest).await {
+            Ok(_) => found
+                .held
+                .push(format!("{platform} has an SBOM: SPDX, about its manifest")),
+            Err(PublishError::Document(why)) => found.differences.push(why),
+            Err(e) => found.differences.push(e.to_string()),
         }
     }
     if annotations_differ == 0 {
@@ -184,28 +186,6 @@ async fn signed_with(
         signatures.len(),
         key.name
     )))
-}
-
-/// The platforms (`os/arch[/variant]`) and manifest digests an index lists.
-pub fn index_platforms(index: &ImageIndex) -> Vec<(String, String)> {
-    index
-        .manifests()
-        .iter()
-        .map(|d| {
-            let platform = d.platform().as_ref().map_or_else(
-                || "unknown platform".to_owned(),
-                |p| {
-                    let mut text = format!("{}/{}", p.os(), p.architecture());
-                    if let Some(variant) = p.variant().as_ref().filter(|v| !v.is_empty()) {
-                        text.push('/');
-                        text.push_str(variant);
-                    }
-                    text
-                },
-            );
-            (platform, d.digest().to_string())
-        })
-        .collect()
 }
 
 /// How the platforms an index lists differ from those declared, if they do.

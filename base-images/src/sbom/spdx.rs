@@ -46,6 +46,25 @@ pub struct Document {
     pub relationships: Vec<Relationship>,
 }
 
+impl Document {
+    /// The digests (`sha256:…`) of the elements the document `DESCRIBES`.
+    pub fn described_digests(&self) -> Vec<String> {
+        let described: BTreeSet<&str> = self
+            .relationships
+            .iter()
+            .filter(|r| r.spdx_element_id == "SPDXRef-DOCUMENT" && r.relationship_type == "DESCRIBES")
+            .map(|r| r.related_spdx_element.as_str())
+            .collect();
+        self.packages
+            .iter()
+            .filter(|p| described.contains(p.spdx_id.as_str()))
+            .flat_map(|p| &p.checksums)
+            .filter(|c| c.algorithm == "SHA256")
+            .map(|c| format!("sha256:{}", c.checksum_value))
+            .collect()
+    }
+}
+
 /// SPDX `creationInfo`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

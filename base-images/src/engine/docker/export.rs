@@ -1,7 +1,8 @@
 //! Images in and out of the engine for publishing: a built image's facts
 //! (platform, runtime configuration, layer diff ids) from the image
 //! inspect API, its bytes from the image export API (`docker save`),
-//! streamed to a file, and a published image pulled back for `verify`.
+//! streamed to a file, and a published image pulled back for `verify`
+//! (and removed after it).
 
 use std::path::Path;
 
@@ -62,6 +63,21 @@ impl DockerEngine {
             .map_err(engine_error(&action))?;
         let image = self.docker.inspect_image(address).await.map_err(engine_error(action))?;
         Ok(image.id.unwrap_or_default())
+    }
+
+    /// Whether the engine holds an image named `reference`.
+    pub async fn has_image(&self, reference: &str) -> bool {
+        self.docker.inspect_image(reference).await.is_ok()
+    }
+
+    /// Removes the name `reference` (an image `pull` fetched), and the
+    /// image with it when no other name holds it.
+    pub async fn remove_image(&self, reference: &str) -> Result<(), Error> {
+        self.docker
+            .remove_image(reference, None::<bollard::query_parameters::RemoveImageOptions>, None)
+            .await
+            .map(|_| ())
+            .map_err(engine_error(format!("remove image {reference}")))
     }
 
     /// Writes the engine's export (`docker save`) of image `id` to `path`.
