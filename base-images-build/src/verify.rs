@@ -1,5 +1,6 @@
 //! `verify KEY`: a published version checked against its declaration and
-//! versions.lock, from the registry plus the engine. The registry part
+//! versions.lock, in each repository its family declares, from the
+//! registry plus the engine. The registry part
 //! (tag, platforms, annotations, SBOM referrers, with `--key` the
 //! signature) is the library's `publish::verify`; then each platform image is pulled by digest and
 //! the version's whole check set runs on it; the images it pulled are
@@ -37,12 +38,16 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
     if let Some(host) = &args.registry_override {
         crate::publish::check_host(host)?;
     }
-    let target = Target::of(image, args.registry_override.as_deref())?.ok_or_else(|| {
+    let mut targets = Target::all(image, args.registry_override.as_deref())?.into_iter();
+    let target = targets.next().ok_or_else(|| {
         Error::Usage(format!(
             "{key}: its family declares no repository, so it is never published"
         ))
     })?;
     let remote = auth::remote(&target.registry).map_err(crate::publish::library)?;
+    let mirrors = targets
+        .map(|t| Ok((auth::remote(&t.registry).map_err(crate::publish::library)?, t)))
+        .collect::<Result<Vec<_>, Error>>()?;
     let verifier = match &args.key {
         Some(path) => Some(Verifier::from_file(path).map_err(|e| Error::Usage(e.to_string()))?),
         None => None,
@@ -64,6 +69,14 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
     let pulled = Mutex::new((Vec::new(), Vec::new()));
     let work = async {
         let mut found = verifying::verify(&remote, &target, image, entry, signed_by).await?;
+        // Every other repository: the registry's part; the images are the
+        // same digests, so the checks run once, on those pulled from the first.
+        for (mirror, at) in &mirrors {
+            let there = verifying::verify(mirror, at, image, entry, signed_by).await?;
+            let named = |line: String| format!("{}: {line}", at.repository_address());
+            found.held.extend(there.held.into_iter().map(named));
+            found.differences.extend(there.differences.into_iter().map(named));
+        }
         let mut cache = ResultCache::open(&ResultCache::default_dir());
         for (platform, digest) in found.platforms.clone() {
             if !image.platforms().contains(&platform.as_str()) {
@@ -135,8 +148,9 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
         }
     }
     if found.differences.is_empty() {
+        let also: String = mirrors.iter().map(|(_, t)| format!(" and {}", t.address())).collect();
         Ok(format!(
-            "{key} verified at {}: {} platform(s), tag, annotations, SBOMs and checks as released",
+            "{key} verified at {}{also}: {} platform(s), tag, annotations, SBOMs and checks as released",
             target.address(),
             found.platforms.len()
         ))
