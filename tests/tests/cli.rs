@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -329,6 +330,9 @@ fn new_appends_a_skeleton_for_every_bump_kind_that_compiles() {
             .unwrap_or_else(|out| panic!("cargo build: {}", text(&out)))
     };
     let tool_path = cargo();
+    // A source file shared with the group keeps its mode when `new` edits it.
+    let shared = root.join("src/patch.rs");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o664)).unwrap();
     for (family, bump, expected) in [
         ("patch", "patch", "1.0.1"),
         ("minor", "minor", "1.1.0"),
@@ -350,6 +354,12 @@ fn new_appends_a_skeleton_for_every_bump_kind_that_compiles() {
             text(&out)
         );
     }
+    assert!(std::fs::read_to_string(&shared).unwrap().contains("1.0.1"));
+    assert_eq!(
+        std::fs::metadata(&shared).unwrap().permissions().mode() & 0o7777,
+        0o664,
+        "`new` kept the mode of the file it edited"
+    );
     // The generated code compiles, and the tool sees the new versions.
     cargo();
     let out = Command::new(&tool_path)
