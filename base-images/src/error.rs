@@ -200,6 +200,15 @@ pub enum Error {
         /// The most bytes read.
         limit: u64,
     },
+    /// An image holds more of what the SBOM scanner reads than it reads
+    /// (`sbom::scan::MAX_FILE`, `MAX_TOTAL`).
+    #[error("no SBOM of {image} is made: {reason}; an SBOM without that file would leave out what it lists")]
+    ScanTooLarge {
+        /// The image (its engine id).
+        image: String,
+        /// Which file, and the limit.
+        reason: String,
+    },
     /// Advisories could not be read (a missing or empty path, an unreadable archive).
     #[error("advisories {}: {reason}", path.display())]
     Advisories {
