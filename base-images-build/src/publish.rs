@@ -157,7 +157,7 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
 
     // Ctrl-C is the tool's from the first build on: every phase after it
     // listens too, or an interruption would be lost.
-    let store = LayerStore::default_store();
+    let store = LayerStore::default_store()?;
     let preparing = async {
         let mut planned = Vec::new();
         for (image, target) in &chosen {

@@ -59,7 +59,7 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
 
     let work = async {
         let mut found = verifying::verify(&remote, &target, image, entry, signed_by).await?;
-        let mut cache = ResultCache::open(&ResultCache::default_dir());
+        let mut cache = ResultCache::open(&ResultCache::default_dir()?);
         for (platform, digest) in found.platforms.clone() {
             if !image.platforms().contains(&platform.as_str()) {
                 continue;

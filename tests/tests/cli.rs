@@ -291,6 +291,31 @@ fn running_containers_of(pid: u32) -> bool {
 }
 
 #[test]
+fn without_a_cache_directory_build_refuses_rather_than_use_a_shared_one() {
+    if !engine_up() {
+        return;
+    }
+    let ws = workspace();
+    let out = command(ws.path(), &["build", "e2e-python:1.0.0"])
+        .env_remove("BASE_IMAGES_CACHE_DIR")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("HOME")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("no cache directory: none of BASE_IMAGES_CACHE_DIR, XDG_CACHE_HOME or HOME is set"),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains("ok   e2e-python"), "nothing built: {}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("versions.lock")).unwrap(),
+        "format = 1\n"
+    );
+}
+
+#[test]
 fn new_appends_a_skeleton_for_every_bump_kind_that_compiles() {
     // A team's own crate: families in its lib, the tool in a three-line bin.
     let dir = tempfile::tempdir().unwrap();
