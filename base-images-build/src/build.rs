@@ -296,7 +296,7 @@ pub(crate) async fn build_all<E: Engine>(
     let cache = if no_cache {
         ResultCache::disabled()
     } else {
-        ResultCache::open(&ResultCache::default_dir())
+        ResultCache::open(&ResultCache::default_dir()?)
     };
     let jobs = jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))

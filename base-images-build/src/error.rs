@@ -81,7 +81,8 @@ impl Error {
                 | base_images::Error::BadKey { .. }
                 | base_images::Error::NotFound { .. }
                 | base_images::Error::Advisories { .. }
-                | base_images::Error::TooLarge { .. },
+                | base_images::Error::TooLarge { .. }
+                | base_images::Error::NoCacheDir,
             )
             | Error::Usage(_)
             | Error::Workspace(_) => 2,

@@ -77,7 +77,7 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
             found.held.extend(there.held.into_iter().map(named));
             found.differences.extend(there.differences.into_iter().map(named));
         }
-        let mut cache = ResultCache::open(&ResultCache::default_dir());
+        let mut cache = ResultCache::open(&ResultCache::default_dir()?);
         for (platform, digest) in found.platforms.clone() {
             if !image.platforms().contains(&platform.as_str()) {
                 continue;

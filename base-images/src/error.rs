@@ -232,6 +232,22 @@ pub enum Error {
         /// The most bytes read.
         limit: u64,
     },
+    /// No private cache directory can be named.
+    #[error(
+        "no cache directory: none of BASE_IMAGES_CACHE_DIR, XDG_CACHE_HOME or HOME is set to one (the last two \
+         absolute); set one. A shared temporary directory is never used: another user could plant check results \
+         or layers there"
+    )]
+    NoCacheDir,
+    /// An image holds more of what the SBOM scanner reads than it reads
+    /// (`sbom::scan::MAX_FILE`, `MAX_TOTAL`).
+    #[error("no SBOM of {image} is made: {reason}; an SBOM without that file would leave out what it lists")]
+    ScanTooLarge {
+        /// The image (its engine id).
+        image: String,
+        /// Which file, and the limit.
+        reason: String,
+    },
     /// Advisories could not be read (a missing or empty path, an unreadable archive).
     #[error("advisories {}: {reason}", path.display())]
     Advisories {

@@ -26,7 +26,13 @@ async fn main() -> ExitCode {
     let mut cache = if no_cache {
         ResultCache::disabled()
     } else {
-        ResultCache::open(&ResultCache::default_dir())
+        match ResultCache::default_dir() {
+            Ok(dir) => ResultCache::open(&dir),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
     };
     let work = async {
         let mut reports = Vec::new();

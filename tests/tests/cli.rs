@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -290,6 +291,31 @@ fn running_containers_of(pid: u32) -> bool {
 }
 
 #[test]
+fn without_a_cache_directory_build_refuses_rather_than_use_a_shared_one() {
+    if !engine_up() {
+        return;
+    }
+    let ws = workspace();
+    let out = command(ws.path(), &["build", "e2e-python:1.0.0"])
+        .env_remove("BASE_IMAGES_CACHE_DIR")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("HOME")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("no cache directory: none of BASE_IMAGES_CACHE_DIR, XDG_CACHE_HOME or HOME is set"),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains("ok   e2e-python"), "nothing built: {}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("versions.lock")).unwrap(),
+        "format = 1\n"
+    );
+}
+
+#[test]
 fn new_appends_a_skeleton_for_every_bump_kind_that_compiles() {
     // A team's own crate: families in its lib, the tool in a three-line bin.
     let dir = tempfile::tempdir().unwrap();
@@ -329,6 +355,9 @@ fn new_appends_a_skeleton_for_every_bump_kind_that_compiles() {
             .unwrap_or_else(|out| panic!("cargo build: {}", text(&out)))
     };
     let tool_path = cargo();
+    // A source file shared with the group keeps its mode when `new` edits it.
+    let shared = root.join("src/patch.rs");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o664)).unwrap();
     for (family, bump, expected) in [
         ("patch", "patch", "1.0.1"),
         ("minor", "minor", "1.1.0"),
@@ -350,6 +379,12 @@ fn new_appends_a_skeleton_for_every_bump_kind_that_compiles() {
             text(&out)
         );
     }
+    assert!(std::fs::read_to_string(&shared).unwrap().contains("1.0.1"));
+    assert_eq!(
+        std::fs::metadata(&shared).unwrap().permissions().mode() & 0o7777,
+        0o664,
+        "`new` kept the mode of the file it edited"
+    );
     // The generated code compiles, and the tool sees the new versions.
     cargo();
     let out = Command::new(&tool_path)

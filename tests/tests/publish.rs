@@ -801,6 +801,75 @@ fn a_blob_another_repository_of_the_registry_has_is_mounted_not_uploaded() {
 }
 
 #[test]
+fn a_stored_layer_that_does_not_verify_is_said_discarded_and_compressed_again() {
+    let Some((_serial, ws)) = released() else { return };
+    let registry = TestRegistry::on_free_port(None);
+    let host = registry.host();
+    let image = base_images::get("e2e-dual:1.1.0").unwrap();
+    let built = built_images(ws.path(), "e2e-dual:1.1.0");
+    let lock = Lock::parse(&lock_of(ws.path()), Path::new("versions.lock")).unwrap();
+    let released = lock.get(&image.key()).unwrap().released.clone().unwrap();
+    // A layer store of its own, filled as a publish fills it.
+    let cache = tempfile::tempdir().unwrap();
+    let store = LayerStore::new(cache.path().join("layers"));
+    let target = Target {
+        registry: host.clone(),
+        repository: REPOSITORY.into(),
+        tag: "1.1.0".into(),
+    };
+    let provenance = Provenance {
+        created: released,
+        revision: None,
+        source: None,
+    };
+    let publication = Publication {
+        target: &target,
+        provenance: &provenance,
+        local_roots: &BTreeMap::new(),
+        fetched: &BTreeMap::new(),
+        reproducible: true,
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let prepared = runtime.block_on(async {
+        let engine = DockerEngine::connect().await.unwrap();
+        prepare(&engine, image, &built, publication, &store).await.unwrap()
+    });
+    // One byte of a stored blob changes; its size does not.
+    let (platform_image, _) = &prepared.images[0];
+    let (diff_id, form) = &platform_image.sources[0];
+    let blob = store.path(diff_id, *form);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&blob, &bytes).unwrap();
+
+    let out = publish_command(ws.path(), &["publish", "e2e-dual:1.1.0", "--registry-override", &host])
+        .env("BASE_IMAGES_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert!(out.status.success(), "{said}\n{}", registry.log());
+    assert!(
+        said.contains("a stored layer does not verify; discarded, it is compressed again")
+            && said.contains(diff_id.as_str()),
+        "the discarded layer is named: {said}"
+    );
+    let digest = format!(
+        "sha256:{:x}",
+        <sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&blob).unwrap())
+    );
+    assert_eq!(
+        digest, platform_image.layers[0].digest,
+        "compressed again from the engine"
+    );
+    assert_eq!(
+        tag_digest(&host, "1.1.0"),
+        Some(published_index(ws.path(), "1.1.0")),
+        "the version published is the one recorded"
+    );
+}
+
+#[test]
 fn ctrl_c_while_layers_are_compressed_stops_at_once_and_pushes_nothing() {
     let Some((_serial, ws)) = released() else { return };
     let registry = TestRegistry::start(5107, None);

@@ -117,7 +117,7 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
         remotes: connect(&chosen).await?,
         signer,
         gate,
-        store: LayerStore::default_store(),
+        store: LayerStore::default_store()?,
     };
     let mut early = Vec::new();
     for (image, target) in &chosen {

@@ -7,11 +7,16 @@
 //! its digest and size and the diff id it is published with (in the
 //! user's cache directory), so a version is compared with the registry,
 //! and its blobs uploaded, without exporting or compressing a layer twice.
+//! The store is a cache, not a source of truth: a stored layer is used only
+//! once its file matches its record (size, sha256, and the sha256 of its
+//! uncompressed tar), checked once per process; one that does not is
+//! removed, with a warning, and compressed again from the engine.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -44,24 +49,41 @@ pub struct Stored {
     pub diff_id: String,
 }
 
+/// The most read of a layer's record (a few hundred bytes).
+const RECORD_LIMIT: u64 = 64 << 10;
+
 /// Compressed layers by diff id and form: `<dir>/<hex>[.clamped-<epoch>].tar.gz`
 /// and, beside it, `….json` with the [`Stored`] record (written last, so
 /// a record always describes a complete file).
 #[derive(Clone, Debug)]
 pub struct LayerStore {
     dir: PathBuf,
+    /// The records this process wrote or verified, by record path (clones
+    /// of the store share them).
+    verified: Arc<Mutex<BTreeMap<PathBuf, Stored>>>,
 }
 
 impl LayerStore {
     /// The store in `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> LayerStore {
-        LayerStore { dir: dir.into() }
+        LayerStore {
+            dir: dir.into(),
+            verified: Arc::default(),
+        }
     }
 
     /// The store in the user's cache directory (`layers/` beside the check
-    /// result cache: `BASE_IMAGES_CACHE_DIR`, else `~/.cache/base-images`).
-    pub fn default_store() -> LayerStore {
-        LayerStore::new(crate::checks::ResultCache::default_dir().join("layers"))
+    /// result cache, see [`crate::checks::ResultCache::default_dir`]); an
+    /// error when the user has none.
+    pub fn default_store() -> Result<LayerStore, Error> {
+        Ok(LayerStore::new(
+            crate::checks::ResultCache::default_dir()?.join("layers"),
+        ))
+    }
+
+    /// Creates the store's directory (the user's alone, 0700) if missing.
+    pub fn create_dir(&self) -> Result<(), Error> {
+        fsio::create_private_dir(&self.dir)
     }
 
     /// The directory.
@@ -77,12 +99,76 @@ impl LayerStore {
         })
     }
 
-    /// The stored layer `diff_id` (the engine's) in `form`, if stored.
+    /// The stored layer `diff_id` (the engine's) in `form`, if stored and
+    /// its file matches its record; one that does not is removed (and said
+    /// so), to be compressed again.
     pub fn get(&self, diff_id: &str, form: Form) -> Option<Stored> {
-        let record = std::fs::read(self.file(diff_id, form, "json")).ok()?;
-        let stored: Stored = serde_json::from_slice(&record).ok()?;
-        let size = std::fs::metadata(self.path(diff_id, form)).ok()?.len();
-        (size == stored.blob.size).then_some(stored)
+        let record = self.file(diff_id, form, "json");
+        let known = self
+            .verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&record)
+            .cloned();
+        if known.is_some() {
+            return known;
+        }
+        match self.verify(diff_id, form, &record) {
+            Ok(None) => None,
+            Ok(Some(stored)) => {
+                self.remember(record, &stored);
+                Some(stored)
+            }
+            Err(reason) => {
+                tracing::warn!(
+                    layer = diff_id,
+                    record = %record.display(),
+                    reason,
+                    "a stored layer does not verify; discarded, it is compressed again"
+                );
+                let _ = std::fs::remove_file(&record);
+                let _ = std::fs::remove_file(self.path(diff_id, form));
+                None
+            }
+        }
+    }
+
+    /// Notes that `record` describes its file: `stored`.
+    fn remember(&self, record: PathBuf, stored: &Stored) {
+        self.verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(record, stored.clone());
+    }
+
+    /// The record at `record` of layer `diff_id` in `form`, checked against
+    /// its file: `None` without a record; why they disagree otherwise.
+    fn verify(&self, diff_id: &str, form: Form, record: &Path) -> Result<Option<Stored>, String> {
+        match std::fs::symlink_metadata(record) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+            Ok(_) => {}
+        }
+        let bytes = fsio::read_at_most(record, RECORD_LIMIT).map_err(|e| e.to_string())?;
+        let stored: Stored = serde_json::from_slice(&bytes).map_err(|e| format!("the record does not parse: {e}"))?;
+        if form == Form::AsIs && stored.diff_id != diff_id {
+            return Err(format!("the record names diff id {}", stored.diff_id));
+        }
+        let path = self.path(diff_id, form);
+        let (blob, diff) = digests(&path, stored.blob.size).map_err(|e| format!("{}: {e}", path.display()))?;
+        if blob != stored.blob {
+            return Err(format!(
+                "its file is {} ({} bytes), its record says {} ({} bytes)",
+                blob.digest, blob.size, stored.blob.digest, stored.blob.size
+            ));
+        }
+        if diff != stored.diff_id {
+            return Err(format!(
+                "its file uncompresses to {diff}, its record says {}",
+                stored.diff_id
+            ));
+        }
+        Ok(Some(stored))
     }
 
     /// The compressed file of the layer `diff_id` in `form`.
@@ -100,10 +186,7 @@ impl LayerStore {
         archive: &Path,
         wanted: &BTreeMap<String, Form>,
     ) -> Result<BTreeMap<String, Stored>, Error> {
-        std::fs::create_dir_all(&self.dir).map_err(|source| Error::Io {
-            path: self.dir.clone(),
-            source,
-        })?;
+        self.create_dir()?;
         let ids: BTreeSet<String> = wanted.keys().cloned().collect();
         let mut added = BTreeMap::new();
         for (diff_id, (offset, size)) in find_layers(archive, &ids)? {
@@ -138,8 +221,9 @@ impl LayerStore {
                 path: target,
                 source: e.error,
             })?;
-            let record = serde_json::to_vec(&stored).unwrap_or_default();
-            fsio::write_atomic(&self.file(&diff_id, form, "json"), &record)?;
+            let record = self.file(&diff_id, form, "json");
+            fsio::write_atomic(&record, &serde_json::to_vec(&stored).unwrap_or_default())?;
+            self.remember(record, &stored);
             added.insert(diff_id, stored);
         }
         Ok(added)
@@ -203,6 +287,20 @@ pub fn rewrite_and_compress(input: &mut impl Read, epoch: u64, path: &Path) -> R
         source,
     })?;
     Ok(Stored { blob, diff_id })
+}
+
+/// The blob the file at `path` is (reading at most `size` + 1 bytes of
+/// it) and the sha256 of what it uncompresses to.
+fn digests(path: &Path, size: u64) -> std::io::Result<(Blob, String)> {
+    let file = File::open(path)?;
+    let mut compressed = HashingWriter::new(flate2::write::GzDecoder::new(HashingWriter::new(std::io::sink())));
+    std::io::copy(&mut file.take(size + 1), &mut compressed)?;
+    let plain = compressed.inner.finish()?;
+    let blob = Blob {
+        digest: format!("sha256:{:x}", compressed.hasher.finalize()),
+        size: compressed.size,
+    };
+    Ok((blob, format!("sha256:{:x}", plain.hasher.finalize())))
 }
 
 /// Runs `write` into a deterministic gzip encoder writing the file `path`;
@@ -291,6 +389,81 @@ mod tests {
             a.digest, "sha256:1ed25f492fb0136149afe8f162b3dba8f280d648141a02d845682e6d83f88162",
             "the compressed bytes changed: published layer digests would change"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_stored_layer_that_does_not_verify_is_discarded_and_compressed_again() -> Result<(), Error> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempdir();
+        let archive = dir.path().join("export.tar");
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(12);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "aaa/layer.tar", &b"second layer"[..])
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&archive, builder.into_inner().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+        let layer = super::super::oci::sha256(b"second layer");
+        let wanted: BTreeMap<String, Form> = [(layer.clone(), Form::AsIs)].into();
+        let store_dir = dir.path().join("cache/layers");
+        // A fresh store each time: what another run of the tool would see.
+        let store = || LayerStore::new(&store_dir);
+        let added = store().add_from_export(&archive, &wanted)?;
+        let mode = std::fs::metadata(&store_dir).map_or(0, |m| m.permissions().mode() & 0o777);
+        assert_eq!(mode, 0o700, "the store is the user's alone");
+        assert_eq!(store().get(&layer, Form::AsIs).as_ref(), added.get(&layer));
+        let blob = store().path(&layer, Form::AsIs);
+        let record = store().file(&layer, Form::AsIs, "json");
+        let good = std::fs::read(&blob).unwrap_or_default();
+        let good_record = std::fs::read(&record).unwrap_or_default();
+        let put = |path: &Path, bytes: &[u8]| std::fs::write(path, bytes).unwrap_or_else(|e| panic!("{e}"));
+
+        // The same size, another byte: the size alone used to pass it.
+        let mut flipped = good.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0xff;
+        put(&blob, &flipped);
+        assert_eq!(store().get(&layer, Form::AsIs), None, "a blob that is not its digest");
+        assert!(!blob.exists() && !record.exists(), "both discarded");
+        let again = store().add_from_export(&archive, &wanted)?;
+        assert_eq!(again, added, "compressed again");
+        assert_eq!(std::fs::read(&blob).unwrap_or_default(), good);
+
+        // Records that do not describe their file.
+        let other = super::super::oci::sha256(b"other");
+        let renamed = String::from_utf8_lossy(&good_record).replace(&layer, &other);
+        for bad in [&b"{not json"[..], renamed.as_bytes()] {
+            put(&blob, &good);
+            put(&record, bad);
+            assert_eq!(store().get(&layer, Form::AsIs), None);
+            assert!(!record.exists(), "discarded");
+        }
+        // A rewritten layer whose record names another diff id than its
+        // file uncompresses to.
+        let clamped = Form::Clamped(1);
+        let blob = compress(&mut &b"rewritten"[..], &store().path(&layer, clamped))?;
+        let lying = Stored {
+            blob,
+            diff_id: other.clone(),
+        };
+        put(
+            &store().file(&layer, clamped, "json"),
+            &serde_json::to_vec(&lying).unwrap_or_default(),
+        );
+        assert_eq!(store().get(&layer, clamped), None);
+        let honest = Stored {
+            diff_id: super::super::oci::sha256(b"rewritten"),
+            ..lying
+        };
+        compress(&mut &b"rewritten"[..], &store().path(&layer, clamped))?;
+        put(
+            &store().file(&layer, clamped, "json"),
+            &serde_json::to_vec(&honest).unwrap_or_default(),
+        );
+        assert_eq!(store().get(&layer, clamped), Some(honest));
         Ok(())
     }
 

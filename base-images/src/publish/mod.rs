@@ -633,10 +633,7 @@ async fn export_layers(
     wanted: &BTreeMap<String, Form>,
     store: &LayerStore,
 ) -> Result<(), crate::Error> {
-    std::fs::create_dir_all(store.dir()).map_err(|source| crate::Error::Io {
-        path: store.dir().to_owned(),
-        source,
-    })?;
+    store.create_dir()?;
     let work = tempfile::Builder::new()
         .prefix("export.")
         .tempdir_in(store.dir())

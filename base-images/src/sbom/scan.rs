@@ -10,9 +10,24 @@
 //! `info/*.list`; for RPM see [`rpm_files_query`]): such a distribution is
 //! the distribution's, patched by it. Plain functions over bytes: no
 //! engine, no network.
+//!
+//! The image is not trusted: a metadata file's header section is read as
+//! Python's `email` parser reads it (see [`Headers`]), and what is read is
+//! bounded ([`MAX_FILE`] a file, [`MAX_TOTAL`] in all). A file over either
+//! is an error of kind [`std::io::ErrorKind::FileTooLarge`] naming it, not a
+//! skip: an SBOM that left out what such a file lists would be wrong
+//! without saying so.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{ErrorKind, Read};
+
+/// The most the scanner reads of one file of an image (a package database,
+/// a metadata file, a file list). Debian's status database of a large image
+/// is a few MiB.
+pub const MAX_FILE: u64 = 64 << 20;
+
+/// The most the scanner reads of one image, all files together.
+pub const MAX_TOTAL: u64 = 256 << 20;
 
 /// A package manager whose packages an SBOM lists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -107,8 +122,29 @@ pub fn rpm_query(database: &str) -> Vec<String> {
     .to_vec()
 }
 
-/// Reads a tar of a whole file system and lists what is installed in it.
+/// Reads a tar of a whole file system and lists what is installed in it;
+/// an error of kind [`ErrorKind::FileTooLarge`] past [`MAX_FILE`] or
+/// [`MAX_TOTAL`].
 pub fn scan(archive: impl Read) -> std::io::Result<Inventory> {
+    scan_within(
+        archive,
+        Limits {
+            file: MAX_FILE,
+            total: MAX_TOTAL,
+        },
+    )
+}
+
+/// How much of an image the scanner reads: of one file, and in all.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    file: u64,
+    total: u64,
+}
+
+/// [`scan`] within `limits`.
+fn scan_within(archive: impl Read, limits: Limits) -> std::io::Result<Inventory> {
+    let mut read = 0;
     let mut archive = tar::Archive::new(archive);
     let mut os_release: BTreeMap<String, String> = BTreeMap::new();
     let mut inventory = Inventory::default();
@@ -132,8 +168,8 @@ pub fn scan(archive: impl Read) -> std::io::Result<Inventory> {
         if !wanted {
             continue;
         }
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes)?;
+        let size = entry.size();
+        let bytes = read_within(&mut entry, size, &path, limits, &mut read)?;
         let text = String::from_utf8_lossy(&bytes);
         let location = format!("/{path}");
         if path.ends_with("os-release") {
@@ -155,6 +191,45 @@ pub fn scan(archive: impl Read) -> std::io::Result<Inventory> {
     inventory.packages.sort();
     inventory.packages.dedup();
     Ok(inventory)
+}
+
+/// Reads the image's file `path` from `entry` (`declared` bytes, says its
+/// header) within `limits`, `read` bytes being read already; refused
+/// before reading when its header says it is too large, and when it is
+/// whatever its header says.
+fn read_within(
+    entry: impl Read,
+    declared: u64,
+    path: &str,
+    limits: Limits,
+    read: &mut u64,
+) -> std::io::Result<Vec<u8>> {
+    let left = limits.total.saturating_sub(*read);
+    let refuse = || {
+        let reason = if left < limits.file {
+            format!(
+                "/{path} takes the files the SBOM scanner reads of this image past {} bytes, the most it reads of one image",
+                limits.total
+            )
+        } else {
+            format!(
+                "/{path} is more than {} bytes, the most the SBOM scanner reads of one file",
+                limits.file
+            )
+        };
+        std::io::Error::new(ErrorKind::FileTooLarge, reason)
+    };
+    let limit = limits.file.min(left);
+    if declared > limit {
+        return Err(refuse());
+    }
+    let mut bytes = Vec::new();
+    entry.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(refuse());
+    }
+    *read += bytes.len() as u64;
+    Ok(bytes)
 }
 
 /// The package whose file list `path` is (`var/lib/dpkg/info/NAME[:ARCH].list`).
@@ -197,18 +272,18 @@ fn python_location(metadata: &str) -> &str {
 pub fn dpkg_status(text: &str, location: &str) -> Vec<Package> {
     text.split("\n\n")
         .filter_map(|stanza| {
-            let fields = header_fields(stanza);
-            let status = fields.get("Status").map_or("install ok installed", String::as_str);
+            let fields = Headers::parse(stanza);
+            let status = fields.get("Status").unwrap_or("install ok installed");
             if !status.ends_with(" installed") {
                 return None;
             }
-            let version = fields.get("Version")?.clone();
+            let version = fields.get("Version")?.to_owned();
             Some(Package {
                 ecosystem: Ecosystem::Deb,
-                name: fields.get("Package")?.clone(),
+                name: fields.get("Package")?.to_owned(),
                 source: fields.get("Source").map(|s| dpkg_source(s, &version)),
                 version,
-                arch: fields.get("Architecture").cloned(),
+                arch: fields.get("Architecture").map(str::to_owned),
                 location: location.to_owned(),
                 owner: None,
             })
@@ -235,13 +310,11 @@ fn dpkg_source(field: &str, version: &str) -> String {
 
 /// The Python distribution a `METADATA` or `PKG-INFO` file describes.
 pub fn python_metadata(text: &str, location: &str) -> Option<Package> {
-    // The headers end at the first blank line; the description follows.
-    let headers = text.split("\n\n").next().unwrap_or_default();
-    let fields = header_fields(headers);
+    let fields = Headers::parse(text);
     Some(Package {
         ecosystem: Ecosystem::Pypi,
-        name: fields.get("Name")?.clone(),
-        version: fields.get("Version")?.clone(),
+        name: fields.get("Name")?.to_owned(),
+        version: fields.get("Version")?.to_owned(),
         arch: None,
         location: location.to_owned(),
         source: None,
@@ -249,16 +322,63 @@ pub fn python_metadata(text: &str, location: &str) -> Option<Package> {
     })
 }
 
-/// The fields of an RFC 822-style block (continuation lines skipped).
-fn header_fields(block: &str) -> BTreeMap<String, String> {
-    block
-        .lines()
-        .filter(|line| !line.starts_with([' ', '\t']))
-        .filter_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            Some((name.trim().to_owned(), value.trim().to_owned()))
-        })
-        .collect()
+/// The header section of an RFC 822 message (a `METADATA` or `PKG-INFO`
+/// file, a dpkg stanza) as Python's `email` parser splits it (the `compat32`
+/// policy `importlib.metadata` reads metadata with): lines end in CRLF, CR
+/// or LF; a line that starts with a space or a tab continues the field
+/// before it (unfolded: the line break dropped, the rest kept); the section
+/// ends at the first empty line, or at a line that is neither (no colon, or
+/// a name outside printable ASCII, a space included); Unix `From ` lines,
+/// fields with an empty name and a continuation before any field are
+/// skipped. Values are trimmed, where Python keeps a value's inner line
+/// breaks and trailing spaces (no name or version has them).
+#[derive(Debug)]
+struct Headers<'a>(Vec<(&'a str, String)>);
+
+impl<'a> Headers<'a> {
+    /// The fields at the head of `text`, in order.
+    fn parse(text: &'a str) -> Self {
+        let mut fields: Vec<(&str, String)> = Vec::new();
+        let lines = text
+            .split('\n')
+            .flat_map(|line| line.strip_suffix('\r').unwrap_or(line).split('\r'));
+        for line in lines {
+            if line.is_empty() {
+                break;
+            }
+            if line.starts_with([' ', '\t']) {
+                if let Some((_, value)) = fields.last_mut() {
+                    value.push_str(line);
+                }
+                continue;
+            }
+            if line.starts_with("From ") {
+                continue;
+            }
+            let Some((name, value)) = line.split_once(':') else {
+                break;
+            };
+            if !name.bytes().all(|b| b.is_ascii_graphic()) {
+                break;
+            }
+            if !name.is_empty() {
+                fields.push((name, value.to_owned()));
+            }
+        }
+        for (_, value) in &mut fields {
+            *value = value.trim().to_owned();
+        }
+        Headers(fields)
+    }
+
+    /// The first value of the field `name` (compared without case), as
+    /// Python's `Message.get` gives it.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(field, _)| field.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
 }
 
 /// `os-release`'s `ID`, `VERSION_ID` and `PRETTY_NAME`.
@@ -367,6 +487,104 @@ mod tests {
             python_metadata("Metadata-Version: 2.1\n", "/x"),
             None,
             "no name, no package"
+        );
+    }
+
+    #[test]
+    fn metadata_headers_are_read_as_pythons_email_parser_reads_them() {
+        // Each expectation is what `email.message_from_string(text)` gives
+        // for `Name` and `Version` (Python 3.11), trimmed.
+        let cases: [(&str, Option<&str>, Option<&str>); 13] = [
+            (
+                "Metadata-Version: 2.1\r\nName: six\r\nVersion: 1.16.0\r\n\r\nName: body\r\n",
+                Some("six"),
+                Some("1.16.0"),
+            ),
+            (
+                "Name: six\rVersion: 1.16.0\r\rName: body\r",
+                Some("six"),
+                Some("1.16.0"),
+            ),
+            (
+                "Name: first\nname: second\nVersion: 1\nVersion: 2\n",
+                Some("first"),
+                Some("1"),
+            ),
+            ("NAME: six\nversion: 1.0\n", Some("six"), Some("1.0")),
+            ("Name: six\nVersion:\n 1.16.0\n", Some("six"), Some("1.16.0")),
+            ("Name: six\n\t-extra\nVersion: 1\n", Some("six\t-extra"), Some("1")),
+            ("Name: six\n   \nVersion: 1\n", Some("six"), Some("1")),
+            ("Name: six\nnot a header\nVersion: 1\n", Some("six"), None),
+            ("Name: six\nVersion : 1\nVersion: 2\n", Some("six"), None),
+            ("From someone\nName: six\nFrom x\nVersion: 1\n", Some("six"), Some("1")),
+            (":bad\n continued\nName: six\nVersion: 1\n", Some("six"), Some("1")),
+            ("Name: six\nV\u{e9}rsion: 1\nVersion: 2\n", Some("six"), None),
+            ("Name:  six  \nVersion:\t1\n", Some("six"), Some("1")),
+        ];
+        for (text, name, version) in cases {
+            let headers = Headers::parse(text);
+            assert_eq!(
+                (headers.get("Name"), headers.get("Version")),
+                (name, version),
+                "{text:?}"
+            );
+        }
+        let package = python_metadata("name: six\r\nVERSION: 1.16.0\r\n\r\nVersion: 0\r\n", "/x");
+        assert_eq!(
+            package.map(|p| (p.name, p.version)),
+            Some(("six".to_owned(), "1.16.0".to_owned()))
+        );
+    }
+
+    #[test]
+    fn what_is_read_of_an_image_is_bounded_per_file_and_in_all() {
+        let metadata = |n: usize| {
+            (
+                format!("usr/lib/python3/dist-packages/p{n}-1.dist-info/METADATA"),
+                format!("Name: p{n}\nVersion: 1\n"),
+            )
+        };
+        let files: Vec<(String, String)> = (0..4).map(metadata).collect();
+        let tar = archive(&files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect::<Vec<_>>());
+        let each = files[0].1.len() as u64;
+        let within = |file, total| scan_within(&tar[..], Limits { file, total }).map(|i| i.packages.len());
+        assert_eq!(within(each, 4 * each).ok(), Some(4), "at the limits");
+        let error = within(each - 1, 4 * each).err();
+        assert_eq!(error.as_ref().map(std::io::Error::kind), Some(ErrorKind::FileTooLarge));
+        assert_eq!(
+            error.map(|e| e.to_string()),
+            Some(format!(
+                "/{} is more than {} bytes, the most the SBOM scanner reads of one file",
+                files[0].0,
+                each - 1
+            ))
+        );
+        let error = within(each, 4 * each - 1).err();
+        assert_eq!(error.as_ref().map(std::io::Error::kind), Some(ErrorKind::FileTooLarge));
+        assert_eq!(
+            error.map(|e| e.to_string()),
+            Some(format!(
+                "/{} takes the files the SBOM scanner reads of this image past {} bytes, the most it reads of one image",
+                files[3].0,
+                4 * each - 1
+            ))
+        );
+        // A header that says more than the limit is refused unread (this
+        // archive holds none of the 65 MiB it announces).
+        let mut header = tar::Header::new_gnu();
+        header.set_size(MAX_FILE + 1);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_path("var/lib/dpkg/status").expect("a short path");
+        header.set_cksum();
+        let mut lying = header.as_bytes().to_vec();
+        lying.extend_from_slice(&[0; 1024]);
+        let error = scan(&lying[..]).err().map(|e| e.to_string());
+        assert_eq!(
+            error,
+            Some(format!(
+                "/var/lib/dpkg/status is more than {MAX_FILE} bytes, the most the SBOM scanner reads of one file"
+            ))
         );
     }
 

@@ -40,7 +40,7 @@ impl DockerEngine {
             .await
             .map_err(engine_error(format!("create a container of {id} to read its packages")))?;
         self.track(&created.id);
-        let scanned = self.scan_container(&created.id).await;
+        let scanned = self.scan_container(id, &created.id).await;
         self.remove(&created.id).await;
         let mut inventory = scanned?;
         if let Some(database) = inventory.rpm_database.clone() {
@@ -58,9 +58,9 @@ impl DockerEngine {
         Ok(inventory)
     }
 
-    /// Streams the export of `container` through the scanner (on a
-    /// blocking thread, as the export arrives).
-    async fn scan_container(&self, container: &str) -> Result<Inventory, Error> {
+    /// Streams the export of `container` (of image `id`) through the
+    /// scanner (on a blocking thread, as the export arrives).
+    async fn scan_container(&self, id: &str, container: &str) -> Result<Inventory, Error> {
         let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(16);
         let chunks = futures_util::stream::unfold(receiver, |mut receiver| async move {
             receiver.recv().await.map(|chunk| (chunk, receiver))
@@ -89,11 +89,7 @@ impl DockerEngine {
             reason: e.to_string(),
             source: None,
         })?;
-        scanned.map_err(|e| Error::Engine {
-            action: format!("read the file system of container {container}"),
-            reason: e.to_string(),
-            source: Some(Box::new(e)),
-        })
+        scanned.map_err(|e| scan_error(id, container, e))
     }
 
     /// The packages of the RPM database at `database` in image `id`.
@@ -132,5 +128,53 @@ impl DockerEngine {
             )));
         }
         Ok(output.stdout)
+    }
+}
+
+/// The error of a scan of `container` (of image `id`) that failed with `e`:
+/// the image's own when it holds more than the scanner reads, else the
+/// engine's export.
+fn scan_error(id: &str, container: &str, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::FileTooLarge {
+        return Error::ScanTooLarge {
+            image: id.to_owned(),
+            reason: e.to_string(),
+        };
+    }
+    Error::Engine {
+        action: format!("read the file system of container {container}"),
+        reason: e.to_string(),
+        source: Some(Box::new(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_past_the_scanners_limits_is_named_not_blamed_on_the_engine() {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(scan::MAX_FILE + 1);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_path("var/lib/dpkg/status").expect("a short path");
+        header.set_cksum();
+        let refused = scan::scan(&header.as_bytes()[..])
+            .err()
+            .map(|e| scan_error("sha256:img", "c1", e).to_string());
+        assert_eq!(
+            refused,
+            Some(format!(
+                "no SBOM of sha256:img is made: /var/lib/dpkg/status is more than {} bytes, the most the SBOM scanner \
+                 reads of one file; an SBOM without that file would leave out what it lists",
+                scan::MAX_FILE
+            ))
+        );
+        let broken = scan_error("sha256:img", "c1", std::io::Error::other("unexpected end of archive")).to_string();
+        assert_eq!(
+            broken,
+            "the container engine failed to read the file system of container c1: unexpected end of archive"
+        );
     }
 }
