@@ -72,10 +72,14 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
         // Every other repository: the registry's part; the images are the
         // same digests, so the checks run once, on those pulled from the first.
         for (mirror, at) in &mirrors {
-            let there = verifying::verify(mirror, at, image, entry, signed_by).await?;
             let named = |line: String| format!("{}: {line}", at.repository_address());
-            found.held.extend(there.held.into_iter().map(named));
-            found.differences.extend(there.differences.into_iter().map(named));
+            match verifying::verify(mirror, at, image, entry, signed_by).await {
+                Ok(there) => {
+                    found.held.extend(there.held.into_iter().map(named));
+                    found.differences.extend(there.differences.into_iter().map(named));
+                }
+                Err(e) => found.differences.push(named(e.to_string())),
+            }
         }
         let mut cache = ResultCache::open(&ResultCache::default_dir()?);
         for (platform, digest) in found.platforms.clone() {

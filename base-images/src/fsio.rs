@@ -45,12 +45,15 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
     file.write_all(contents).map_err(io)?;
     file.as_file().sync_all().map_err(io)?;
     file.persist(path).map_err(|e| io(e.error))?;
-    std::fs::File::open(dir)
-        .and_then(|dir| dir.sync_all())
-        .map_err(|source| Error::Io {
+    // A file system that cannot flush a directory (EINVAL) still has the
+    // new file in place: the rename is what makes it atomic.
+    match std::fs::File::open(dir).and_then(|dir| dir.sync_all()) {
+        Err(e) if e.kind() != std::io::ErrorKind::InvalidInput => Err(Error::Io {
             path: dir.to_owned(),
-            source,
-        })
+            source: e,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Creates `dir` and its missing parents readable by the user alone (0700;

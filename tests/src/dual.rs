@@ -81,3 +81,22 @@ pub mod broken {
             .output_contains("x86-only", ["uname", "-m"], "x86_64")
     }
 }
+
+/// A family published to two repositories (of one registry in the tests):
+/// pushed to both, verified in both, copied into one that lost it.
+pub mod mirrored {
+    use super::ROOT_AMD64;
+    use base_images::{base_image, Recipe};
+
+    /// The amd64 minbase root with a marker file.
+    #[base_image(
+        family = "e2e-mirrored",
+        version = "1.0.0",
+        platforms = ["linux/amd64"],
+        repository = ["127.0.0.1:5000/base-images-e2e/mirrored", "127.0.0.1:5000/base-images-e2e/mirrored-copy"],
+        changelog = "Debian bookworm minbase, published to two repositories."
+    )]
+    fn v1_0_0() -> Recipe {
+        Recipe::from(ROOT_AMD64).with_new_file("/etc/e2e-mirrored", "1.0.0\n", 0o644)
+    }
+}

@@ -1490,3 +1490,95 @@ fn a_second_registry_gets_a_copy_with_the_same_digest_sboms_and_signature_never_
     assert_eq!(tag_digest(&third.host(), "1.1.0"), None, "nothing pushed");
     assert_eq!(lock_of(ws.path()), lock_before, "versions.lock unchanged");
 }
+
+#[test]
+fn a_family_of_two_repositories_is_published_and_verified_in_each_and_mended_by_a_copy() {
+    let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    if !engine_up() {
+        return;
+    }
+    let ws = workspace();
+    let built = publish_command(ws.path(), &["build", "e2e-mirrored"]).output().unwrap();
+    assert!(built.status.success(), "{}", text(&built));
+    let registry = TestRegistry::on_free_port(None);
+    let host = registry.host();
+    let keys = tempfile::tempdir().unwrap();
+    let (key, public) = key_pair(keys.path(), "mirrored");
+    let publish_mirrored = || {
+        publish_command(
+            ws.path(),
+            &[
+                "publish",
+                "e2e-mirrored",
+                "--registry-override",
+                &host,
+                "--sign-key",
+                key.to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap()
+    };
+    let out = publish_mirrored();
+    assert!(out.status.success(), "{}\n{}", text(&out), registry.log());
+    assert!(text(&out).contains("2 version(s) pushed, 0 copied"), "{}", text(&out));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let remote = base_images::publish::auth::remote(&host).unwrap();
+    let resolve = |repository: &str| runtime.block_on(remote.resolve(repository, "1.0.0")).unwrap();
+    let (first, copy) = ("base-images-e2e/mirrored", "base-images-e2e/mirrored-copy");
+    let lock = Lock::parse(&lock_of(ws.path()), Path::new("versions.lock")).unwrap();
+    let published = lock
+        .get(&"e2e-mirrored:1.0.0".parse().unwrap())
+        .unwrap()
+        .published
+        .clone()
+        .unwrap();
+    assert_eq!(resolve(first).as_deref(), Some(published.index.as_str()));
+    assert_eq!(
+        resolve(copy).as_deref(),
+        Some(published.index.as_str()),
+        "one digest in both"
+    );
+    assert_eq!(
+        published.repositories,
+        [format!("{host}/{first}"), format!("{host}/{copy}")]
+    );
+    let verified = publish_command(
+        ws.path(),
+        &[
+            "verify",
+            "e2e-mirrored:1.0.0",
+            "--registry-override",
+            &host,
+            "--key",
+            public.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    let said = text(&verified);
+    assert_eq!(verified.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains(&format!(" and {host}/{copy}:1.0.0")),
+        "verified in both: {said}"
+    );
+
+    // The copy repository loses its tag: the next publish copies it back
+    // from the first (mounted, same registry), digest unchanged.
+    let url = format!("http://{host}/v2/{copy}/manifests/{}", published.index);
+    let deleted = Command::new("curl")
+        .args(["-sf", "-X", "DELETE", &url])
+        .output()
+        .unwrap();
+    assert!(deleted.status.success(), "DELETE {url}");
+    assert_eq!(resolve(copy), None);
+    let mended = publish_mirrored();
+    let said = text(&mended);
+    assert!(mended.status.success(), "{said}");
+    assert!(
+        said.contains("0 version(s) pushed, 1 copied, 1 already published"),
+        "{said}"
+    );
+    assert_eq!(resolve(copy).as_deref(), Some(published.index.as_str()));
+    drop(serial);
+}

@@ -156,6 +156,7 @@ fn lookups() -> Result<(), Error> {
             "e2e-dual",
             "e2e-dual-broken",
             "e2e-index",
+            "e2e-mirrored",
             "e2e-python",
             "e2e-rpm",
             "e2e-single",

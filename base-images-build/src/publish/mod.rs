@@ -603,7 +603,7 @@ pub(crate) fn check_host(host: &str) -> Result<(), Error> {
 }
 
 /// The selected versions that are released and whose family has a
-/// repository, with where each goes. A named version that is not released
+/// repository, once per repository it goes to. A named version that is not released
 /// is refused; unnamed ones are skipped, said.
 fn released_with_targets(
     selected: Vec<&'static BaseImage>,
@@ -620,12 +620,11 @@ fn released_with_targets(
             unreleased.push(image);
             continue;
         }
-        match Target::of(image, args.registry_override.as_deref())? {
-            Some(target) => chosen.push((image, target)),
-            None => {
-                no_repository.insert(image.family());
-            }
+        let targets = Target::all(image, args.registry_override.as_deref())?;
+        if targets.is_empty() {
+            no_repository.insert(image.family());
         }
+        chosen.extend(targets.into_iter().map(|target| (image, target)));
     }
     if named && !unreleased.is_empty() {
         let problems = unreleased

@@ -416,8 +416,12 @@ fn untar(reader: impl Read, budget: &mut Budget) -> Result<Vec<Entry>, ArchiveEr
             }
         };
         let entry = entry(&name, mode, kind)?;
+        // A later entry of the same path replaces the file: a hard link to
+        // that path then names what replaced it, never the stale file.
         if let EntryKind::File(_) = entry.kind {
             files.insert(entry.path.clone(), entry.mode);
+        } else {
+            files.remove(&entry.path);
         }
         entries.push(entry);
     }
@@ -813,6 +817,17 @@ mod tests {
         let early = tar_of(&[("alias", Link, 0o644, b"f"), ("f", Regular, 0o644, b"x")]);
         assert!(matches!(
             refusal(ArchiveFormat::Tar, &early),
+            ArchiveError::DanglingHardLink { .. }
+        ));
+        // To a path a later entry replaced with a link: not the stale file.
+        use tar::EntryType::Symlink;
+        let replaced = tar_of(&[
+            ("a/f", Regular, 0o644, b"x"),
+            ("a/f", Symlink, 0o777, b"../b"),
+            ("h", Link, 0o644, b"a/f"),
+        ]);
+        assert!(matches!(
+            refusal(ArchiveFormat::Tar, &replaced),
             ArchiveError::DanglingHardLink { .. }
         ));
     }

@@ -147,7 +147,11 @@ pub async fn verify(
         found.held.push("the annotations equal the declaration".to_owned());
     }
     if let Some(key) = key {
-        match signed_with(remote, target, &index_digest, key).await? {
+        // A signature names the repository it was made for: this one, or
+        // another the lock records for this very index (copied from it).
+        let mut homes = vec![target.repository_address()];
+        homes.extend(entry.published.iter().flat_map(|p| p.repositories.iter().cloned()));
+        match signed_with(remote, target, &index_digest, key, &homes).await? {
             Ok(held) => found.held.push(held),
             Err(difference) => found.differences.push(difference),
         }
@@ -156,12 +160,14 @@ pub async fn verify(
 }
 
 /// Whether a signature of `digest` under its signature tag verifies with
-/// `key` and names this digest and repository: what held, or the difference.
+/// `key` and names this digest and one of the repositories `homes`: what
+/// held, or the difference.
 async fn signed_with(
     remote: &Remote,
     target: &Target,
     digest: &str,
     key: Key<'_>,
+    homes: &[String],
 ) -> Result<Result<String, String>, crate::Error> {
     let repository = target.repository.as_str();
     let tag = sign::signature_tag(digest);
@@ -175,7 +181,7 @@ async fn signed_with(
     for (payload_digest, signature) in &signatures {
         let payload = remote.blob(repository, payload_digest, sign::MAX_PAYLOAD_BYTES).await?;
         if oci::sha256(&payload) == *payload_digest
-            && sign::payload_names(&payload, &target.repository_address(), digest)
+            && homes.iter().any(|home| sign::payload_names(&payload, home, digest))
             && key.verifier.verifies(&payload, signature)
         {
             return Ok(Ok(format!("{digest} is signed with {}", key.name)));
