@@ -40,6 +40,7 @@ pub mod checks;
 pub mod dockerfile;
 pub mod engine;
 mod error;
+mod error_chain;
 pub mod fetch;
 pub mod fsio;
 mod image;

@@ -11,7 +11,7 @@ use dagger_sdk::core::gql_client::GraphQlExtension;
 use dagger_sdk::core::graphql_client::GraphQLError;
 use dagger_sdk::errors::DaggerError;
 
-use crate::error::error_chain;
+use crate::error_chain::error_chain;
 use crate::Error;
 
 /// How long one call to the Dagger engine may take before it counts as not

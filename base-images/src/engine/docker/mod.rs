@@ -25,7 +25,7 @@ pub use network::StepNetwork;
 pub use target::DockerTarget;
 
 use super::{BuildRequest, BuiltImage, Distribution, Engine, RootIdentity};
-use crate::error::error_chain;
+use crate::error_chain::error_chain;
 use crate::Error;
 
 /// How long connecting may take before the daemon counts as not answering.
