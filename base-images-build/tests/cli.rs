@@ -66,3 +66,18 @@ fn usage_errors_exit_2() {
     let output = tool(Path::new("."), &["no-such-command"]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// What CI asks of every commit: this repository's CHANGELOG.md and
+/// versions.lock are what the catalog's declarations say (the binary the
+/// test build made, so no second build with other features).
+#[test]
+fn this_repository_s_generated_files_are_up_to_date() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let output = tool(root, &["check"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("released versions unchanged; generated files up to date"),
+        "{stdout}"
+    );
+}

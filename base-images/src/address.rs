@@ -13,6 +13,33 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
+/// Docker Hub: the registry an address that names no host is served from,
+/// and the names the docker CLI and engines give it.
+pub mod docker_hub {
+    /// The host an address without one names.
+    pub const HOST: &str = "docker.io";
+    /// The key the Docker config file keeps Docker Hub's credentials under.
+    pub const CONFIG_KEY: &str = "https://index.docker.io/v1/";
+
+    /// A repository name as an engine shortens it (`docker.io/library/x`
+    /// is `x`, `docker.io/team/x` is `team/x`).
+    pub fn short_name(name: &str) -> &str {
+        let name = name
+            .strip_prefix(HOST)
+            .and_then(|n| n.strip_prefix('/'))
+            .unwrap_or(name);
+        name.strip_prefix("library/").unwrap_or(name)
+    }
+}
+
+/// Whether the first component of a repository name (`localhost:5000` in
+/// `localhost:5000/x`) is a registry host rather than a path: it holds a
+/// '.' or a ':', is `localhost`, or has an uppercase letter (the
+/// distribution project's rule).
+fn names_registry(first: &str) -> bool {
+    first.contains(['.', ':']) || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase())
+}
+
 /// Whether `host` (`name[:port]`, a registry's or a URL's) is a loopback
 /// address, where plain HTTP is allowed.
 pub fn is_loopback(host: &str) -> bool {
@@ -132,8 +159,7 @@ impl ImageAddress {
         }
         let mut components: Vec<&str> = name.split('/').collect();
         let first = components[0];
-        let has_domain = components.len() > 1
-            && (first.contains(['.', ':']) || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase()));
+        let has_domain = components.len() > 1 && names_registry(first);
         if has_domain {
             if !DOMAIN.is_match(first) {
                 return Err(format!("the registry `{first}` is not a valid host[:port]"));
@@ -159,15 +185,15 @@ impl ImageAddress {
     /// repository path on it.
     pub fn registry_and_path(&self) -> (Option<&str>, &str) {
         match self.name.split_once('/') {
-            Some((first, rest))
-                if first.contains(['.', ':'])
-                    || first == "localhost"
-                    || first.chars().any(|c| c.is_ascii_uppercase()) =>
-            {
-                (Some(first), rest)
-            }
+            Some((first, rest)) if names_registry(first) => (Some(first), rest),
             _ => (None, &self.name),
         }
+    }
+
+    /// The registry (`host[:port]`) the address is served from: the one
+    /// written, else Docker Hub.
+    pub fn registry(&self) -> &str {
+        self.registry_and_path().0.unwrap_or(docker_hub::HOST)
     }
 
     /// The address without its digest (`repository[:tag]`).
@@ -284,5 +310,18 @@ mod tests {
             assert!(text.contains(reason), "{bad:?}: {text}");
             assert!(text.contains(&format!("`{bad}`")), "{text}");
         }
+    }
+
+    #[test]
+    fn an_address_without_a_host_is_served_from_docker_hub() {
+        let parse = |a: &str| ImageAddress::parse(a).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parse("python:3.11").registry(), "docker.io");
+        assert_eq!(parse("team/tool").registry(), "docker.io");
+        assert_eq!(parse("localhost:5000/py").registry(), "localhost:5000");
+        assert_eq!(parse("ghcr.io/team/tool:1").registry(), "ghcr.io");
+        assert_eq!(docker_hub::short_name("docker.io/library/python"), "python");
+        assert_eq!(docker_hub::short_name("docker.io/team/tool"), "team/tool");
+        assert_eq!(docker_hub::short_name("docker.iox/tool"), "docker.iox/tool");
+        assert_eq!(docker_hub::short_name("ghcr.io/library/x"), "ghcr.io/library/x");
     }
 }

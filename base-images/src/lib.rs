@@ -54,11 +54,12 @@ mod recipe;
 pub mod registry;
 mod resolved;
 pub mod sbom;
+mod sha256;
 mod shell;
 mod steps;
 mod version;
 
-pub use address::ImageAddress;
+pub use address::{docker_hub, ImageAddress};
 pub use base_images_macros::{base_image, sanity_checks};
 pub use canonical::{RecipeDigest, ENCODING_VERSION};
 pub use checks::{Check, CheckKind, Checks, ResolvedCheck};

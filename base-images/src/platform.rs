@@ -1,6 +1,12 @@
-//! Platform names (`linux/amd64`, `linux/arm/v7`): one `const fn` check
-//! shared by the `#[base_image(platforms = [...])]` compile-time assertion
-//! and by recipe validation at run time.
+//! Platforms (`linux/amd64`, `linux/arm/v7`): the [`Platform`] type every
+//! part of the tool parses once and compares, and the `const fn` check the
+//! `#[base_image(platforms = [...])]` compile-time assertion shares with
+//! recipe validation at run time.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The platform every family builds for unless its root says otherwise.
 pub const DEFAULT_PLATFORMS: &[&str] = &["linux/amd64"];
@@ -33,9 +39,157 @@ pub const fn check(platform: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// A platform an image is built for, as an OCI image index names it:
+/// operating system, architecture and an optional variant. Parsed once
+/// from `os/arch[/variant]` and normalised as the OCI image-index spec and
+/// the engines read it: `aarch64` is `arm64`, `x86_64` is `amd64`, and
+/// `arm64/v8` is plain `arm64` (v8 is arm64's only variant).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Platform {
+    os: String,
+    architecture: String,
+    variant: Option<String>,
+}
+
+/// Text that is not `os/arch[/variant]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("platform `{text}` {reason}")]
+pub struct InvalidPlatform {
+    /// The text as given.
+    pub text: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+impl Platform {
+    /// The platform an image index, a registry or an engine describes by its
+    /// parts (an empty variant is none), normalised.
+    pub fn from_parts(os: &str, architecture: &str, variant: Option<&str>) -> Self {
+        let architecture = match architecture {
+            "aarch64" => "arm64",
+            "x86_64" | "x86-64" => "amd64",
+            other => other,
+        };
+        let variant = variant.filter(|v| !v.is_empty() && !(architecture == "arm64" && *v == "v8"));
+        Platform {
+            os: os.to_owned(),
+            architecture: architecture.to_owned(),
+            variant: variant.map(str::to_owned),
+        }
+    }
+
+    /// The operating system (`linux`).
+    pub fn os(&self) -> &str {
+        &self.os
+    }
+
+    /// The architecture (`amd64`, `arm64`, `arm`).
+    pub fn architecture(&self) -> &str {
+        &self.architecture
+    }
+
+    /// The variant (`v7`), if any.
+    pub fn variant(&self) -> Option<&str> {
+        self.variant.as_deref()
+    }
+
+    /// Whether an image of platform `held` serves this platform: the same
+    /// platform, or any variant of it when this one names none.
+    pub fn is_served_by(&self, held: &Platform) -> bool {
+        self == held || (self.variant.is_none() && self.os == held.os && self.architecture == held.architecture)
+    }
+}
+
+impl FromStr for Platform {
+    type Err = InvalidPlatform;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        check(text).map_err(|reason| InvalidPlatform {
+            text: text.to_owned(),
+            reason,
+        })?;
+        let mut parts = text.split('/');
+        let (os, architecture) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+        Ok(Platform::from_parts(os, architecture, parts.next()))
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        match &self.variant {
+            Some(variant) => write!(f, "/{variant}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Serialize for Platform {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Platform {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::check;
+    use super::{check, Platform};
+
+    fn platform(text: &str) -> Platform {
+        text.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn parses_once_and_prints_what_it_parsed() {
+        let arm = platform("linux/arm/v7");
+        assert_eq!(
+            (arm.os(), arm.architecture(), arm.variant()),
+            ("linux", "arm", Some("v7"))
+        );
+        assert_eq!(arm.to_string(), "linux/arm/v7");
+        assert_eq!(platform("linux/amd64").to_string(), "linux/amd64");
+        assert_eq!(serde_json::to_string(&arm).ok().as_deref(), Some("\"linux/arm/v7\""));
+        let back: Platform = serde_json::from_str("\"linux/arm64\"").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, platform("linux/arm64"));
+    }
+
+    #[test]
+    fn normalises_as_the_oci_spec_and_the_engines_name_platforms() {
+        assert_eq!(platform("linux/arm64/v8"), platform("linux/arm64"));
+        assert_eq!(platform("linux/arm64/v8").to_string(), "linux/arm64");
+        assert_eq!(
+            Platform::from_parts("linux", "aarch64", Some("v8")).to_string(),
+            "linux/arm64"
+        );
+        assert_eq!(
+            Platform::from_parts("linux", "x86_64", Some("")).to_string(),
+            "linux/amd64"
+        );
+        assert_ne!(platform("linux/arm/v7"), platform("linux/arm/v6"));
+    }
+
+    #[test]
+    fn a_platform_without_a_variant_is_served_by_any_of_its_variants() {
+        assert!(platform("linux/arm").is_served_by(&platform("linux/arm/v7")));
+        assert!(!platform("linux/arm/v6").is_served_by(&platform("linux/arm/v7")));
+        assert!(!platform("linux/amd64").is_served_by(&platform("linux/arm64")));
+    }
+
+    #[test]
+    fn refuses_text_that_is_not_a_platform_and_says_why() {
+        let error = "linux".parse::<Platform>().err().map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some("platform `linux` is not os/arch[/variant]; write e.g. linux/amd64 or linux/arm/v7")
+        );
+        assert!(serde_json::from_str::<Platform>("\"Linux/amd64\"").is_err());
+    }
 
     #[test]
     fn accepts_os_arch_variant() {

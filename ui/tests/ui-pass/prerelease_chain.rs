@@ -1,3 +1,4 @@
+//! Declarations across a pre-release that must compile and run: `latest` is the release, its parent the candidate.
 use base_images::{base_image, sanity_checks, Checks, Recipe};
 
 #[base_image(family = "ui", version = "1.0.0", changelog = "Initial release.")]
@@ -23,5 +24,8 @@ fn v2_0_0_checks(checks: Checks) -> Checks {
 fn main() {
     assert_eq!(V2_0_0.family(), "ui");
     assert_eq!(V2_0_0.parent().map(|p| p.version_str()), Some("2.0.0-rc.1"));
-    assert_eq!(base_images::latest("ui").map(|i| i.key().to_string()).ok(), Some("ui:2.0.0".to_owned()));
+    assert_eq!(
+        base_images::latest("ui").map(|i| i.key().to_string()).ok(),
+        Some("ui:2.0.0".to_owned())
+    );
 }

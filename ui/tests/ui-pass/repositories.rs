@@ -1,3 +1,4 @@
+//! A family published to two repositories: the first is the one `repository()` names.
 use base_images::{base_image, Recipe};
 
 #[base_image(

@@ -1,0 +1,27 @@
+//! SHA-256 as the tool writes it everywhere: `sha256:<64 lowercase hex>`,
+//! the form OCI descriptors, image ids, recipe digests and fetched inputs
+//! share. The one place bytes become a digest text.
+
+use sha2::{Digest as _, Sha256};
+
+/// The digest of `bytes` as `sha256:<hex>`.
+pub fn digest_of(bytes: impl AsRef<[u8]>) -> String {
+    format!("sha256:{}", hex_of(bytes))
+}
+
+/// The 64 lowercase hex digits of the SHA-256 of `bytes`.
+pub fn hex_of(bytes: impl AsRef<[u8]>) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn writes_the_digest_of_the_bytes_in_lowercase_hex() {
+        assert_eq!(
+            super::digest_of(b"abc"),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(super::hex_of("").len(), 64);
+    }
+}
