@@ -15,67 +15,37 @@
 //! versions.lock as it was; a failure stops the run and records the
 //! versions whose tag was pushed before it.
 
+mod action;
 mod gate;
+mod inputs;
 mod progress;
+mod targets;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::{interruptible, ImageReport, Options};
 use base_images::engine::Engine as _;
-use base_images::lock::{Lock, Published, ReleaseProblem, REPRODUCIBLE_LAYERS};
+use base_images::lock::{Lock, Published};
 use base_images::publish::copy::{self, Source};
 use base_images::publish::layers::LayerStore;
-use base_images::publish::remote::{is_loopback, Remote};
+use base_images::publish::remote::Remote;
 use base_images::publish::sign::Signer;
-use base_images::publish::{self as publishing, Prepared, Provenance, Publication, PublishError, PushOptions, Target};
+use base_images::publish::{self as publishing, Prepared, PublishError, PushOptions, Target};
 use base_images::BaseImage;
 
 use crate::build::{all_passed, build_all, release_policy, report_specs, write_reports, ReportSpec};
 use crate::cli::PublishArgs;
 use crate::plan::Plan;
 use crate::{report, select, Error, Ui, Workspace};
+use action::{conflict, Action, Early, Planned};
 use gate::Gate;
+pub(crate) use inputs::provenance;
+use inputs::{provenance_of, record_of, ReleaseInputs};
 use progress::observe;
-
-/// What to do with one version in one repository, decided before anything
-/// is pushed.
-enum Action {
-    /// The tag does not exist: push.
-    Push,
-    /// The tag already points at this index.
-    Skip,
-    /// The tag does not exist and the version is recorded as published:
-    /// copy it from this repository (`registry/path`), which holds it.
-    Copy(String),
-    /// Refused, and why (the tag points at other content, or the version
-    /// would get a second digest).
-    Refuse(String),
-    /// The audit gate refuses it: the findings that fail it.
-    Gated(Vec<String>),
-}
-
-/// One version's publish to one repository, planned.
-struct Planned {
-    image: &'static BaseImage,
-    target: Target,
-    /// What versions.lock records once it is there.
-    published: Published,
-    /// Its documents, when this run built it (a copy needs none).
-    prepared: Option<Prepared>,
-    action: Action,
-    start: Instant,
-}
-
-/// What was decided of a version from versions.lock and the registries
-/// alone, before building anything.
-enum Early {
-    /// Nothing to build: this action.
-    Decided(Action),
-    /// Build it; the recorded repositories that could not be read, if any.
-    Build(Vec<String>),
-}
+pub(crate) use targets::check_host;
+use targets::{mount_sources, released_with_targets};
 
 /// What a run shares between its phases.
 struct Run<'a> {
@@ -136,38 +106,12 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
     }
     // Ctrl-C is the tool's from the first build on: every phase after it
     // listens too, or an interruption would be lost.
-    let preparing = async {
-        let mut planned = Vec::new();
-        for ((image, target), early) in chosen.iter().zip(early) {
-            planned.push(run.plan(image, target, early, &reports).await?);
-        }
-        Ok::<_, Error>(planned)
-    };
-    let planned = interruptible(engine, preparing, ctrl_c()).await??;
+    let planned = interruptible(engine, run.plan_all(&chosen, early, &reports), ctrl_c()).await??;
     if args.dry_run {
         let outcomes: Vec<report::Published> = planned.iter().map(|p| run.planned_outcome(p)).collect();
         return dry_run(outcomes, &reports, &reports_to, ui);
     }
-    let pushing = async {
-        let mut outcomes = Vec::new();
-        let mut lock_now = lock.clone();
-        for planned in &planned {
-            let mut done = run.carry_out(planned, &chosen, &lock_now).await;
-            if done.error.is_none() {
-                match lock_now.with_published(&planned.image.key(), &planned.published) {
-                    Ok(recorded) => lock_now = recorded,
-                    Err(e) => done.error = Some(e.to_string()),
-                }
-            }
-            let failed = done.action == "failed";
-            outcomes.push(done);
-            if failed {
-                break;
-            }
-        }
-        (outcomes, lock_now)
-    };
-    let (outcomes, lock_now) = interruptible(engine, pushing, ctrl_c()).await?;
+    let (outcomes, lock_now) = interruptible(engine, run.carry_out_all(&planned, &chosen), ctrl_c()).await?;
     run.finish(outcomes, &lock_now, &reports, &reports_to)
 }
 
@@ -255,6 +199,21 @@ impl Run<'_> {
         Ok(reports)
     }
 
+    /// Plans each of `chosen` from what `early` decided of it and the
+    /// images of `reports`.
+    async fn plan_all(
+        &self,
+        chosen: &[(&'static BaseImage, Target)],
+        early: Vec<Early>,
+        reports: &[ImageReport],
+    ) -> Result<Vec<Planned>, Error> {
+        let mut planned = Vec::new();
+        for ((image, target), early) in chosen.iter().zip(early) {
+            planned.push(self.plan(image, target, early, reports).await?);
+        }
+        Ok(planned)
+    }
+
     /// Plans `image` in `target`: what `early` decided, else its documents
     /// made from `reports`' images and compared with the tag and with the
     /// index versions.lock records.
@@ -269,20 +228,7 @@ impl Run<'_> {
         let entry = self.lock.get(&image.key());
         let recorded = entry.and_then(|e| e.published.clone());
         let unread = match early {
-            Early::Decided(action) => {
-                let published = recorded.ok_or_else(|| Error::Usage(format!("{image} is not recorded")))?;
-                return Ok(Planned {
-                    image,
-                    target: target.clone(),
-                    published: Published {
-                        repositories: vec![target.repository_address()],
-                        ..published
-                    },
-                    prepared: None,
-                    action,
-                    start,
-                });
-            }
+            Early::Decided(action) => return Planned::decided(image, target, recorded, action, start),
             Early::Build(unread) => unread,
         };
         let provenance = provenance(self.workspace, entry, self.ui)?;
@@ -293,20 +239,8 @@ impl Run<'_> {
         let ours = prepared.index.digest.clone();
         let wanted = recorded.as_ref().map_or(ours.clone(), |r| r.index.clone());
         let remote = &self.remotes[&target.registry];
-        let mut action = match remote.resolve(&target.repository, &target.tag).await.map_err(library)? {
-            None if wanted == ours => Action::Push,
-            None => Action::Refuse(
-                PublishError::Diverged {
-                    address: target.address(),
-                    recorded: wanted.clone(),
-                    ours: ours.clone(),
-                    unread,
-                }
-                .to_string(),
-            ),
-            Some(existing) if existing == wanted => Action::Skip,
-            Some(existing) => Action::Refuse(conflict(target, &existing, &ours).to_string()),
-        };
+        let resolved = remote.resolve(&target.repository, &target.tag).await.map_err(library)?;
+        let mut action = Action::of(target, resolved, &wanted, &ours, unread);
         if let (Action::Push, Some(gate)) = (&action, &self.gate) {
             let failing = gate
                 .judge(self.engine, image, &mut prepared, publication, self.ui)
@@ -315,25 +249,10 @@ impl Run<'_> {
                 action = Action::Gated(failing);
             }
         }
-        let published = Published {
-            index: wanted,
-            created: provenance.created.clone(),
-            revision: provenance.revision.clone(),
-            source: provenance.source.clone(),
-            repositories: vec![target.repository_address()],
-            layers: reproducible(entry).then(|| REPRODUCIBLE_LAYERS.to_owned()),
-        };
-        let published = match recorded {
-            Some(recorded) => Published {
-                repositories: published.repositories,
-                ..recorded
-            },
-            None => published,
-        };
         Ok(Planned {
             image,
             target: target.clone(),
-            published,
+            published: record_of(entry, target, &provenance, wanted),
             prepared: Some(prepared),
             action,
             start,
@@ -352,7 +271,34 @@ impl Run<'_> {
                 self.gate.as_ref().map(|g| g.refusal(&planned.target, failing)),
             ),
         };
-        outcome(planned, action, error)
+        planned.outcome(action, error)
+    }
+
+    /// Carries out each of `planned` in turn, recording each that is done
+    /// in a copy of versions.lock, until one fails; their summary rows and
+    /// that copy.
+    async fn carry_out_all(
+        &self,
+        planned: &[Planned],
+        chosen: &[(&'static BaseImage, Target)],
+    ) -> (Vec<report::Published>, Lock) {
+        let mut outcomes = Vec::new();
+        let mut lock_now = self.lock.clone();
+        for planned in planned {
+            let mut done = self.carry_out(planned, chosen, &lock_now).await;
+            if done.error.is_none() {
+                match lock_now.with_published(&planned.image.key(), &planned.published) {
+                    Ok(recorded) => lock_now = recorded,
+                    Err(e) => done.error = Some(e.to_string()),
+                }
+            }
+            let failed = done.action == "failed";
+            outcomes.push(done);
+            if failed {
+                break;
+            }
+        }
+        (outcomes, lock_now)
     }
 
     /// Pushes, copies, tops up or refuses `planned`; its summary row.
@@ -367,25 +313,12 @@ impl Run<'_> {
         } = planned;
         let total = planned.prepared.as_ref().map_or(0, layer_bytes);
         let (observer, counts) = observe(image, target, total, self.ui);
-        let remote = &self.remotes[&target.registry];
-        let signer = self.signer.as_ref();
         let mut done = self.planned_outcome(planned);
         let result = match (action, &planned.prepared) {
             (Action::Refuse(_) | Action::Gated(_), _) => Ok(()),
             (Action::Copy(from), _) => {
                 done.action = "copied";
-                let at = Target::recorded(image, from);
-                match at {
-                    Ok(at) => {
-                        let source = Source {
-                            remote: &self.remotes[&at.registry],
-                            repository: &at.repository,
-                        };
-                        let index = &planned.published.index;
-                        copy::copy(source, remote, target, index, signer, &observer).await
-                    }
-                    Err(e) => Err(e),
-                }
+                self.copy(planned, from, &observer).await
             }
             (Action::Skip, Some(prepared)) => {
                 done.action = "skipped";
@@ -399,22 +332,7 @@ impl Run<'_> {
             (Action::Push, Some(prepared)) => {
                 done.action = "pushed";
                 let mount_from = mount_sources(target, chosen, lock_now);
-                let options = PushOptions {
-                    mount_from: &mount_from,
-                    store: &self.store,
-                    signer,
-                };
-                let mut prepared = prepared.clone();
-                let publication_inputs = ReleaseInputs::of(self.lock, image);
-                let provenance = provenance_of(&planned.published);
-                let publication = publication_inputs.publication(target, &provenance);
-                async {
-                    if prepared.sboms.is_empty() {
-                        publishing::add_sboms(self.engine, image, &mut prepared, publication, None).await?;
-                    }
-                    publishing::push(self.engine, remote, target, &prepared, options, &observer).await
-                }
-                .await
+                self.push(planned, prepared, &mount_from, &observer).await
             }
             (Action::Skip | Action::Push, None) => Ok(()),
         };
@@ -428,6 +346,50 @@ impl Run<'_> {
             done.error = Some(e.to_string());
         }
         done
+    }
+
+    /// Copies `planned` from the recorded repository `from` (`registry/path`).
+    async fn copy(
+        &self,
+        planned: &Planned,
+        from: &str,
+        observer: &publishing::Observer,
+    ) -> Result<(), base_images::Error> {
+        let Planned { image, target, .. } = planned;
+        let at = Target::recorded(image, from)?;
+        let source = Source {
+            remote: &self.remotes[&at.registry],
+            repository: &at.repository,
+        };
+        let remote = &self.remotes[&target.registry];
+        let index = &planned.published.index;
+        copy::copy(source, remote, target, index, self.signer.as_ref(), observer).await
+    }
+
+    /// Pushes `planned` (its `prepared` documents, with its SBOMs made
+    /// first when the gate did not), mounting blobs from `mount_from`.
+    async fn push(
+        &self,
+        planned: &Planned,
+        prepared: &Prepared,
+        mount_from: &[String],
+        observer: &publishing::Observer,
+    ) -> Result<(), base_images::Error> {
+        let Planned { image, target, .. } = planned;
+        let options = PushOptions {
+            mount_from,
+            store: &self.store,
+            signer: self.signer.as_ref(),
+        };
+        let mut prepared = prepared.clone();
+        let publication_inputs = ReleaseInputs::of(self.lock, image);
+        let provenance = provenance_of(&planned.published);
+        let publication = publication_inputs.publication(target, &provenance);
+        if prepared.sboms.is_empty() {
+            publishing::add_sboms(self.engine, image, &mut prepared, publication, None).await?;
+        }
+        let remote = &self.remotes[&target.registry];
+        publishing::push(self.engine, remote, target, &prepared, options, observer).await
     }
 
     /// Attaches the SBOMs and the signature a version published before
@@ -545,117 +507,14 @@ fn layer_bytes(prepared: &Prepared) -> u64 {
         .sum()
 }
 
-/// The provenance `published` records.
-fn provenance_of(published: &Published) -> Provenance {
-    Provenance {
-        created: published.created.clone(),
-        revision: published.revision.clone(),
-        source: published.source.clone(),
-    }
-}
-
 /// Completes at the next Ctrl-C.
 async fn ctrl_c() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// `e` as the tool's error.
 pub(crate) fn library(e: PublishError) -> Error {
     Error::Library(base_images::Error::Publish(Box::new(e)))
-}
-
-/// The refusal of a push to `target`, whose tag points at `existing`.
-fn conflict(target: &Target, existing: &str, ours: &str) -> PublishError {
-    PublishError::TagConflict {
-        address: target.address(),
-        existing: existing.to_owned(),
-        ours: ours.to_owned(),
-    }
-}
-
-/// The summary row of `planned`, ending as `action` with `error`.
-fn outcome(planned: &Planned, action: &'static str, error: Option<String>) -> report::Published {
-    report::Published {
-        key: planned.image.key(),
-        address: planned.target.address(),
-        digest: Some(planned.published.index.clone()),
-        action,
-        blobs: (0, 0, 0),
-        bytes: 0,
-        sboms: 0,
-        error,
-        duration: planned.start.elapsed(),
-    }
-}
-
-/// `HOST[:PORT]`: no scheme, no path.
-pub(crate) fn check_host(host: &str) -> Result<(), Error> {
-    let valid = !host.is_empty()
-        && !host.contains("://")
-        && !host.contains('/')
-        && base_images::ImageAddress::parse(&format!("{host}/x")).is_ok_and(|a| a.registry_and_path().0 == Some(host));
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::Usage(format!(
-            "--registry-override {host}: write HOST[:PORT], e.g. 127.0.0.1:5000 (no scheme, no path)"
-        )))
-    }
-}
-
-/// The selected versions that are released and whose family has a
-/// repository, once per repository it goes to. A named version that is not released
-/// is refused; unnamed ones are skipped, said.
-fn released_with_targets(
-    selected: Vec<&'static BaseImage>,
-    lock: &Lock,
-    args: &PublishArgs,
-    ui: &Ui,
-) -> Result<Vec<(&'static BaseImage, Target)>, Error> {
-    let named = !args.selectors.is_empty();
-    let mut chosen = Vec::new();
-    let mut unreleased = Vec::new();
-    let mut no_repository = BTreeSet::new();
-    for image in selected {
-        if lock.get(&image.key()).is_none() {
-            unreleased.push(image);
-            continue;
-        }
-        let targets = Target::all(image, args.registry_override.as_deref())?;
-        if targets.is_empty() {
-            no_repository.insert(image.family());
-        }
-        chosen.extend(targets.into_iter().map(|target| (image, target)));
-    }
-    if named && !unreleased.is_empty() {
-        let problems = unreleased
-            .iter()
-            .map(|i| ReleaseProblem::NotReleased { key: i.key() })
-            .collect();
-        return Err(Error::Library(base_images::Error::Released(problems)));
-    }
-    for image in &unreleased {
-        ui.note(&format!("skipping {image}: not released (build it first)"));
-    }
-    if named && !no_repository.is_empty() {
-        return Err(Error::Usage(format!(
-            "{} declare(s) no repository to publish to: add `repository = \"org/name\"` to the family's first version",
-            no_repository.into_iter().collect::<Vec<_>>().join(", ")
-        )));
-    }
-    for family in &no_repository {
-        ui.note(&format!("skipping {family}: it declares no repository"));
-    }
-    if chosen.is_empty() {
-        return Err(Error::Usage(
-            "nothing to publish: no released version of a family with a repository is selected".into(),
-        ));
-    }
-    if let Some(host) = &args.registry_override {
-        if !is_loopback(host) {
-            ui.note(&format!("{host} is not a loopback address: it is reached over HTTPS"));
-        }
-    }
-    Ok(chosen)
 }
 
 /// Each platform's built image id of `image`.
@@ -665,121 +524,4 @@ fn built_images(image: &BaseImage, reports: &[ImageReport]) -> Vec<(String, Stri
         .filter(|r| r.key == image.key())
         .filter_map(|r| r.image.as_ref().map(|i| (r.platform.clone(), i.id.clone())))
         .collect()
-}
-
-/// The `created`, `revision` and `source` of a version's publish: what
-/// versions.lock recorded when it was first published (so a republish
-/// gives the same digests), else `SOURCE_DATE_EPOCH` or the release time
-/// the lock records, and the workspace's git commit and remote.
-pub(crate) fn provenance(
-    workspace: &Workspace,
-    entry: Option<&base_images::lock::LockEntry>,
-    ui: &Ui,
-) -> Result<Provenance, Error> {
-    let recorded = entry.and_then(|e| e.published.as_ref());
-    let created = match std::env::var("SOURCE_DATE_EPOCH").ok().filter(|v| !v.is_empty()) {
-        Some(text) => {
-            let seconds: u64 = text.trim().parse().map_err(|_| {
-                Error::Usage(format!(
-                    "SOURCE_DATE_EPOCH={text}: write whole seconds since 1970-01-01 UTC (e.g. 1700000000)"
-                ))
-            })?;
-            humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
-                .to_string()
-        }
-        None => match (recorded, entry.and_then(|e| e.released.clone())) {
-            (Some(published), _) => published.created.clone(),
-            (None, Some(released)) => released,
-            (None, None) => {
-                let now = base_images::lock::now();
-                if let Some(entry) = entry {
-                    ui.note(&format!(
-                        "{} was released before release times were recorded: created = {now}, recorded in versions.lock",
-                        entry.name
-                    ));
-                }
-                now
-            }
-        },
-    };
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(workspace.root())
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .filter(|s| !s.is_empty())
-    };
-    Ok(Provenance {
-        created,
-        revision: recorded
-            .and_then(|p| p.revision.clone())
-            .or_else(|| git(&["rev-parse", "HEAD"])),
-        source: recorded
-            .and_then(|p| p.source.clone())
-            .or_else(|| git(&["remote", "get-url", "origin"]).map(|url| publishing::public_source(&url))),
-    })
-}
-
-/// Repositories of `target`'s registry that may hold its blobs: those of
-/// the families published in this run and those versions.lock records.
-fn mount_sources(target: &Target, chosen: &[(&'static BaseImage, Target)], lock: &Lock) -> Vec<String> {
-    let prefix = format!("{}/", target.registry);
-    let mut sources: BTreeSet<String> = chosen
-        .iter()
-        .filter(|(_, t)| t.registry == target.registry)
-        .map(|(_, t)| t.repository.clone())
-        .collect();
-    for entry in lock.entries() {
-        for repository in entry.published.iter().flat_map(|p| &p.repositories) {
-            if let Some(path) = repository.strip_prefix(&prefix) {
-                sources.insert(path.to_owned());
-            }
-        }
-    }
-    sources.remove(&target.repository);
-    sources.into_iter().collect()
-}
-
-/// What `versions.lock` records of a version that publishing it uses.
-struct ReleaseInputs {
-    /// Local root image ids, by platform.
-    local_roots: BTreeMap<String, String>,
-    /// Fetched-input digests, by URL.
-    fetched: base_images::fetch::Pins,
-    /// Whether its step layers are rewritten reproducibly.
-    reproducible: bool,
-}
-
-impl ReleaseInputs {
-    fn of(lock: &Lock, image: &BaseImage) -> ReleaseInputs {
-        let entry = lock.get(&image.key());
-        ReleaseInputs {
-            local_roots: entry.map(|e| e.local_roots.clone()).unwrap_or_default(),
-            fetched: lock.pins(&image.key()),
-            reproducible: reproducible(entry),
-        }
-    }
-
-    fn publication<'a>(&'a self, target: &'a Target, provenance: &'a Provenance) -> Publication<'a> {
-        Publication {
-            target,
-            provenance,
-            local_roots: &self.local_roots,
-            fetched: &self.fetched,
-            reproducible: self.reproducible,
-        }
-    }
-}
-
-/// Whether a version's step layers are published reproducibly: always,
-/// unless it was published before that (its recorded index then stays
-/// what publishing it again gives).
-fn reproducible(entry: Option<&base_images::lock::LockEntry>) -> bool {
-    entry
-        .and_then(|e| e.published.as_ref())
-        .is_none_or(Published::reproducible)
 }

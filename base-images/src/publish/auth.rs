@@ -77,14 +77,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn auths_entries_are_used_and_never_shown() -> Result<(), PublishError> {
-        let dir = tempfile::tempdir().map_err(|source| PublishError::Io {
+    fn auths_entries_are_used_and_never_shown() -> Result<(), crate::Error> {
+        let dir = tempfile::tempdir().map_err(|source| crate::Error::Io {
             path: "tempdir".into(),
             source,
         })?;
         // user "pusher", password "s3cret-value"
         let config = r#"{"auths":{"127.0.0.1:5999":{"auth":"cHVzaGVyOnMzY3JldC12YWx1ZQ=="}}}"#;
-        std::fs::write(dir.path().join("config.json"), config).map_err(|source| PublishError::Io {
+        std::fs::write(dir.path().join("config.json"), config).map_err(|source| crate::Error::Io {
             path: dir.path().into(),
             source,
         })?;

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 
 use super::oci::{self, index_platforms, Document, MANIFEST_MEDIA_TYPES};
+use super::push::{add_referrer, add_signature, put_by_digest, put_tag};
 use super::remote::Remote;
-use super::{sign, Event, Observer, PublishError, Target};
+use super::{sign, sign_index, Event, Observer, PublishError, Target};
 use crate::sbom::SPDX_MEDIA_TYPE;
 
 /// A repository that holds a published version: where a copy reads from.
@@ -87,27 +88,12 @@ pub async fn copy(
         let manifest = copy_manifest(source, &to, entry).await?;
         copy_sboms(source, &to, &platform, &manifest.digest).await?;
     }
-    to.put(&index, &index.digest).await?;
+    to.put(&index).await?;
     copy_signatures(source, &to, digest).await?;
     if let Some(signer) = signer {
-        super::sign_index(remote, target, digest, signer, observe).await?;
+        sign_index(remote, target, digest, signer, observe).await?;
     }
-    match remote.resolve(&target.repository, &target.tag).await? {
-        Some(existing) if existing != digest => {
-            return Err(PublishError::TagConflict {
-                address: target.address(),
-                existing,
-                ours: digest.to_owned(),
-            }
-            .into())
-        }
-        Some(_) => {}
-        None => remote.put_manifest(&target.repository, &target.tag, &index).await?,
-    }
-    observe(Event::Manifest {
-        reference: target.tag.clone(),
-    });
-    Ok(())
+    put_tag(remote, target, &index, observe).await
 }
 
 /// Where a copy writes, and who hears about it.
@@ -118,13 +104,9 @@ struct Destination<'a> {
 }
 
 impl Destination<'_> {
-    /// Puts `document` under `reference` (its digest, or a tag), and says so.
-    async fn put(&self, document: &Document, reference: &str) -> Result<(), PublishError> {
-        self.remote.put_manifest(self.repository, reference, document).await?;
-        (self.observe)(Event::Manifest {
-            reference: reference.to_owned(),
-        });
-        Ok(())
+    /// Puts `document` under its digest, and says so.
+    async fn put(&self, document: &Document) -> Result<(), PublishError> {
+        put_by_digest(self.remote, self.repository, document, self.observe).await
     }
 
     /// Copies the blob `digest` of `size` bytes unless it is here already:
@@ -180,7 +162,7 @@ async fn copy_manifest(source: Source<'_>, to: &Destination<'_>, entry: &Descrip
     let digest = entry.digest().to_string();
     let document = source.document(&digest, entry.media_type().as_ref()).await?;
     to.blobs_of(source, &parse_manifest(source, &document)?).await?;
-    to.put(&document, &digest).await?;
+    to.put(&document).await?;
     Ok(document)
 }
 
@@ -201,14 +183,9 @@ async fn copy_sboms(
         let document = source.document(&artifact, oci::OCI_MANIFEST).await?;
         let manifest = parse_manifest(source, &document)?;
         to.blobs_of(source, &manifest).await?;
-        to.put(&document, &artifact).await?;
-        let tag = oci::referrers_tag(subject);
-        let existing = to.remote.manifest(to.repository, &tag, &[oci::OCI_INDEX]).await?;
-        let existing = existing.as_ref().map(|(bytes, _)| bytes.as_slice());
+        to.put(&document).await?;
         let notes: BTreeMap<String, String> = manifest.annotations().clone().unwrap_or_default().into_iter().collect();
-        if let Some(index) = oci::with_referrer(existing, &document, SPDX_MEDIA_TYPE, &notes)? {
-            to.remote.put_manifest(to.repository, &tag, &index).await?;
-        }
+        add_referrer(to.remote, to.repository, subject, &document, &notes).await?;
         (to.observe)(Event::Copied {
             platform: platform.to_owned(),
             digest: artifact,
@@ -234,20 +211,7 @@ async fn copy_signatures(source: Source<'_>, to: &Destination<'_>, digest: &str)
             .blob(source.repository, &payload_digest, sign::MAX_PAYLOAD_BYTES)
             .await?;
         let payload = Document::raw(sign::SIMPLE_SIGNING, bytes);
-        let existing = to.remote.manifest(to.repository, &tag, &[oci::OCI_MANIFEST]).await?;
-        let existing = existing.as_ref().map(|(bytes, _)| bytes.as_slice());
-        let Some((manifest, config)) = sign::with_signature(existing, &payload, &signature)? else {
-            continue;
-        };
-        for blob in [&payload, &config] {
-            if !to.remote.has_blob(to.repository, &blob.digest).await? {
-                to.remote.upload_bytes(to.repository, blob).await?;
-            }
-        }
-        to.remote.put_manifest(to.repository, &tag, &manifest).await?;
-        (to.observe)(Event::Signed {
-            digest: digest.to_owned(),
-        });
+        add_signature(to.remote, to.repository, digest, &payload, &signature, to.observe).await?;
     }
     Ok(())
 }

@@ -108,23 +108,6 @@ fn spec_error(e: oci_spec::OciSpecError) -> PublishError {
     PublishError::Document(e.to_string())
 }
 
-/// One platform's image: configuration, layers (compressed) and manifest.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlatformImage {
-    /// `os/arch[/variant]`.
-    pub platform: String,
-    /// The image configuration.
-    pub config: Document,
-    /// The compressed layers, in order.
-    pub layers: Vec<Blob>,
-    /// The uncompressed layers' digests as published, in the same order.
-    pub diff_ids: Vec<String>,
-    /// Each layer's diff id in the engine and how it is published.
-    pub sources: Vec<(String, super::layers::Form)>,
-    /// The image manifest.
-    pub manifest: Document,
-}
-
 /// The image configuration of `facts`, created at `created` (RFC 3339).
 pub fn config(facts: &ImageFacts, created: &str) -> Result<Document, PublishError> {
     let mut runtime = ConfigBuilder::default().env(facts.env.clone()).labels(
@@ -199,12 +182,16 @@ pub fn manifest(
     Document::canonical(OCI_MANIFEST, &manifest)
 }
 
-/// The image index of `images`, with `annotations`.
-pub fn index(images: &[PlatformImage], annotations: &BTreeMap<String, String>) -> Result<Document, PublishError> {
-    let manifests = images
+/// The image index of `manifests` (each platform, `os/arch[/variant]`,
+/// with its image manifest), with `annotations`.
+pub fn index(
+    manifests: &[(&str, &Document)],
+    annotations: &BTreeMap<String, String>,
+) -> Result<Document, PublishError> {
+    let manifests = manifests
         .iter()
-        .map(|image| {
-            let mut parts = image.platform.split('/');
+        .map(|(platform, manifest)| {
+            let mut parts = platform.split('/');
             let (os, arch, variant) = (parts.next(), parts.next(), parts.next());
             let mut platform = PlatformBuilder::default()
                 .os(os.unwrap_or_default())
@@ -212,7 +199,7 @@ pub fn index(images: &[PlatformImage], annotations: &BTreeMap<String, String>) -
             if let Some(variant) = variant {
                 platform = platform.variant(variant.to_owned());
             }
-            let base = image.manifest.descriptor()?;
+            let base = manifest.descriptor()?;
             DescriptorBuilder::default()
                 .media_type(MediaType::ImageManifest)
                 .digest(base.digest().clone())
@@ -423,15 +410,7 @@ mod tests {
         }];
         let notes: BTreeMap<String, String> = [("org.opencontainers.image.version".into(), "1.0.0".into())].into();
         let manifest = manifest(&config, &layers, &notes)?;
-        let image = PlatformImage {
-            platform: "linux/arm64".into(),
-            config,
-            layers: layers.to_vec(),
-            diff_ids: vec![format!("sha256:{}", "a".repeat(64))],
-            sources: Vec::new(),
-            manifest: manifest.clone(),
-        };
-        let index = index(&[image], &notes)?;
+        let index = index(&[("linux/arm64", &manifest)], &notes)?;
         let value: serde_json::Value = serde_json::from_slice(&index.bytes).unwrap_or_default();
         assert_eq!(value["mediaType"], OCI_INDEX);
         assert_eq!(value["manifests"][0]["digest"], manifest.digest.as_str());

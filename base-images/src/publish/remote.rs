@@ -12,7 +12,6 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::Path;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
@@ -312,21 +311,17 @@ impl Remote {
         matches!(tokio::time::timeout(self.limits.timeout, mounting).await, Ok(Ok(())))
     }
 
-    /// Uploads the blob `digest` of `size` bytes from the file `path`,
-    /// calling `sent` with each chunk's length (no limit on the whole: a
-    /// transfer is given up on when it goes the time limit without a byte).
+    /// Uploads the blob `digest` of `size` bytes from `file`, calling
+    /// `sent` with each chunk's length (no limit on the whole: a transfer
+    /// is given up on when it goes the time limit without a byte).
     pub async fn upload(
         &self,
         repository: &str,
         digest: &str,
         size: u64,
-        path: &Path,
+        file: tokio::fs::File,
         sent: impl Fn(u64) + Send + Sync + 'static,
     ) -> Result<(), PublishError> {
-        let file = tokio::fs::File::open(path).await.map_err(|source| PublishError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
         let stream = futures_util::stream::unfold(file, |mut file| async move {
             use tokio::io::AsyncReadExt as _;
             let mut buffer = vec![0u8; 1 << 20];
@@ -415,6 +410,15 @@ impl Remote {
                 .map_err(|e| self.error(&doing, e))
         })
         .await
+    }
+
+    /// Uploads `document` (a configuration, an SBOM, a signature's
+    /// payload) unless `repository` holds it already.
+    pub async fn upload_if_missing(&self, repository: &str, document: &Document) -> Result<(), PublishError> {
+        if !self.has_blob(repository, &document.digest).await? {
+            self.upload_bytes(repository, document).await?;
+        }
+        Ok(())
     }
 
     /// Pushes `document` as a manifest under `reference` (its digest, or a tag).
@@ -741,7 +745,10 @@ mod tests {
             ),
             (
                 format!("upload blob {digest} to repo"),
-                Box::pin(remote.upload("repo", &digest, 5, blob.path(), |_| {})),
+                Box::pin(async {
+                    let layer = tokio::fs::File::open(blob.path()).await.expect("opened");
+                    remote.upload("repo", &digest, 5, layer, |_| {}).await
+                }),
             ),
             (
                 "push manifest repo:1.0.0".into(),

@@ -56,48 +56,9 @@ pub async fn verify(
     let published = entry.published.as_ref().ok_or_else(|| {
         PublishError::Document(format!("{} is not recorded as published in versions.lock", entry.name))
     })?;
-    let repository = target.repository.as_str();
-    match remote.resolve(repository, &target.tag).await? {
-        Some(digest) if digest == published.index => {
-            found.held.push(format!(
-                "{} resolves to {digest}, as versions.lock records",
-                target.address()
-            ));
-            found.index = Some(digest);
-        }
-        Some(digest) => {
-            found.differences.push(format!(
-                "{} resolves to {digest}, but versions.lock records {}",
-                target.address(),
-                published.index
-            ));
-            found.index = Some(digest);
-        }
-        None => {
-            found.differences.push(format!(
-                "{} does not exist (versions.lock records {})",
-                target.address(),
-                published.index
-            ));
-            found.index = Some(published.index.clone());
-        }
-    }
-    let index_digest = found.index.clone().unwrap_or_default();
-    let Some((bytes, _)) = remote.manifest(repository, &index_digest, &[oci::OCI_INDEX]).await? else {
-        found.differences.push(format!(
-            "{}@{index_digest} is not in the registry",
-            target.repository_address()
-        ));
+    let index_digest = resolve_tag(remote, target, &published.index, &mut found).await?;
+    let Some(index) = read_index(remote, target, &index_digest, &mut found).await? else {
         return Ok(found);
-    };
-    let index: ImageIndex = match serde_json::from_slice(&bytes) {
-        Ok(index) => index,
-        Err(e) => {
-            found
-                .differences
-                .push(format!("{index_digest} is not an OCI image index: {e}"));
-            return Ok(found);
-        }
     };
     found.platforms = oci::index_platforms(&index);
     let listed: Vec<&str> = found.platforms.iter().map(|(p, _)| p.as_str()).collect();
@@ -113,35 +74,17 @@ pub async fn verify(
         source: published.source.clone(),
     };
     let expected = annotations(image, &provenance, None, &entry.local_roots)?;
-    let mut annotations_differ = 0;
     let differences = annotation_differences("the index", &expected, &annotations_of(index.annotations()));
-    annotations_differ += differences.len();
+    let mut annotations_differ = differences.len();
     found.differences.extend(differences);
+    let declared = Declared {
+        image,
+        entry,
+        provenance: &provenance,
+    };
     for (platform, digest) in found.platforms.clone() {
-        let what = format!("the {platform} manifest");
-        match remote.manifest(repository, &digest, &[oci::OCI_MANIFEST]).await? {
-            Some((bytes, _)) => match serde_json::from_slice::<ImageManifest>(&bytes) {
-                Ok(manifest) => {
-                    let expected = annotations(image, &provenance, Some(&platform), &entry.local_roots)?;
-                    let differences = annotation_differences(&what, &expected, &annotations_of(manifest.annotations()));
-                    annotations_differ += differences.len();
-                    found.differences.extend(differences);
-                }
-                Err(e) => found
-                    .differences
-                    .push(format!("{what} ({digest}) is not an image manifest: {e}")),
-            },
-            None => found
-                .differences
-                .push(format!("{what} ({digest}) is not in the registry")),
-        }
-        match attached::attached_sbom(remote, repository, &platform, &digest).await {
-            Ok(_) => found
-                .held
-                .push(format!("{platform} has an SBOM: SPDX, about its manifest")),
-            Err(PublishError::Document(why)) => found.differences.push(why),
-            Err(e) => found.differences.push(e.to_string()),
-        }
+        annotations_differ += check_manifest(remote, target, declared, (&platform, &digest), &mut found).await?;
+        check_sbom(remote, target, (&platform, &digest), &mut found).await;
     }
     if annotations_differ == 0 {
         found.held.push("the annotations equal the declaration".to_owned());
@@ -157,6 +100,129 @@ pub async fn verify(
         }
     }
     Ok(found)
+}
+
+/// What a published version is checked against: its declaration and what
+/// versions.lock records of it.
+#[derive(Clone, Copy)]
+struct Declared<'a> {
+    image: &'a BaseImage,
+    entry: &'a LockEntry,
+    provenance: &'a Provenance,
+}
+
+/// Resolves `target`'s tag and notes in `found` whether it is the index
+/// versions.lock records (`recorded`); the digest of the index to examine
+/// (the tag's, else the recorded one).
+async fn resolve_tag(
+    remote: &Remote,
+    target: &Target,
+    recorded: &str,
+    found: &mut Verified,
+) -> Result<String, PublishError> {
+    let digest = match remote.resolve(&target.repository, &target.tag).await? {
+        Some(digest) if digest == recorded => {
+            found.held.push(format!(
+                "{} resolves to {digest}, as versions.lock records",
+                target.address()
+            ));
+            digest
+        }
+        Some(digest) => {
+            found.differences.push(format!(
+                "{} resolves to {digest}, but versions.lock records {}",
+                target.address(),
+                recorded
+            ));
+            digest
+        }
+        None => {
+            found.differences.push(format!(
+                "{} does not exist (versions.lock records {})",
+                target.address(),
+                recorded
+            ));
+            recorded.to_owned()
+        }
+    };
+    found.index = Some(digest.clone());
+    Ok(digest)
+}
+
+/// The index `digest` in `target`'s repository; `None`, noted in `found`,
+/// when it is not there or is no OCI image index.
+async fn read_index(
+    remote: &Remote,
+    target: &Target,
+    digest: &str,
+    found: &mut Verified,
+) -> Result<Option<ImageIndex>, PublishError> {
+    let Some((bytes, _)) = remote.manifest(&target.repository, digest, &[oci::OCI_INDEX]).await? else {
+        found.differences.push(format!(
+            "{}@{digest} is not in the registry",
+            target.repository_address()
+        ));
+        return Ok(None);
+    };
+    match serde_json::from_slice(&bytes) {
+        Ok(index) => Ok(Some(index)),
+        Err(e) => {
+            found
+                .differences
+                .push(format!("{digest} is not an OCI image index: {e}"));
+            Ok(None)
+        }
+    }
+}
+
+/// Notes in `found` how the annotations of `platform`'s manifest
+/// (`digest`) differ from the declaration's, or that it is missing or
+/// unreadable; how many annotations differ.
+async fn check_manifest(
+    remote: &Remote,
+    target: &Target,
+    declared: Declared<'_>,
+    (platform, digest): (&str, &str),
+    found: &mut Verified,
+) -> Result<usize, crate::Error> {
+    let what = format!("the {platform} manifest");
+    match remote
+        .manifest(&target.repository, digest, &[oci::OCI_MANIFEST])
+        .await?
+    {
+        Some((bytes, _)) => match serde_json::from_slice::<ImageManifest>(&bytes) {
+            Ok(manifest) => {
+                let Declared {
+                    image,
+                    entry,
+                    provenance,
+                } = declared;
+                let expected = annotations(image, provenance, Some(platform), &entry.local_roots)?;
+                let differences = annotation_differences(&what, &expected, &annotations_of(manifest.annotations()));
+                let count = differences.len();
+                found.differences.extend(differences);
+                return Ok(count);
+            }
+            Err(e) => found
+                .differences
+                .push(format!("{what} ({digest}) is not an image manifest: {e}")),
+        },
+        None => found
+            .differences
+            .push(format!("{what} ({digest}) is not in the registry")),
+    }
+    Ok(0)
+}
+
+/// Notes in `found` whether `platform`'s manifest (`digest`) has an SBOM.
+async fn check_sbom(remote: &Remote, target: &Target, (platform, digest): (&str, &str), found: &mut Verified) {
+    match attached::attached_sbom(remote, &target.repository, platform, digest).await {
+        Ok(_) => found
+            .held
+            .push(format!("{platform} has an SBOM: SPDX, about its manifest")),
+        Err(PublishError::Document(why)) => found.differences.push(why),
+        Err(e) => found.differences.push(e.to_string()),
+    }
 }
 
 /// Whether a signature of `digest` under its signature tag verifies with
