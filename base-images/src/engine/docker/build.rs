@@ -19,7 +19,7 @@ use bollard::query_parameters::{CreateImageOptions, ListImagesOptions, TagImageO
 use futures_util::TryStreamExt as _;
 use sha2::{Digest as _, Sha256};
 
-use super::buildkit::{Failure, Stretch};
+use super::buildkit::{Failure, Placed, Stretch};
 use super::DockerEngine;
 use crate::engine::{BuildRequest, BuiltImage};
 use crate::fetch::{unpack, Entry, EntryKind, Pins};
@@ -210,16 +210,6 @@ fn stretch_end(ops: &[Op<'_>], start: usize) -> usize {
         end += 1;
     }
     end.max(start + 1)
-}
-
-/// Content an operation places.
-pub(super) struct Placed<'o> {
-    /// Where.
-    pub(super) path: &'o str,
-    /// Its owner (root when `None`).
-    pub(super) owner: Option<&'o str>,
-    /// The entries; the one with an empty path is `path` itself.
-    pub(super) entries: Vec<Entry>,
 }
 
 /// The content `op` places (`None` for one that places none).

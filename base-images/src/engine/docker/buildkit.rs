@@ -20,7 +20,6 @@ use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
 use futures_util::StreamExt as _;
 
-use super::build::Placed;
 use super::{DockerEngine, RECIPE_LABEL};
 use crate::dockerfile::{chown, Renderer};
 use crate::fetch::{Entry, EntryKind, Pins};
@@ -31,6 +30,16 @@ const VERTEX_INSTRUCTIONS: [&str; 5] = ["FROM ", "RUN ", "WORKDIR ", "COPY ", "A
 
 /// How many lines of a failed step's output an error keeps.
 const OUTPUT_LINES: usize = 30;
+
+/// Content an operation places.
+pub(super) struct Placed<'o> {
+    /// Where.
+    pub(super) path: &'o str,
+    /// Its owner (root when `None`).
+    pub(super) owner: Option<&'o str>,
+    /// The entries; the one with an empty path is `path` itself.
+    pub(super) entries: Vec<Entry>,
+}
 
 /// A Dockerfile and its context for a stretch of operations.
 pub(super) struct Stretch<'p> {
