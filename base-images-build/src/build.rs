@@ -194,15 +194,8 @@ async fn build_on<E: Engine>(
 ) -> Result<String, Error> {
     let selected = select::select(&args.selectors)?;
     let reports_to = report_specs(&args.report)?;
-    let plan = Plan::new(selected, args.platform.as_deref(), !args.selectors.is_empty(), ui)?;
+    let (plan, overrides) = planned(selected, args, ui)?;
     let images = plan.images();
-    let overrides = root_overrides(&args.root_override, &images)?;
-    if !overrides.is_empty() {
-        ui.note("root overridden: a smoke test, not a release; versions.lock and CHANGELOG.md will not be written");
-    }
-    if let Some(partial) = plan.partial() {
-        ui.note(&partial);
-    }
     let engine = &connect.await?;
     // versions.lock is read once the workspace is ours: a run that wrote
     // it while this one connected is not undone.
@@ -248,6 +241,25 @@ async fn build_on<E: Engine>(
         time: Some(started),
     };
     release_written(workspace, &plan, &lock, &release, ui)
+}
+
+/// The plan of the `selected` versions for the arguments' platform, and
+/// the root overrides the arguments ask for; either is noted when it
+/// makes the run no release.
+fn planned(
+    selected: Vec<&'static BaseImage>,
+    args: &BuildArgs,
+    ui: &Ui,
+) -> Result<(Plan, Vec<(String, String)>), Error> {
+    let plan = Plan::new(selected, args.platform.as_deref(), !args.selectors.is_empty(), ui)?;
+    let overrides = root_overrides(&args.root_override, &plan.images())?;
+    if !overrides.is_empty() {
+        ui.note("root overridden: a smoke test, not a release; versions.lock and CHANGELOG.md will not be written");
+    }
+    if let Some(partial) = plan.partial() {
+        ui.note(&partial);
+    }
+    Ok((plan, overrides))
 }
 
 /// The closing message of a run that passed but is no release (a root
