@@ -17,6 +17,7 @@ use futures_util::stream::{self, StreamExt as _};
 
 use crate::cli::{BuildArgs, EngineChoice};
 use crate::plan::{fetched_by_version, Plan};
+use crate::ui::Progress;
 use crate::{report, select, Error, Ui, Workspace};
 
 /// Where a report goes.
@@ -193,15 +194,8 @@ async fn build_on<E: Engine>(
 ) -> Result<String, Error> {
     let selected = select::select(&args.selectors)?;
     let reports_to = report_specs(&args.report)?;
-    let plan = Plan::new(selected, args.platform.as_deref(), !args.selectors.is_empty(), ui)?;
+    let (plan, overrides) = planned(selected, args, ui)?;
     let images = plan.images();
-    let overrides = root_overrides(&args.root_override, &images)?;
-    if !overrides.is_empty() {
-        ui.note("root overridden: a smoke test, not a release; versions.lock and CHANGELOG.md will not be written");
-    }
-    if let Some(partial) = plan.partial() {
-        ui.note(&partial);
-    }
     let engine = &connect.await?;
     // versions.lock is read once the workspace is ours: a run that wrote
     // it while this one connected is not undone.
@@ -238,29 +232,80 @@ async fn build_on<E: Engine>(
         }
         return Err(failed);
     }
-
-    if !overrides.is_empty() {
-        return Ok(format!(
-            "all {} version(s) passed on the overridden root(s); not a release: nothing was locked or written",
-            images.len()
-        ));
-    }
-    if let Some(partial) = plan.partial() {
-        return Ok(format!(
-            "all {} version(s) passed on {}; {partial}",
-            images.len(),
-            plan.platforms().join(", ")
-        ));
+    if let Some(message) = not_a_release(&plan, !overrides.is_empty()) {
+        return Ok(message);
     }
     let release = base_images::Release {
         local_roots,
         fetched: fetched_by_version(&reports),
         time: Some(started),
     };
-    let lock_now = lock.with_release(&images, &release)?;
+    release_written(workspace, &plan, &lock, &release, ui)
+}
+
+/// The plan of the `selected` versions for the arguments' platform, and
+/// the root overrides the arguments ask for; either is noted when it
+/// makes the run no release.
+fn planned(
+    selected: Vec<&'static BaseImage>,
+    args: &BuildArgs,
+    ui: &Ui,
+) -> Result<(Plan, Vec<(String, String)>), Error> {
+    let plan = Plan::new(selected, args.platform.as_deref(), !args.selectors.is_empty(), ui)?;
+    let overrides = root_overrides(&args.root_override, &plan.images())?;
+    if !overrides.is_empty() {
+        ui.note("root overridden: a smoke test, not a release; versions.lock and CHANGELOG.md will not be written");
+    }
+    if let Some(partial) = plan.partial() {
+        ui.note(&partial);
+    }
+    Ok((plan, overrides))
+}
+
+/// The closing message of a run that passed but is no release (a root
+/// overridden, or not every platform built), if it is one.
+fn not_a_release(plan: &Plan, overridden: bool) -> Option<String> {
+    let versions = plan.images().len();
+    if overridden {
+        return Some(format!(
+            "all {versions} version(s) passed on the overridden root(s); not a release: nothing was locked or written"
+        ));
+    }
+    let partial = plan.partial()?;
+    Some(format!(
+        "all {versions} version(s) passed on {}; {partial}",
+        plan.platforms().join(", ")
+    ))
+}
+
+/// Records `release` of the plan's versions in the lock and writes
+/// versions.lock and CHANGELOG.md; returns the closing message.
+fn release_written(
+    workspace: &Workspace,
+    plan: &Plan,
+    lock: &base_images::Lock,
+    release: &base_images::Release,
+    ui: &Ui,
+) -> Result<String, Error> {
+    let images = plan.images();
+    let lock_now = lock.with_release(&images, release)?;
     let added = lock_now.entries().len() - lock.entries().len();
-    for entry in lock.entries() {
-        let recorded = lock_now.get(&entry.name).map(|e| &e.fetched);
+    note_first_use(lock, &lock_now, ui);
+    write_release(workspace, lock, &lock_now)?;
+    Ok(format!(
+        "all {} version(s) passed on {}; wrote {} and {} ({added} new version(s) locked)",
+        images.len(),
+        plan.platforms().join(", "),
+        workspace.changelog_path().display(),
+        workspace.lock_path().display()
+    ))
+}
+
+/// Notes each input `after` records for a version `before` had released
+/// without recording it (trusted on first use).
+fn note_first_use(before: &base_images::Lock, after: &base_images::Lock, ui: &Ui) {
+    for entry in before.entries() {
+        let recorded = after.get(&entry.name).map(|e| &e.fetched);
         for (url, digest) in recorded.into_iter().flatten() {
             if !entry.fetched.contains_key(url) {
                 ui.note(&format!(
@@ -270,14 +315,6 @@ async fn build_on<E: Engine>(
             }
         }
     }
-    write_release(workspace, &lock, &lock_now)?;
-    Ok(format!(
-        "all {} version(s) passed on {}; wrote {} and {} ({added} new version(s) locked)",
-        images.len(),
-        plan.platforms().join(", "),
-        workspace.changelog_path().display(),
-        workspace.lock_path().display()
-    ))
 }
 
 /// Builds every (version, platform) of `plan` and runs its checks:
@@ -304,40 +341,7 @@ pub(crate) async fn build_all<E: Engine>(
     let progress = ui.progress(plan.builds() as u64);
 
     let work = stream::iter(plan.chains())
-        .map(|(platform, chain)| {
-            let (engine, progress) = (engine, &progress);
-            let mut cache = cache.clone();
-            async move {
-                // A chain builds its next version while the checks of the
-                // one before run.
-                let (built, mut to_check) = tokio::sync::mpsc::unbounded_channel();
-                let builds = async move {
-                    for image in chain {
-                        progress.set_message(format!("{} [{platform}]", image.key()));
-                        let options = Options {
-                            pins: lock.pins(&image.key()),
-                            ..options.clone()
-                        };
-                        let _ = built.send(pipeline::build_on(engine, image, platform, &options).await);
-                    }
-                };
-                let checks = async {
-                    let mut reports = Vec::new();
-                    while let Some((report, built)) = to_check.recv().await {
-                        let report = match built {
-                            Some(built) => check_on(engine, report, built, &mut cache).await,
-                            None => report,
-                        };
-                        progress.println(report::line(&report));
-                        progress.inc(1);
-                        reports.push(report);
-                    }
-                    reports
-                };
-                let ((), reports) = tokio::join!(builds, checks);
-                (reports, cache)
-            }
-        })
+        .map(|(platform, chain)| build_chain(engine, platform, chain, lock, options, &progress, cache.clone()))
         .buffer_unordered(jobs)
         .collect::<Vec<_>>();
     let interrupt = async {
@@ -358,6 +362,48 @@ pub(crate) async fn build_all<E: Engine>(
         ui.note(&format!("warning: the check result cache was not saved: {e}"));
     }
     Ok(reports)
+}
+
+/// Builds the versions of one chain in order for `platform` and runs each
+/// one's checks while the next builds; returns the chain's reports and
+/// its copy of the check result cache.
+async fn build_chain<E: Engine>(
+    engine: &E,
+    platform: &'static str,
+    chain: Vec<&'static BaseImage>,
+    lock: &base_images::Lock,
+    options: &Options,
+    progress: &Progress,
+    mut cache: ResultCache,
+) -> (Vec<ImageReport>, ResultCache) {
+    // A chain builds its next version while the checks of the one before
+    // run.
+    let (built, mut to_check) = tokio::sync::mpsc::unbounded_channel();
+    let builds = async move {
+        for image in chain {
+            progress.set_message(format!("{} [{platform}]", image.key()));
+            let options = Options {
+                pins: lock.pins(&image.key()),
+                ..options.clone()
+            };
+            let _ = built.send(pipeline::build_on(engine, image, platform, &options).await);
+        }
+    };
+    let checks = async {
+        let mut reports = Vec::new();
+        while let Some((report, built)) = to_check.recv().await {
+            let report = match built {
+                Some(built) => check_on(engine, report, built, &mut cache).await,
+                None => report,
+            };
+            progress.println(report::line(&report));
+            progress.inc(1);
+            reports.push(report);
+        }
+        reports
+    };
+    let ((), reports) = tokio::join!(builds, checks);
+    (reports, cache)
 }
 
 /// Prints every failure of `reports` in full and names the failed images

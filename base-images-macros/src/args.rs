@@ -53,60 +53,65 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
             ));
             continue;
         };
-        let key = arg.path.span();
-        match name.as_str() {
-            "family" => set(
-                &mut args.family,
-                string(&arg.value, "a family name such as \"my-images\"", errors),
-                key,
-                &name,
-                errors,
-            ),
-            "version" => set(
-                &mut args.version,
-                string(&arg.value, "a version such as \"1.0.1\"", errors),
-                key,
-                &name,
-                errors,
-            ),
-            "changelog" => set(
-                &mut args.changelog,
-                string(&arg.value, "one line such as \"Add ffmpeg.\"", errors),
-                key,
-                &name,
-                errors,
-            ),
-            "parent" => {
-                let parent = path(
-                    &arg.value,
-                    "`parent` takes the static of the parent version, e.g. parent = V1_0_0",
-                    errors,
-                );
-                set(&mut args.parent, parent, key, &name, errors);
-            }
-            "repository" => {
-                let repositories = repository_list(&arg.value, errors);
-                set(&mut args.repository, repositories.map(|r| (key, r)), key, &name, errors);
-            }
-            "finish" => {
-                let finish = path(
-                    &arg.value,
-                    "`finish` takes a function `fn(Recipe, &BaseImage) -> Recipe`, e.g. finish = metadata",
-                    errors,
-                );
-                set(&mut args.finish, finish.map(|f| (key, f)), key, &name, errors);
-            }
-            "platforms" => {
-                let platforms = platform_list(&arg.value, errors).map(|list| (key, list));
-                set(&mut args.platforms, platforms, key, &name, errors);
-            }
-            _ => errors.push(syn::Error::new(
-                key,
-                format!("unknown argument `{name}`; #[base_image] takes {KNOWN}"),
-            )),
-        }
+        store(&mut args, &name, arg.path.span(), &arg.value, errors);
     }
     args
+}
+
+/// Stores the value of the argument `name` (its key at `key`), recording
+/// a value of the wrong kind, a repeated argument or an unknown name.
+fn store(args: &mut Args, name: &str, key: Span, value: &Expr, errors: &mut Errors) {
+    match name {
+        "family" => set(
+            &mut args.family,
+            string(value, "a family name such as \"my-images\"", errors),
+            key,
+            name,
+            errors,
+        ),
+        "version" => set(
+            &mut args.version,
+            string(value, "a version such as \"1.0.1\"", errors),
+            key,
+            name,
+            errors,
+        ),
+        "changelog" => set(
+            &mut args.changelog,
+            string(value, "one line such as \"Add ffmpeg.\"", errors),
+            key,
+            name,
+            errors,
+        ),
+        "parent" => {
+            let parent = path(
+                value,
+                "`parent` takes the static of the parent version, e.g. parent = V1_0_0",
+                errors,
+            );
+            set(&mut args.parent, parent, key, name, errors);
+        }
+        "repository" => {
+            let repositories = repository_list(value, errors);
+            set(&mut args.repository, repositories.map(|r| (key, r)), key, name, errors);
+        }
+        "finish" => {
+            let finish = path(
+                value,
+                "`finish` takes a function `fn(Recipe, &BaseImage) -> Recipe`, e.g. finish = metadata",
+                errors,
+            );
+            set(&mut args.finish, finish.map(|f| (key, f)), key, name, errors);
+        }
+        "platforms" => {
+            let platforms = platform_list(value, errors).map(|list| (key, list));
+            set(&mut args.platforms, platforms, key, name, errors);
+        }
+        _ => errors.push(syn::Error::new(
+            key,
+            format!("unknown argument `{name}`; #[base_image] takes {KNOWN}"),
+        )),
+    }
 }
 
 /// Stores a value, or records that the argument is repeated.

@@ -22,47 +22,18 @@ pub(crate) fn image(model: &Model) -> TokenStream {
         func,
         static_ident,
     } = model;
-    let fn_ident = &func.sig.ident;
-    let version_const = version_tokens(version);
-    let text = version.text();
-    let location = location();
     let init = match kind {
         Kind::Root {
             family,
             platforms,
             finish,
             repositories,
-        } => {
-            let checks = platforms.iter().flatten().map(platform_check);
-            let list = match platforms {
-                Some(list) => quote!(&[#(#list),*]),
-                None => quote!(::base_images::__private::DEFAULT_PLATFORMS),
-            };
-            let finish = match finish {
-                Some(path) => {
-                    quote_spanned!(path.span()=> ::core::option::Option::Some::<::base_images::Finish>(#path))
-                }
-                None => quote!(::core::option::Option::None),
-            };
-            let build = quote_spanned!(fn_ident.span()=> ::base_images::Build::Root(#fn_ident));
-            quote! {{
-                #(#checks)*
-                ::base_images::BaseImage::__declare(::base_images::__private::Declaration {
-                    family: #family,
-                    version: #version_const,
-                    version_text: #text,
-                    parent: ::core::option::Option::None,
-                    changelog: #changelog,
-                    platforms: #list,
-                    finish: #finish,
-                    repositories: &[#(#repositories),*],
-                    build: #build,
-                    location: #location,
-                    poisoned: false,
-                })
-            }}
-        }
+        } => root(model, family, platforms.as_deref(), finish.as_ref(), repositories),
         Kind::Child { parent, family } => {
+            let fn_ident = &func.sig.ident;
+            let version_const = version_tokens(version);
+            let text = version.text();
+            let location = location();
             let build = quote_spanned!(fn_ident.span()=> ::base_images::Build::Child(#fn_ident));
             child(
                 parent,
@@ -71,7 +42,7 @@ pub(crate) fn image(model: &Model) -> TokenStream {
             )
         }
     };
-    let doc = format!("Base image version {text}: {}", changelog.value());
+    let doc = format!("Base image version {}: {}", version.text(), changelog.value());
     let registered = element(
         "BASE_IMAGES",
         quote! {
@@ -84,6 +55,48 @@ pub(crate) fn image(model: &Model) -> TokenStream {
 
         #registered
     }
+}
+
+/// A root version's initialiser: each platform given checked at compile
+/// time, then its declaration.
+fn root(
+    model: &Model,
+    family: &LitStr,
+    platforms: Option<&[LitStr]>,
+    finish: Option<&Path>,
+    repositories: &[LitStr],
+) -> TokenStream {
+    let fn_ident = &model.func.sig.ident;
+    let version_const = version_tokens(&model.version);
+    let text = model.version.text();
+    let changelog = &model.changelog;
+    let location = location();
+    let checks = platforms.into_iter().flatten().map(platform_check);
+    let list = match platforms {
+        Some(list) => quote!(&[#(#list),*]),
+        None => quote!(::base_images::__private::DEFAULT_PLATFORMS),
+    };
+    let finish = match finish {
+        Some(path) => quote_spanned!(path.span()=> ::core::option::Option::Some::<::base_images::Finish>(#path)),
+        None => quote!(::core::option::Option::None),
+    };
+    let build = quote_spanned!(fn_ident.span()=> ::base_images::Build::Root(#fn_ident));
+    quote! {{
+        #(#checks)*
+        ::base_images::BaseImage::__declare(::base_images::__private::Declaration {
+            family: #family,
+            version: #version_const,
+            version_text: #text,
+            parent: ::core::option::Option::None,
+            changelog: #changelog,
+            platforms: #list,
+            finish: #finish,
+            repositories: &[#(#repositories),*],
+            build: #build,
+            location: #location,
+            poisoned: false,
+        })
+    }}
 }
 
 /// The expansion of a declaration with errors: the function unchanged, a

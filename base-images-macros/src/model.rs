@@ -59,6 +59,37 @@ pub(crate) struct Poisoned {
 
 /// Validates `args` against the policy and `func`'s shape.
 pub(crate) fn validate(args: Args, func: Function, mut errors: Errors) -> Result<Model, Box<Poisoned>> {
+    let version = version(&args, &func, &mut errors);
+    check_signature(&args, &func, &mut errors);
+    check_changelog(&args, &mut errors);
+    if let Some(lit) = &args.family {
+        if let Err(message) = policy::family(&lit.value()) {
+            errors.push(syn::Error::new(lit.span(), message));
+        }
+    }
+    let kind = kind(&args, &mut errors);
+    let static_ident = version
+        .as_ref()
+        .map(|v| Ident::new(&v.static_name(), func.sig.ident.span()));
+    match (errors.finish(), kind, version, args.changelog, static_ident) {
+        (None, Some(kind), Some(version), Some(changelog), Some(static_ident)) => Ok(Model {
+            kind,
+            version,
+            changelog,
+            func,
+            static_ident,
+        }),
+        (error, _, _, _, static_ident) => Err(Box::new(Poisoned {
+            static_ident: static_ident.or_else(|| fallback_static(&func)),
+            family: args.family,
+            error: error.unwrap_or_else(|| syn::Error::new(Span::call_site(), "invalid #[base_image] declaration")),
+        })),
+    }
+}
+
+/// The version `args` give, if it is one the policy accepts, and that the
+/// function's name spells it.
+fn version(args: &Args, func: &Function, errors: &mut Errors) -> Option<PolicyVersion> {
     let version = args
         .version
         .as_ref()
@@ -84,6 +115,12 @@ pub(crate) fn validate(args: Args, func: Function, mut errors: Errors) -> Result
             ));
         }
     }
+    version
+}
+
+/// That the function takes the parent's recipe exactly when `args` name a
+/// parent, and returns a recipe.
+fn check_signature(args: &Args, func: &Function, errors: &mut Errors) {
     let name = func.sig.ident.to_string();
     let arity = usize::from(args.parent.is_some());
     let expected = if args.parent.is_some() {
@@ -91,7 +128,11 @@ pub(crate) fn validate(args: Args, func: Function, mut errors: Errors) -> Result
     } else {
         format!("fn {name}() -> Recipe")
     };
-    signature::check(&func.sig, arity, &expected, &mut errors);
+    signature::check(&func.sig, arity, &expected, errors);
+}
+
+/// That `args` give a changelog line the policy accepts.
+fn check_changelog(args: &Args, errors: &mut Errors) {
     match &args.changelog {
         Some(lit) => {
             if let Err(message) = policy::changelog(&lit.value()) {
@@ -103,12 +144,12 @@ pub(crate) fn validate(args: Args, func: Function, mut errors: Errors) -> Result
             "`changelog` is missing: add one line saying what this version changes, e.g. changelog = \"Add ffmpeg to the base image.\"",
         )),
     }
-    if let Some(lit) = &args.family {
-        if let Err(message) = policy::family(&lit.value()) {
-            errors.push(syn::Error::new(lit.span(), message));
-        }
-    }
-    let kind = match (args.parent, args.family.clone()) {
+}
+
+/// Root or child, as `args` say: a child sets none of a root's own
+/// arguments, a root names its family.
+fn kind(args: &Args, errors: &mut Errors) -> Option<Kind> {
+    match (&args.parent, &args.family) {
         (Some(parent), family) => {
             if let Some((key, _)) = &args.platforms {
                 errors.push(syn::Error::new(*key, "`platforms` can only be set on a family's root version; this version builds for its parent's platforms"));
@@ -125,13 +166,20 @@ pub(crate) fn validate(args: Args, func: Function, mut errors: Errors) -> Result
                     "`repository` can only be set on a family's root version; this version is published where its parent is",
                 ));
             }
-            Some(Kind::Child { parent, family })
+            Some(Kind::Child {
+                parent: parent.clone(),
+                family: family.clone(),
+            })
         }
         (None, Some(family)) => Some(Kind::Root {
-            family,
-            platforms: args.platforms.map(|(_, list)| list),
-            finish: args.finish.map(|(_, path)| path),
-            repositories: args.repository.map(|(_, list)| list).unwrap_or_default(),
+            family: family.clone(),
+            platforms: args.platforms.as_ref().map(|(_, list)| list.clone()),
+            finish: args.finish.as_ref().map(|(_, path)| path.clone()),
+            repositories: args
+                .repository
+                .as_ref()
+                .map(|(_, list)| list.clone())
+                .unwrap_or_default(),
         }),
         (None, None) => {
             errors.push(syn::Error::new(
@@ -140,23 +188,6 @@ pub(crate) fn validate(args: Args, func: Function, mut errors: Errors) -> Result
             ));
             None
         }
-    };
-    let static_ident = version
-        .as_ref()
-        .map(|v| Ident::new(&v.static_name(), func.sig.ident.span()));
-    match (errors.finish(), kind, version, args.changelog, static_ident) {
-        (None, Some(kind), Some(version), Some(changelog), Some(static_ident)) => Ok(Model {
-            kind,
-            version,
-            changelog,
-            func,
-            static_ident,
-        }),
-        (error, _, _, _, static_ident) => Err(Box::new(Poisoned {
-            static_ident: static_ident.or_else(|| fallback_static(&func)),
-            family: args.family,
-            error: error.unwrap_or_else(|| syn::Error::new(Span::call_site(), "invalid #[base_image] declaration")),
-        })),
     }
 }
 

@@ -47,6 +47,7 @@ mod image;
 mod key;
 pub mod lock;
 mod lower;
+mod media_type;
 pub mod outdated;
 pub mod platform;
 pub mod publish;

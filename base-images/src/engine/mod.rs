@@ -12,6 +12,7 @@ pub mod pipeline;
 use std::future::Future;
 
 use crate::checks::CheckTarget;
+use crate::media_type::INDEX_MEDIA_TYPES;
 use crate::{Error, Recipe};
 
 /// What to build: a recipe for one platform, with the version that declared
@@ -61,7 +62,7 @@ pub struct Distribution {
 impl Distribution {
     /// Whether it is a multi-platform index (manifest list).
     pub fn is_index(&self) -> bool {
-        self.media_type.contains("index") || self.media_type.contains("manifest.list")
+        INDEX_MEDIA_TYPES.contains(&self.media_type.as_str())
     }
 }
 
@@ -128,6 +129,7 @@ pub trait Engine: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media_type::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX};
 
     fn served(media_type: &str, platforms: &[&str]) -> Distribution {
         Distribution {
@@ -139,11 +141,11 @@ mod tests {
     #[test]
     fn a_pin_must_be_an_index_of_every_platform() {
         let both = ["linux/amd64", "linux/arm64"];
-        let index = served("application/vnd.oci.image.index.v1+json", &both);
+        let index = served(OCI_INDEX, &both);
         assert_eq!(pin_problem("x@sha256:1", &index, &both), None);
-        let list = served("application/vnd.docker.distribution.manifest.list.v2+json", &both);
+        let list = served(DOCKER_LIST, &both);
         assert_eq!(pin_problem("x@sha256:1", &list, &both), None);
-        let single = served("application/vnd.docker.distribution.manifest.v2+json", &["linux/arm64"]);
+        let single = served(DOCKER_MANIFEST, &["linux/arm64"]);
         let problem = pin_problem("x@sha256:1", &single, &both).unwrap();
         assert!(
             problem.contains("is a single-platform manifest (linux/arm64), but") && problem.contains("1.2.1"),
@@ -154,7 +156,7 @@ mod tests {
             None,
             "one platform needs no index"
         );
-        let partial = served("application/vnd.oci.image.index.v1+json", &["linux/amd64"]);
+        let partial = served(OCI_INDEX, &["linux/amd64"]);
         assert!(pin_problem("x@sha256:1", &partial, &both).is_some());
     }
 }

@@ -1,12 +1,12 @@
-//! Archives a recipe fetches, read on the host into their entries with
-//! every rule a fetched archive must keep checked, before any engine sees
-//! it: at most so many entries and so many bytes unpacked (a zip or tar
-//! bomb is refused, not unpacked); no entry outside the directory, at or
-//! beneath a symbolic link, with the setuid or setgid bit, nor a device,
-//! fifo or socket; no symbolic link pointing outside the directory. Hard
-//! links are kept (to a file listed before them), so the Docker engine,
-//! which packs these entries, and the unpacking helper of the Dockerfile
-//! and Dagger paths give the same files.
+//! Archives a recipe fetches, read on the host into their entries (the
+//! model of `entry`) with every rule a fetched archive must keep checked,
+//! before any engine sees it: at most so many entries and so many bytes
+//! unpacked (a zip or tar bomb is refused, not unpacked); no entry outside
+//! the directory, at or beneath a symbolic link, with the setuid or setgid
+//! bit, nor a device, fifo or socket; no symbolic link pointing outside the
+//! directory. Hard links are kept (to a file listed before them), so the
+//! Docker engine, which packs these entries, and the unpacking helper of
+//! the Dockerfile and Dagger paths give the same files.
 
 use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap};
@@ -14,6 +14,8 @@ use std::io::Read;
 use std::rc::Rc;
 
 use bytesize::ByteSize;
+
+use super::entry::{link_target, Entry, EntryKind};
 
 /// How an archive is packed, told by its URL's name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,31 +81,6 @@ impl Default for ArchiveLimits {
             entries: 100_000,
         }
     }
-}
-
-/// One entry of an unpacked archive.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
-    /// Its path relative to the directory unpacked into (`/`-separated).
-    pub path: String,
-    /// Its permission bits.
-    pub mode: u32,
-    /// What it is.
-    pub kind: EntryKind,
-}
-
-/// What an archive entry is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EntryKind {
-    /// A directory.
-    Directory,
-    /// A regular file with its contents.
-    File(Vec<u8>),
-    /// A symbolic link to a target.
-    Symlink(String),
-    /// A hard link to the file at this path (relative to the directory,
-    /// listed before it); its entry's mode is that file's.
-    HardLink(String),
 }
 
 /// Why an archive is refused.
@@ -426,15 +403,6 @@ fn untar(reader: impl Read, budget: &mut Budget) -> Result<Vec<Entry>, ArchiveEr
         entries.push(entry);
     }
     Ok(entries)
-}
-
-/// The target a tar link entry names (empty when it names none).
-fn link_target<R: Read>(item: &tar::Entry<'_, R>) -> String {
-    item.link_name()
-        .ok()
-        .flatten()
-        .map(|t| t.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 fn special_entry(path: String, kind: &'static str) -> ArchiveError {

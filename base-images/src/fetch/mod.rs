@@ -12,6 +12,7 @@
 //! here ([`archive`]) before any engine sees them.
 
 mod archive;
+pub(crate) mod entry;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,7 +22,8 @@ use bytes::{Bytes, BytesMut};
 use bytesize::ByteSize;
 use sha2::{Digest as _, Sha256};
 
-pub use archive::{unpack, ArchiveError, ArchiveFormat, ArchiveLimits, Entry, EntryKind};
+pub use archive::{unpack, ArchiveError, ArchiveFormat, ArchiveLimits};
+pub use entry::{Entry, EntryKind};
 
 use crate::address::is_loopback;
 use crate::recipe::Step;

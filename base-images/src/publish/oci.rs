@@ -19,18 +19,9 @@ use sha2::{Digest as _, Sha256};
 
 use super::{ImageFacts, PublishError};
 
-/// An OCI image index.
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// An OCI image manifest.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// A Docker manifest list.
-pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-/// A Docker image manifest.
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-/// Every manifest media type: what a tag is resolved with. A registry may
-/// answer 404 for a manifest whose type the `Accept` header leaves out
-/// (Debian's docker-registry does for an OCI index).
-pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST];
+pub use crate::media_type::{
+    DOCKER_LIST, DOCKER_MANIFEST, MANIFEST_MEDIA_TYPES, OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST,
+};
 
 /// A blob a manifest refers to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -51,9 +42,6 @@ pub struct Document {
     /// `sha256:…` of `bytes`.
     pub digest: String,
 }
-
-/// The media type of the empty JSON blob `{}` (an artifact's config).
-pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
 
 impl Document {
     /// A document of exactly `bytes` (an SBOM, the empty config).
@@ -154,12 +142,6 @@ pub fn config(facts: &ImageFacts, created: &str) -> Result<Document, PublishErro
     }
     Document::canonical(OCI_CONFIG, &builder.build().map_err(spec_error)?)
 }
-
-/// The media type of an OCI image configuration.
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-
-/// The media type of a gzip-compressed OCI layer.
-pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
 /// The image manifest of `config` and `layers`, with `annotations`.
 pub fn manifest(

@@ -9,12 +9,12 @@
 //! [`UNPACK_IMAGE`] and its directory copied in.
 
 use dagger_sdk::{
-    Container, ContainerWithDirectoryOpts, ContainerWithFileOpts, ContainerWithNewFileOpts, Platform, Query,
+    Container, ContainerWithDirectoryOpts, ContainerWithFileOpts, ContainerWithNewFileOpts, File, Platform, Query,
     QueryContainerOpts, QueryHttpOpts,
 };
 
 use crate::fetch::Pins;
-use crate::lower::{operations, Config, Content, Op, Scope, UNPACK_IMAGE};
+use crate::lower::{operations, Config, Content, Op, Run, Scope, Unpack, UNPACK_IMAGE};
 use crate::{BaseImage, Error, Recipe};
 
 impl Recipe {
@@ -69,32 +69,8 @@ pub(super) fn apply(client: &Query, c: &Container, op: &Op<'_>, pins: &Pins) -> 
     let checksum =
         |url: &str, pinned: Option<&str>| pinned.or_else(|| pins.get(url).map(String::as_str)).map(str::to_owned);
     match op {
-        Op::Run(run) => {
-            let mut c = c.clone();
-            if let Some(user) = run.user {
-                c = c.with_user(user);
-            }
-            if let Some(dir) = run.workdir {
-                c = c.with_workdir(dir);
-            }
-            c = c.with_exec(run.argv.clone());
-            if run.workdir.is_some() {
-                c = c.with_workdir(&run.image_workdir);
-            }
-            if run.user.is_some() {
-                c = c.with_user(&run.image_user);
-            }
-            c
-        }
-        Op::Config(config) => match config {
-            Config::Env(name, value) => c.with_env_variable(*name, *value),
-            Config::UnsetEnv(name) => c.without_env_variable(*name),
-            Config::Workdir(path) => c.with_workdir(*path),
-            Config::User(name) => c.with_user(*name),
-            Config::Label(name, value) => c.with_label(*name, *value),
-            Config::Entrypoint(args) => c.with_entrypoint(args.to_vec()),
-            Config::DefaultArgs(args) => c.with_default_args(args.to_vec()),
-        },
+        Op::Run(run) => exec(c, run),
+        Op::Config(config) => configure(c, config),
         Op::File(file) => match file.content {
             Content::Inline(contents) => c.with_new_file_opts(
                 file.path,
@@ -106,17 +82,7 @@ pub(super) fn apply(client: &Query, c: &Container, op: &Op<'_>, pins: &Pins) -> 
                 },
             ),
             Content::Fetched { url, sha256 } => {
-                let checksum = checksum(url, sha256);
-                let fetched = client.http_opts(
-                    url,
-                    QueryHttpOpts {
-                        auth_header: None,
-                        checksum: checksum.as_deref(),
-                        experimental_service_host: None,
-                        name: None,
-                        permissions: file.mode.map(|m| m as isize),
-                    },
-                );
+                let fetched = http(client, url, checksum(url, sha256).as_deref(), file.mode);
                 c.with_file_opts(
                     file.path,
                     fetched,
@@ -128,37 +94,79 @@ pub(super) fn apply(client: &Query, c: &Container, op: &Op<'_>, pins: &Pins) -> 
                 )
             }
         },
-        Op::Unpack(unpack) => {
-            let checksum = checksum(unpack.url, unpack.sha256);
-            let archive = client.http_opts(
-                unpack.url,
-                QueryHttpOpts {
-                    auth_header: None,
-                    checksum: checksum.as_deref(),
-                    experimental_service_host: None,
-                    name: None,
-                    permissions: None,
-                },
-            );
-            let unpacked = client
-                .container()
-                .from(UNPACK_IMAGE)
-                .with_mounted_file("/archive", archive)
-                .with_exec(vec!["sh", "-c", unpack.format.unpack_script()])
-                .directory("/out");
-            c.with_directory_opts(
-                unpack.path,
-                unpacked,
-                ContainerWithDirectoryOpts {
-                    exclude: None,
-                    expand: None,
-                    gitignore: None,
-                    include: None,
-                    owner: unpack.owner,
-                    permissions: None,
-                },
-            )
-        }
+        Op::Unpack(unpack) => unpacked(client, c, unpack, checksum(unpack.url, unpack.sha256).as_deref()),
         Op::Cache { path, cache } => c.with_mounted_cache(*path, client.cache_volume(*cache)),
     }
+}
+
+/// `c` with `run`'s command run, its step-scoped user and workdir
+/// switched around it and back.
+fn exec(c: &Container, run: &Run<'_>) -> Container {
+    let mut c = c.clone();
+    if let Some(user) = run.user {
+        c = c.with_user(user);
+    }
+    if let Some(dir) = run.workdir {
+        c = c.with_workdir(dir);
+    }
+    c = c.with_exec(run.argv.clone());
+    if run.workdir.is_some() {
+        c = c.with_workdir(&run.image_workdir);
+    }
+    if run.user.is_some() {
+        c = c.with_user(&run.image_user);
+    }
+    c
+}
+
+/// `c` with one setting of its image configuration.
+fn configure(c: &Container, config: &Config<'_>) -> Container {
+    match config {
+        Config::Env(name, value) => c.with_env_variable(*name, *value),
+        Config::UnsetEnv(name) => c.without_env_variable(*name),
+        Config::Workdir(path) => c.with_workdir(*path),
+        Config::User(name) => c.with_user(*name),
+        Config::Label(name, value) => c.with_label(*name, *value),
+        Config::Entrypoint(args) => c.with_entrypoint(args.to_vec()),
+        Config::DefaultArgs(args) => c.with_default_args(args.to_vec()),
+    }
+}
+
+/// The file at `url`, checked against `checksum` when one is known, with
+/// `permissions` when given.
+fn http(client: &Query, url: &str, checksum: Option<&str>, permissions: Option<u32>) -> File {
+    client.http_opts(
+        url,
+        QueryHttpOpts {
+            auth_header: None,
+            checksum,
+            experimental_service_host: None,
+            name: None,
+            permissions: permissions.map(|m| m as isize),
+        },
+    )
+}
+
+/// `c` with the archive of `unpack` unpacked in a helper container of
+/// [`UNPACK_IMAGE`] and its directory copied in.
+fn unpacked(client: &Query, c: &Container, unpack: &Unpack<'_>, checksum: Option<&str>) -> Container {
+    let archive = http(client, unpack.url, checksum, None);
+    let unpacked = client
+        .container()
+        .from(UNPACK_IMAGE)
+        .with_mounted_file("/archive", archive)
+        .with_exec(vec!["sh", "-c", unpack.format.unpack_script()])
+        .directory("/out");
+    c.with_directory_opts(
+        unpack.path,
+        unpacked,
+        ContainerWithDirectoryOpts {
+            exclude: None,
+            expand: None,
+            gitignore: None,
+            include: None,
+            owner: unpack.owner,
+            permissions: None,
+        },
+    )
 }

@@ -14,12 +14,13 @@
 //! that step).
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use bollard::query_parameters::{CreateImageOptions, ListImagesOptions, TagImageOptions};
 use futures_util::TryStreamExt as _;
 use sha2::{Digest as _, Sha256};
 
-use super::buildkit::{Failure, Stretch};
+use super::buildkit::{Failure, Placed, Stretch};
 use super::DockerEngine;
 use crate::engine::{BuildRequest, BuiltImage};
 use crate::fetch::{unpack, Entry, EntryKind, Pins};
@@ -56,6 +57,8 @@ fn input<'r>(request: &'r BuildRequest<'_>, url: &str) -> Result<&'r crate::fetc
     })
 }
 
+/// Builds the request's recipe in the engine's BuildKit, from the longest
+/// prefix the cache holds on, stretch by stretch.
 pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> Result<BuiltImage, Error> {
     let recipe = request.recipe;
     let root = recipe.root_address(Some(request.platform))?;
@@ -71,14 +74,7 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
         ),
     )?;
     let prefixes = recipe.prefix_digests();
-    let mut inputs: Vec<&str> = Vec::new();
-    let mut tags = vec![cache_tag(&root_id, request.platform, &prefixes[0], &inputs)];
-    for (step, prefix) in recipe.steps.iter().zip(&prefixes[1..]) {
-        if let Some((url, _)) = step.fetched() {
-            inputs.push(&input(&request, url)?.sha256);
-        }
-        tags.push(cache_tag(&root_id, request.platform, prefix, &inputs));
-    }
+    let tags = cache_tags(&request, &root_id, &prefixes)?;
 
     // The longest prefix already built, and a name BuildKit finds it by.
     let (done, mut current, mut current_name) = match longest_cached(engine, &tags).await {
@@ -87,64 +83,16 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
     };
     // Fetched content reaches BuildKit through the context, never a URL.
     let pins = Pins::new();
-    let declared_by = |n: usize| request.declared_by.get(n).cloned().unwrap_or_default();
-    let invalid = |n: usize| {
-        let op = recipe.steps[n].op();
-        move |reason: String| Error::InvalidStep {
-            step: n + 1,
-            op,
-            reason,
-        }
-    };
     let mut index = done;
     while index < ops.len() {
         let end = stretch_end(&ops, index);
-        for (n, step) in recipe.steps.iter().enumerate().take(end).skip(index) {
-            tracing::info!(step = n + 1, op = step.op(), declared_by = %declared_by(n), "building step");
-        }
-        let mut stretch =
-            Stretch::new(&pins, request.platform, &current_name, &ops[..index]).map_err(invalid(index))?;
-        for (n, op) in ops.iter().enumerate().take(end).skip(index) {
-            let content = content(&request, op)?;
-            stretch.push(n, op, content.as_ref()).map_err(invalid(n))?;
-        }
+        let stretch = stretch_of(&request, &ops, &pins, &current_name, index..end)?;
         tracing::debug!(dockerfile = stretch.dockerfile(), "building in the engine's BuildKit");
         let name = format!("{CACHE_REPOSITORY}:{}", tags[end]);
         current = stretch
             .build(engine, &name, &prefixes[end].to_string())
             .await
-            .map_err(|failure| match failure {
-                Failure::Step {
-                    op,
-                    exit_code,
-                    message,
-                    output,
-                } => match (&ops[op], exit_code) {
-                    (Op::Run(run), Some(exit_code)) => Error::StepFailed {
-                        step: op + 1,
-                        op: recipe.steps[op].op(),
-                        declared_by: declared_by(op),
-                        command: run.argv.clone(),
-                        exit_code,
-                        output,
-                    },
-                    _ => Error::Engine {
-                        action: format!(
-                            "build step {} ({}, declared by {})",
-                            op + 1,
-                            recipe.steps[op].op(),
-                            declared_by(op)
-                        ),
-                        reason: [message, output].join("\n").trim_end().to_owned(),
-                        source: None,
-                    },
-                },
-                Failure::Engine(reason) => Error::Engine {
-                    action: format!("build steps {}-{} with the engine's BuildKit", index + 1, end),
-                    reason,
-                    source: None,
-                },
-            })?;
+            .map_err(|failure| stretch_error(&request, &ops, index..end, failure))?;
         current_name = name;
         index = end;
     }
@@ -153,6 +101,99 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
         steps_built: recipe.steps.len() - done,
         steps_cached: done,
     })
+}
+
+/// The cache tag of each prefix of the request's recipe (the root alone
+/// first), each over the digests of the content fetched up to it.
+fn cache_tags(request: &BuildRequest<'_>, root_id: &str, prefixes: &[RecipeDigest]) -> Result<Vec<String>, Error> {
+    let mut inputs: Vec<&str> = Vec::new();
+    let mut tags = vec![cache_tag(root_id, request.platform, &prefixes[0], &inputs)];
+    for (step, prefix) in request.recipe.steps.iter().zip(&prefixes[1..]) {
+        if let Some((url, _)) = step.fetched() {
+            inputs.push(&input(request, url)?.sha256);
+        }
+        tags.push(cache_tag(root_id, request.platform, prefix, &inputs));
+    }
+    Ok(tags)
+}
+
+/// The `family:version` that declared step `n` (0-based) of the request.
+fn declared_by(request: &BuildRequest<'_>, n: usize) -> String {
+    request.declared_by.get(n).cloned().unwrap_or_default()
+}
+
+/// The error of step `n` (0-based) that BuildKit cannot be given.
+fn invalid(request: &BuildRequest<'_>, n: usize) -> impl Fn(String) -> Error {
+    let op = request.recipe.steps[n].op();
+    move |reason: String| Error::InvalidStep {
+        step: n + 1,
+        op,
+        reason,
+    }
+}
+
+/// The BuildKit stretch of the operations `range` of `ops`, starting from
+/// the image the engine holds as `from`, each step logged as it is added.
+fn stretch_of<'p>(
+    request: &BuildRequest<'_>,
+    ops: &[Op<'_>],
+    pins: &'p Pins,
+    from: &str,
+    range: Range<usize>,
+) -> Result<Stretch<'p>, Error> {
+    let steps = &request.recipe.steps;
+    for (n, step) in steps.iter().enumerate().take(range.end).skip(range.start) {
+        tracing::info!(step = n + 1, op = step.op(), declared_by = %declared_by(request, n), "building step");
+    }
+    let mut stretch =
+        Stretch::new(pins, request.platform, from, &ops[..range.start]).map_err(invalid(request, range.start))?;
+    for (n, op) in ops.iter().enumerate().take(range.end).skip(range.start) {
+        let content = content(request, op)?;
+        stretch.push(n, op, content.as_ref()).map_err(invalid(request, n))?;
+    }
+    Ok(stretch)
+}
+
+/// The error of the stretch `range` of `ops` that did not build: a
+/// failed command as the step that ran it, anything else as the engine's.
+fn stretch_error(request: &BuildRequest<'_>, ops: &[Op<'_>], range: Range<usize>, failure: Failure) -> Error {
+    let steps = &request.recipe.steps;
+    match failure {
+        Failure::Step {
+            op,
+            exit_code,
+            message,
+            output,
+        } => match (&ops[op], exit_code) {
+            (Op::Run(run), Some(exit_code)) => Error::StepFailed {
+                step: op + 1,
+                op: steps[op].op(),
+                declared_by: declared_by(request, op),
+                command: run.argv.clone(),
+                exit_code,
+                output,
+            },
+            _ => Error::Engine {
+                action: format!(
+                    "build step {} ({}, declared by {})",
+                    op + 1,
+                    steps[op].op(),
+                    declared_by(request, op)
+                ),
+                reason: [message, output].join("\n").trim_end().to_owned(),
+                source: None,
+            },
+        },
+        Failure::Engine(reason) => Error::Engine {
+            action: format!(
+                "build steps {}-{} with the engine's BuildKit",
+                range.start + 1,
+                range.end
+            ),
+            reason,
+            source: None,
+        },
+    }
 }
 
 /// The longest prefix (after `n` >= 1 steps; `tags[n]` is its tag) the
@@ -210,16 +251,6 @@ fn stretch_end(ops: &[Op<'_>], start: usize) -> usize {
         end += 1;
     }
     end.max(start + 1)
-}
-
-/// Content an operation places.
-pub(super) struct Placed<'o> {
-    /// Where.
-    pub(super) path: &'o str,
-    /// Its owner (root when `None`).
-    pub(super) owner: Option<&'o str>,
-    /// The entries; the one with an empty path is `path` itself.
-    pub(super) entries: Vec<Entry>,
 }
 
 /// The content `op` places (`None` for one that places none).
@@ -310,6 +341,21 @@ pub(super) async fn ensure_root(
         };
         let _ = engine.docker.remove_image(address, Some(options), None).await;
     }
+    let image = pull(engine, &parsed, address, platform, local.as_ref()).await?;
+    keep_as(engine, &image, own_name.as_deref()).await;
+    Ok(image)
+}
+
+/// Pulls `address` (`parsed`) for `platform` and inspects what was pulled;
+/// a failure names the registry, and `local`'s platform when the engine
+/// held the address for another one.
+async fn pull(
+    engine: &DockerEngine,
+    parsed: &ImageAddress,
+    address: &str,
+    platform: &str,
+    local: Option<&bollard::models::ImageInspect>,
+) -> Result<bollard::models::ImageInspect, Error> {
     let registry = registry_of(parsed.name());
     tracing::info!(address, "pulling root image");
     let options = CreateImageOptions {
@@ -329,7 +375,7 @@ pub(super) async fn ensure_root(
         source: Box::new(source),
     };
     if let Err(e) = pulled {
-        let reason = match local.as_ref().map(platform_of) {
+        let reason = match local.map(platform_of) {
             Some(held) => format!(
                 "the local image {address} is for {held}, not {platform}, and pulling it for {platform} failed: {e}"
             ),
@@ -337,13 +383,11 @@ pub(super) async fn ensure_root(
         };
         return Err(pull_error(reason, e));
     }
-    let image = engine
+    engine
         .docker
         .inspect_image(address)
         .await
-        .map_err(|e| pull_error(format!("pulled, but not found afterwards: {e}"), e))?;
-    keep_as(engine, &image, own_name.as_deref()).await;
-    Ok(image)
+        .map_err(|e| pull_error(format!("pulled, but not found afterwards: {e}"), e))
 }
 
 /// The repository each platform's root image is also tagged in.

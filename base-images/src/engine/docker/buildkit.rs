@@ -20,10 +20,10 @@ use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
 use futures_util::StreamExt as _;
 
-use super::build::Placed;
 use super::{DockerEngine, RECIPE_LABEL};
 use crate::dockerfile::{chown, Renderer};
-use crate::fetch::{Entry, EntryKind, Pins};
+use crate::fetch::entry::{append_entries, append_file, Entry, EntryKind};
+use crate::fetch::Pins;
 use crate::lower::{json, Op};
 
 /// The instructions that make a BuildKit vertex of their own.
@@ -31,6 +31,16 @@ const VERTEX_INSTRUCTIONS: [&str; 5] = ["FROM ", "RUN ", "WORKDIR ", "COPY ", "A
 
 /// How many lines of a failed step's output an error keeps.
 const OUTPUT_LINES: usize = 30;
+
+/// Content an operation places.
+pub(super) struct Placed<'o> {
+    /// Where.
+    pub(super) path: &'o str,
+    /// Its owner (root when `None`).
+    pub(super) owner: Option<&'o str>,
+    /// The entries; the one with an empty path is `path` itself.
+    pub(super) entries: Vec<Entry>,
+}
 
 /// A Dockerfile and its context for a stretch of operations.
 pub(super) struct Stretch<'p> {
@@ -104,10 +114,7 @@ impl<'p> Stretch<'p> {
             vertices,
         } = self;
         let packed = (|| {
-            let mut header = tar::Header::new_gnu();
-            header.set_mode(0o644);
-            header.set_size(dockerfile.text.len() as u64);
-            context.append_data(&mut header, "Dockerfile", dockerfile.text.as_bytes())?;
+            append_file(&mut context, "Dockerfile", 0o644, dockerfile.text.as_bytes())?;
             context.into_inner()
         })();
         let context = packed.map_err(|e| Failure::Engine(e.to_string()))?;
@@ -141,48 +148,6 @@ impl<'p> Stretch<'p> {
             (Some(message), _) => Err(progress.failure(&vertices, message)),
         }
     }
-}
-
-/// Appends `entries` under `name` (the entry with an empty path is
-/// `name` itself), owned by `ids`, to `builder`.
-fn append_entries(
-    builder: &mut tar::Builder<Vec<u8>>,
-    name: &str,
-    entries: &[Entry],
-    (uid, gid): (u64, u64),
-) -> std::io::Result<()> {
-    for entry in entries {
-        let mut path = name.to_owned();
-        if !entry.path.is_empty() {
-            path.push('/');
-            path.push_str(&entry.path);
-        }
-        let mut header = tar::Header::new_gnu();
-        header.set_mode(entry.mode);
-        header.set_uid(uid);
-        header.set_gid(gid);
-        header.set_size(0);
-        match &entry.kind {
-            EntryKind::Directory => {
-                header.set_entry_type(tar::EntryType::Directory);
-                builder.append_data(&mut header, format!("{path}/"), std::io::empty())?;
-            }
-            EntryKind::File(contents) => {
-                header.set_size(contents.len() as u64);
-                builder.append_data(&mut header, path, &contents[..])?;
-            }
-            EntryKind::Symlink(target) => {
-                header.set_entry_type(tar::EntryType::Symlink);
-                builder.append_link(&mut header, path, target)?;
-            }
-            EntryKind::HardLink(target) => {
-                // A hard link names its file from the archive's top, as `path` does.
-                header.set_entry_type(tar::EntryType::Link);
-                builder.append_link(&mut header, path, format!("{name}/{target}"))?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Why a stretch did not build.
@@ -280,72 +245,6 @@ fn tail(text: &str, lines: usize) -> String {
 mod tests {
     use super::*;
     use crate::lower::{Config, Run};
-
-    #[test]
-    fn archives_hold_the_entries_with_their_owner() {
-        let entries = [
-            Entry {
-                path: String::new(),
-                mode: 0o755,
-                kind: EntryKind::Directory,
-            },
-            Entry {
-                path: "f.txt".into(),
-                mode: 0o600,
-                kind: EntryKind::File(b"hi".to_vec()),
-            },
-        ];
-        let mut builder = tar::Builder::new(Vec::new());
-        append_entries(&mut builder, "b", &entries, (1000, 1001)).unwrap();
-        let bytes = builder.into_inner().unwrap();
-        let mut archive = tar::Archive::new(&bytes[..]);
-        let listed: Vec<(String, u32, u64, u64)> = archive
-            .entries()
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                let h = e.header();
-                (
-                    e.path().unwrap().display().to_string(),
-                    h.mode().unwrap(),
-                    h.uid().unwrap(),
-                    h.gid().unwrap(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            listed,
-            [("b/".into(), 0o755, 1000, 1001), ("b/f.txt".into(), 0o600, 1000, 1001)]
-        );
-    }
-
-    #[test]
-    fn hard_links_are_packed_as_hard_links_to_their_file() {
-        let entries = [
-            Entry {
-                path: "bin/tool".into(),
-                mode: 0o755,
-                kind: EntryKind::File(b"#!/bin/sh\n".to_vec()),
-            },
-            Entry {
-                path: "bin/alias".into(),
-                mode: 0o755,
-                kind: EntryKind::HardLink("bin/tool".into()),
-            },
-        ];
-        let mut builder = tar::Builder::new(Vec::new());
-        append_entries(&mut builder, "4", &entries, (0, 0)).unwrap();
-        let bytes = builder.into_inner().unwrap();
-        let mut archive = tar::Archive::new(&bytes[..]);
-        let alias = archive.entries().unwrap().nth(1).unwrap().unwrap();
-        assert_eq!(alias.header().entry_type(), tar::EntryType::Link);
-        assert_eq!(alias.path().unwrap().to_str(), Some("4/bin/alias"));
-        assert_eq!(
-            alias.link_name().unwrap().unwrap().to_str(),
-            Some("4/bin/tool"),
-            "named from the context's top, as the file is"
-        );
-    }
 
     #[test]
     fn vertices_are_numbered_as_buildkit_prints_them() {
