@@ -57,6 +57,7 @@ mod resolved;
 pub mod sbom;
 mod sha256;
 mod shell;
+mod tls;
 mod steps;
 mod version;
 

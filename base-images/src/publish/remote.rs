@@ -103,6 +103,7 @@ impl Remote {
 
     /// `new`, giving the registry `limits`.
     pub fn with_limits(registry: &str, auth: RegistryAuth, auth_source: impl Into<String>, limits: Limits) -> Remote {
+        crate::tls::install_provider();
         let protocol = if is_loopback(registry) {
             ClientProtocol::HttpsExcept(vec![registry.to_owned()])
         } else {

@@ -89,7 +89,7 @@ impl DockerEngine {
                 return Err(unavailable("the socket does not exist".into(), None));
             }
         }
-        install_crypto_provider();
+        crate::tls::install_provider();
         // Requests such as a long build step's wait are bounded by our own
         // timeouts, not the client's.
         let docker = Docker::connect_with_host(endpoint)
@@ -266,16 +266,6 @@ async fn container_file(
     let mut contents = Vec::new();
     std::io::Read::read_to_end(&mut entry, &mut contents)?;
     Ok(ContainerFile::File(contents))
-}
-
-/// Installs ring (bollard's own choice) as the process's TLS provider
-/// unless one is installed: rustls is built with two here and would
-/// otherwise panic when bollard makes its TLS client.
-fn install_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing a race to another installer leaves that one, which is as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
 }
 
 /// `os/arch[/variant]` from the engine's fields (`?` for one it left out).
