@@ -15,9 +15,9 @@ use oci_spec::image::{
     ImageManifestBuilder, MediaType, PlatformBuilder, RootFsBuilder,
 };
 use serde::Serialize;
-use sha2::{Digest as _, Sha256};
 
 use super::{ImageFacts, PublishError};
+use crate::platform::{InvalidPlatform, Platform};
 
 pub use crate::media_type::{
     DOCKER_LIST, DOCKER_MANIFEST, MANIFEST_MEDIA_TYPES, OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST,
@@ -80,10 +80,8 @@ impl Document {
     }
 }
 
-/// `sha256:` and the hex digest of `bytes`.
-pub fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(bytes))
-}
+/// `sha256:` and the hex digest of `bytes` (the crate's one helper).
+pub use crate::sha256::digest_of as sha256;
 
 fn descriptor(media_type: &str, digest: &str, size: u64) -> Result<Descriptor, PublishError> {
     let digest: oci_spec::image::Digest = digest
@@ -173,20 +171,19 @@ pub fn index(
     let manifests = manifests
         .iter()
         .map(|(platform, manifest)| {
-            let mut parts = platform.split('/');
-            let (os, arch, variant) = (parts.next(), parts.next(), parts.next());
-            let mut platform = PlatformBuilder::default()
-                .os(os.unwrap_or_default())
-                .architecture(arch.unwrap_or_default());
-            if let Some(variant) = variant {
-                platform = platform.variant(variant.to_owned());
+            let platform: Platform = platform.parse().map_err(|e: InvalidPlatform| PublishError::Document(e.to_string()))?;
+            let mut described = PlatformBuilder::default()
+                .os(platform.os())
+                .architecture(platform.architecture());
+            if let Some(variant) = platform.variant() {
+                described = described.variant(variant.to_owned());
             }
             let base = manifest.descriptor()?;
             DescriptorBuilder::default()
                 .media_type(MediaType::ImageManifest)
                 .digest(base.digest().clone())
                 .size(base.size())
-                .platform(platform.build().map_err(spec_error)?)
+                .platform(described.build().map_err(spec_error)?)
                 .build()
                 .map_err(spec_error)
         })
@@ -230,14 +227,8 @@ pub fn index_platforms(index: &ImageIndex) -> Vec<(String, String)> {
         .map(|d| {
             let platform = d.platform().as_ref().map_or_else(
                 || "unknown platform".to_owned(),
-                |p| {
-                    let mut text = format!("{}/{}", p.os(), p.architecture());
-                    if let Some(variant) = p.variant().as_ref().filter(|v| !v.is_empty()) {
-                        text.push('/');
-                        text.push_str(variant);
-                    }
-                    text
-                },
+                |p| Platform::from_parts(&p.os().to_string(), &p.architecture().to_string(), p.variant().as_deref())
+                    .to_string(),
             );
             (platform, d.digest().to_string())
         })

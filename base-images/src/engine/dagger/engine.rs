@@ -11,7 +11,6 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use dagger_sdk::{Container, Platform, Query, QueryContainerOpts};
-use sha2::{Digest as _, Sha256};
 
 use super::guard::{guarded, guarded_exec, ExecFailure, CALL_TIMEOUT};
 use super::lower::{apply, lowered};
@@ -113,7 +112,7 @@ impl Engine for DaggerEngine {
         }
         let synced = guarded(&what, BUILD_TIMEOUT, container.sync()).await?;
         let id = guarded(&what, CALL_TIMEOUT, synced.id()).await?;
-        let key = format!("dagger:sha256:{:x}", Sha256::digest(id.0.as_bytes()));
+        let key = format!("dagger:{}", crate::sha256::digest_of(&id.0));
         self.built().insert(key.clone(), synced);
         Ok(BuiltImage {
             id: key,

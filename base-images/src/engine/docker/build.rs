@@ -18,7 +18,6 @@ use std::ops::Range;
 
 use bollard::query_parameters::{CreateImageOptions, ListImagesOptions, TagImageOptions};
 use futures_util::TryStreamExt as _;
-use sha2::{Digest as _, Sha256};
 
 use super::buildkit::{Failure, Placed, Stretch};
 use super::DockerEngine;
@@ -45,7 +44,7 @@ fn cache_tag(root_id: &str, platform: &str, prefix: &RecipeDigest, inputs: &[&st
         key.push('\n');
         key.push_str(digest);
     }
-    format!("{:x}", Sha256::digest(key))
+    crate::sha256::hex_of(key)
 }
 
 /// The fetched content of a step, from the build's inputs.
@@ -396,8 +395,8 @@ pub const ROOT_REPOSITORY: &str = "base-images-root";
 /// The name `address`'s image for `platform` is kept as in
 /// [`ROOT_REPOSITORY`].
 fn root_name(address: &str, platform: &str) -> String {
-    let tag = Sha256::digest(format!("{address}\n{platform}").as_bytes());
-    format!("{ROOT_REPOSITORY}:{tag:x}")
+    let tag = crate::sha256::hex_of(format!("{address}\n{platform}"));
+    format!("{ROOT_REPOSITORY}:{tag}")
 }
 
 /// The name the engine holds the root `address` for `platform` by, once
