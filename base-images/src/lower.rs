@@ -8,8 +8,8 @@
 //! the compiler lists every place. The Dockerfile words the Docker engine
 //! also speaks (`Config::instruction`, `json`, `word`) live here too.
 
-use crate::fetch::ArchiveFormat;
-use crate::recipe::{Recipe, Step};
+use crate::recipe::Recipe;
+use crate::step::{ArchiveFormat, Step};
 use crate::Error;
 
 /// The permission bits of a fetched file that sets none: what a
@@ -307,7 +307,7 @@ pub(crate) fn word(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recipe::{ExecOptions, FetchOptions};
+    use crate::step::{ExecOptions, FetchOptions};
 
     #[test]
     fn a_step_scoped_switch_knows_what_to_go_back_to() {
