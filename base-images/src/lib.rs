@@ -37,6 +37,7 @@ mod canonical;
 pub mod catalog;
 pub mod changelog;
 pub mod checks;
+mod declared;
 mod digest;
 pub mod dockerfile;
 pub mod engine;
@@ -79,16 +80,12 @@ pub use version::Version;
 /// What the macros' expansions refer to; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::declared::BASE_IMAGES;
+    pub use crate::declared::CHECK_SETS;
     pub use crate::image::__check_family as check_family;
+    pub use crate::image::poisoned_recipe;
     pub use crate::image::Declaration;
-    pub use crate::image::CHECK_SETS;
     pub use crate::platform::check as check_platform;
     pub use crate::platform::DEFAULT_PLATFORMS;
-    pub use crate::registry::BASE_IMAGES;
     pub use crate::version::{str_eq, ConstMessage};
-
-    /// The recipe of a declaration that failed to compile (never built).
-    pub fn poisoned_recipe() -> crate::Recipe {
-        crate::Recipe::from("")
-    }
 }

@@ -1,23 +1,17 @@
-//! The registry of every declared version: the `linkme` slices the macros
-//! append to, the lookup API (`all`, `get`, `latest`, `families`) and
-//! `validate`, which checks what the compiler cannot see across modules
-//! (duplicate versions, one root per family, cycles, one check set per
-//! version, recipes and checks well-formed).
+//! The registry of every declared version: the lookup API (`all`, `get`,
+//! `latest`, `families`) over the `linkme` slices the macros append to
+//! (`declared`'s, re-exported here), and `validate`, which checks what the
+//! compiler cannot see across modules (duplicate versions, one root per
+//! family, cycles, one check set per version, recipes and checks
+//! well-formed).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use linkme::distributed_slice;
-
 #[doc(hidden)]
-pub use crate::image::CHECK_SETS;
+pub use crate::declared::{BASE_IMAGES, CHECK_SETS};
 use crate::image::{BaseImage, Build, CheckSet};
-use crate::{Error, ImageKey};
-
-/// Every `#[base_image]` static, in link order: each version's static is
-/// itself the element, so a version adds one static, not two.
-#[doc(hidden)]
-#[distributed_slice]
-pub static BASE_IMAGES: [BaseImage];
+use crate::key::ImageKey;
+use crate::Error;
 
 /// Every registered version, sorted by family then version.
 pub fn all() -> Vec<&'static BaseImage> {
