@@ -9,7 +9,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{stream_name, Access, Check, CheckKind, CheckTarget, ExecOutput, Stream};
+use super::model::{stream_name, Access, Check, CheckKind, Stream};
+use super::target::{CheckTarget, ExecOutput};
+use crate::shell::shell_words;
 
 /// Why a check failed, with what it ran.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +61,7 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.reason)?;
         if let Some(command) = &self.command {
-            write!(f, "\n    command: {}", super::shell_words(command))?;
+            write!(f, "\n    command: {}", shell_words(command))?;
         }
         if let Some(code) = self.exit_code {
             write!(f, "\n    exit code: {code}")?;
