@@ -1,4 +1,5 @@
-//! The canonical encoding of a Recipe and its sha256 recipe digest.
+//! The canonical encoding of a Recipe and its sha256 recipe digest (the
+//! digest types are `digest`'s).
 //!
 //! Encoding version 1 (specified in `docs/recipe-encoding.md`) is compact
 //! JSON: `{"encoding":1,"root":…,"steps":[…]}`, keys in a fixed documented
@@ -7,13 +8,14 @@
 //! compiler; golden tests pin known digests. A change that would alter the
 //! bytes of an existing recipe must come with a new encoding version.
 
-use std::fmt;
 use std::sync::OnceLock;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-use crate::recipe::{Recipe, Root, Step};
+use crate::digest::{PrefixHash, RecipeDigest};
+use crate::recipe::Recipe;
+use crate::step::{Root, Step};
 use crate::steps::Steps;
 
 /// The encoding version written into every canonical encoding.
@@ -25,46 +27,6 @@ struct Envelope<'a> {
     root: &'a Root,
     #[serde(skip_serializing_if = "<[Step]>::is_empty")]
     steps: &'a [Step],
-}
-
-/// A recipe digest: `sha256:` and 64 lowercase hex digits.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RecipeDigest(String);
-
-impl TryFrom<String> for RecipeDigest {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        RecipeDigest::parse(&text)
-            .ok_or_else(|| format!("`{text}` is not a recipe digest (sha256: and 64 lowercase hex digits)"))
-    }
-}
-
-impl From<RecipeDigest> for String {
-    fn from(digest: RecipeDigest) -> String {
-        digest.0
-    }
-}
-
-impl RecipeDigest {
-    /// The digest as text (`sha256:…`).
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Wraps a digest read from a file, checking its shape.
-    pub fn parse(text: &str) -> Option<Self> {
-        let hex = text.strip_prefix("sha256:")?;
-        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-            .then(|| RecipeDigest(text.to_owned()))
-    }
-}
-
-impl fmt::Display for RecipeDigest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 impl Recipe {
@@ -84,7 +46,7 @@ impl Recipe {
     /// cached with them, so only its own steps are encoded.
     pub fn digest(&self) -> RecipeDigest {
         if self.steps.is_empty() {
-            return digest_of(&encode(&Envelope {
+            return RecipeDigest::of_bytes(&encode(&Envelope {
                 encoding: ENCODING_VERSION,
                 root: &self.root,
                 steps: &[],
@@ -118,16 +80,6 @@ impl Recipe {
         }
         digests
     }
-}
-
-/// The hash state of the canonical encoding up to the end of a chunk of
-/// steps (`{"encoding":1,"root":…,"steps":[…` without the closing), for
-/// the root it was computed with.
-pub(crate) struct PrefixHash {
-    root: Root,
-    state: Sha256,
-    /// The digest of the recipe that ends here.
-    digest: OnceLock<RecipeDigest>,
 }
 
 /// The state after every step of `steps`, for `root`: from the nearest
@@ -168,7 +120,7 @@ fn opening(root: &Root) -> Sha256 {
 /// Closes the steps and the envelope, and finalizes.
 fn finish(mut state: Sha256) -> RecipeDigest {
     state.update(b"]}");
-    RecipeDigest(format!("sha256:{:x}", state.finalize()))
+    RecipeDigest::of_state(state)
 }
 
 /// Feeds the compact JSON of `value` to `state` (see [`encode`]).
@@ -187,10 +139,6 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
         .expect("a recipe's canonical encoding cannot fail: it holds only strings, integers and string-keyed maps")
 }
 
-fn digest_of(bytes: &[u8]) -> RecipeDigest {
-    RecipeDigest(format!("sha256:{:x}", Sha256::digest(bytes)))
-}
-
 /// A value whose serialization fails (for tests of encoding failures).
 #[cfg(test)]
 pub(crate) struct Unserializable;
@@ -205,7 +153,7 @@ impl Serialize for Unserializable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recipe::ExecOptions;
+    use crate::step::ExecOptions;
 
     #[test]
     fn encoding_is_compact_ordered_json() {
@@ -229,7 +177,7 @@ mod tests {
 
     #[test]
     fn incremental_digests_equal_the_digest_of_the_whole_encoding() {
-        let whole = |r: &Recipe| digest_of(&r.canonical_bytes());
+        let whole = |r: &Recipe| RecipeDigest::of_bytes(&r.canonical_bytes());
         let parent = Recipe::from("x:1").with_exec(["a"]).with_env_variable("A", "1");
         assert_eq!(parent.digest(), whole(&parent));
         let child = parent.clone().with_exec(["b"]);

@@ -227,7 +227,7 @@ pub(crate) fn chown(owner: Option<&str>) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recipe::ExecOptions;
+    use crate::step::ExecOptions;
 
     #[test]
     fn renders_each_instruction() {

@@ -5,14 +5,14 @@
 //! whole chain applied from the root.
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
-use std::sync::OnceLock;
 
-use crate::checks::{Checks, ResolvedCheck};
-use crate::resolved;
+use crate::checks::Checks;
+use crate::key::ImageKey;
+use crate::recipe::Recipe;
 use crate::version::{str_eq, ConstMessage, Version};
-use crate::{Error, ImageKey, Recipe};
+use crate::Error;
 
 /// How a version builds its recipe.
 #[derive(Clone, Copy)]
@@ -49,9 +49,10 @@ pub type Finish = fn(Recipe, &BaseImage) -> Recipe;
 /// A declared base-image version. Made only by `#[base_image]`.
 ///
 /// Plain constant data: what is derived from it is memoised beside the
-/// registry (`resolved`), not in it, since a cell inside would make every
-/// version's static cost the compiler a const check of interior
-/// mutability and a drop analysis.
+/// registry (`resolved`, which also defines the methods answering from
+/// it: `recipe`, `step_origins`, `checks`, ...), not in it, since a cell
+/// inside would make every version's static cost the compiler a const
+/// check of interior mutability and a drop analysis.
 pub struct BaseImage {
     family: &'static str,
     version: Version,
@@ -113,7 +114,7 @@ impl Declaration {
             platforms: &["linux/amd64"],
             finish: None,
             repositories,
-            build: Build::Root(crate::__private::poisoned_recipe),
+            build: Build::Root(poisoned_recipe),
             location: Location {
                 file,
                 line: 1,
@@ -122,6 +123,11 @@ impl Declaration {
             poisoned: false,
         }
     }
+}
+
+/// The recipe of a declaration that failed to compile (never built).
+pub fn poisoned_recipe() -> Recipe {
+    Recipe::from("")
 }
 
 impl BaseImage {
@@ -264,78 +270,6 @@ impl BaseImage {
         chain
     }
 
-    /// The recipe, with every step of every ancestor applied from the root,
-    /// validated.
-    pub fn recipe(&self) -> Result<Recipe, Error> {
-        let recipe = self.unvalidated_recipe();
-        recipe.validate().map_err(|e| self.in_image(e))?;
-        Ok(recipe)
-    }
-
-    /// The recipe without validation (for diagnostics of broken ones).
-    pub fn unvalidated_recipe(&self) -> Recipe {
-        resolved::of(self).recipe.clone()
-    }
-
-    /// For each step of the recipe, the `family:version` that declared it:
-    /// the oldest version in the lineage whose recipe has the same steps up
-    /// to and including that one.
-    pub fn step_origins(&self) -> Vec<String> {
-        let own = &resolved::of(self).recipe.steps;
-        let lineage = self.lineage();
-        let recipes: Vec<&crate::Steps> = lineage.iter().map(|i| &resolved::of(i).recipe.steps).collect();
-        let mut origins = Vec::with_capacity(own.len());
-        for (image, common) in lineage.iter().zip(own.common_prefix_lens(&recipes)) {
-            if common > origins.len() {
-                origins.resize(common, image.key().to_string());
-            }
-        }
-        origins.resize(own.len(), self.key().to_string());
-        origins
-    }
-
-    /// This version's own checks, as its `#[sanity_checks]` function declares
-    /// them (empty when it has none).
-    pub fn own_checks(&self) -> Result<Vec<crate::Check>, Error> {
-        Ok(resolved::own_changes(self)?.0)
-    }
-
-    /// The resolved check set: the parent's resolved set without the checks
-    /// this version drops, with its own checks applied on top (same id
-    /// replaces), and `{image}` / `{base_image}` in any text replaced by
-    /// this version's key and root image.
-    pub fn checks(&self) -> Result<Vec<ResolvedCheck>, Error> {
-        self.checks_with_base(&self.unvalidated_recipe().base_image_name())
-    }
-
-    /// `checks` as they run on `platform`: `{base_image}` is the root
-    /// address of that platform (a root pinned per platform has one each).
-    pub fn checks_for(&self, platform: &str) -> Result<Vec<ResolvedCheck>, Error> {
-        let recipe = self.unvalidated_recipe();
-        let base = recipe
-            .root_for(platform)
-            .map_or_else(|| recipe.base_image_name(), str::to_owned);
-        self.checks_with_base(&base)
-    }
-
-    /// Whether the check set resolves (what `registry::validate` needs,
-    /// without expanding every version's checks).
-    pub(crate) fn checks_resolve(&self) -> Result<(), Error> {
-        resolved::checks(self).map(drop)
-    }
-
-    fn checks_with_base(&self, base: &str) -> Result<Vec<ResolvedCheck>, Error> {
-        let key = self.key().to_string();
-        Ok(resolved::checks(self)?
-            .iter()
-            .map(|shared| {
-                let mut resolved = ResolvedCheck::clone(shared);
-                resolved.check.expand(&key, base);
-                resolved
-            })
-            .collect())
-    }
-
     /// How it builds its recipe.
     pub(crate) fn build(&self) -> Build {
         self.build
@@ -415,30 +349,6 @@ impl fmt::Display for BaseImage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.family, self.version_text)
     }
-}
-
-/// Every `#[sanity_checks]` declaration, in link order (the registry
-/// validates them; a version finds its own here).
-#[doc(hidden)]
-#[linkme::distributed_slice]
-pub static CHECK_SETS: [CheckSet];
-
-/// The check sets registered for `image` (indexed once by version).
-pub(crate) fn check_sets_of(image: &BaseImage) -> &'static [&'static CheckSet] {
-    static INDEX: OnceLock<HashMap<usize, Vec<&'static CheckSet>>> = OnceLock::new();
-    let index = INDEX.get_or_init(|| {
-        let mut index: HashMap<usize, Vec<&'static CheckSet>> = HashMap::new();
-        for set in CHECK_SETS.iter() {
-            index
-                .entry(set.image as *const BaseImage as usize)
-                .or_default()
-                .push(set);
-        }
-        index
-    });
-    index
-        .get(&(image as *const BaseImage as usize))
-        .map_or(&[], Vec::as_slice)
 }
 
 /// The checks a `#[sanity_checks(VERSION)]` function declares for one version.

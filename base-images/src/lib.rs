@@ -37,6 +37,8 @@ mod canonical;
 pub mod catalog;
 pub mod changelog;
 pub mod checks;
+mod declared;
+mod digest;
 pub mod dockerfile;
 pub mod engine;
 mod error;
@@ -57,37 +59,36 @@ mod resolved;
 pub mod sbom;
 mod sha256;
 mod shell;
-mod tls;
+mod step;
 mod steps;
+mod tls;
 mod version;
 
 pub use address::{docker_hub, ImageAddress};
 pub use base_images_macros::{base_image, sanity_checks};
-pub use canonical::{RecipeDigest, ENCODING_VERSION};
+pub use canonical::ENCODING_VERSION;
 pub use checks::{Check, CheckKind, Checks, ResolvedCheck};
+pub use digest::RecipeDigest;
 pub use error::Error;
 pub use image::{BaseImage, Build, CheckSet, Finish, Location};
 pub use key::ImageKey;
 pub use lock::{Lock, LockEntry, Release, ReleaseProblem};
 pub use lower::UNPACK_IMAGE;
-pub use recipe::{ExecOptions, FetchOptions, Recipe, Root, Step};
+pub use recipe::Recipe;
 pub use registry::{all, families, get, latest, validate};
+pub use step::{ExecOptions, FetchOptions, Root, Step};
 pub use steps::Steps;
 pub use version::Version;
 
 /// What the macros' expansions refer to; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::declared::BASE_IMAGES;
+    pub use crate::declared::CHECK_SETS;
     pub use crate::image::__check_family as check_family;
+    pub use crate::image::poisoned_recipe;
     pub use crate::image::Declaration;
-    pub use crate::image::CHECK_SETS;
     pub use crate::platform::check as check_platform;
     pub use crate::platform::DEFAULT_PLATFORMS;
-    pub use crate::registry::BASE_IMAGES;
     pub use crate::version::{str_eq, ConstMessage};
-
-    /// The recipe of a declaration that failed to compile (never built).
-    pub fn poisoned_recipe() -> crate::Recipe {
-        crate::Recipe::from("")
-    }
 }

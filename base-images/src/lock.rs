@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::canonical::RecipeDigest;
+use crate::digest::RecipeDigest;
 use crate::image::BaseImage;
 use crate::{fsio, Error, ImageKey};
 

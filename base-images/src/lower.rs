@@ -8,8 +8,10 @@
 //! the compiler lists every place. The Dockerfile words the Docker engine
 //! also speaks (`Config::instruction`, `json`, `word`) live here too.
 
-use crate::fetch::ArchiveFormat;
-use crate::recipe::{Recipe, Step};
+use std::collections::BTreeMap;
+
+use crate::recipe::Recipe;
+use crate::step::{ArchiveFormat, Step};
 use crate::Error;
 
 /// The permission bits of a fetched file that sets none: what a
@@ -197,6 +199,7 @@ pub(crate) fn operations<'a>(recipe: &'a Recipe, root: &'a str, start: Scope) ->
     Ok(ops)
 }
 
+/// The operation of one step, in `scope` (the user and workdir set so far).
 fn operation<'a>(step: &'a Step, root: &'a str, scope: &Scope) -> Result<Op<'a>, String> {
     Ok(match step {
         Step::Exec {
@@ -204,21 +207,7 @@ fn operation<'a>(step: &'a Step, root: &'a str, scope: &Scope) -> Result<Op<'a>,
             env,
             user,
             workdir,
-        } => {
-            let mut argv: Vec<String> = Vec::new();
-            if !env.is_empty() {
-                argv.push("env".into());
-                argv.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
-            }
-            argv.extend(args.iter().cloned());
-            Op::Run(Run {
-                argv,
-                user: user.as_deref(),
-                workdir: workdir.as_deref(),
-                image_user: scope.user().to_owned(),
-                image_workdir: scope.workdir().to_owned(),
-            })
-        }
+        } => Op::Run(run(args, env, user.as_deref(), workdir.as_deref(), scope)),
         Step::Env { name, value } => Op::Config(Config::Env(name, value)),
         Step::UnsetEnv { name } => Op::Config(Config::UnsetEnv(name)),
         Step::EnvRoot { name } => Op::Config(Config::Env(name, root)),
@@ -233,7 +222,7 @@ fn operation<'a>(step: &'a Step, root: &'a str, scope: &Scope) -> Result<Op<'a>,
             content: Content::Inline(contents),
             mode: Some(*mode),
             owner: None,
-            image_user: (!scope.runs_as_root()).then(|| scope.user().to_owned()),
+            image_user: user_to_restore(scope),
         }),
         Step::FetchFile {
             url,
@@ -249,22 +238,62 @@ fn operation<'a>(step: &'a Step, root: &'a str, scope: &Scope) -> Result<Op<'a>,
             },
             mode: *mode,
             owner: owner.as_deref(),
-            image_user: (!scope.runs_as_root()).then(|| scope.user().to_owned()),
+            image_user: user_to_restore(scope),
         }),
         Step::FetchArchive {
             url,
             path,
             sha256,
             owner,
-        } => Op::Unpack(Unpack {
-            path,
-            url,
-            sha256: sha256.as_deref(),
-            format: ArchiveFormat::of_url(url)
-                .ok_or_else(|| format!("fetches `{url}`, whose name does not say its format"))?,
-            owner: owner.as_deref(),
-        }),
+        } => Op::Unpack(unpack(url, path, sha256.as_deref(), owner.as_deref())?),
         Step::MountedCache { path, cache } => Op::Cache { path, cache },
+    })
+}
+
+/// An exec step as a command line: its step-scoped environment through
+/// `env`, then its argv.
+fn run<'a>(
+    args: &[String],
+    env: &BTreeMap<String, String>,
+    user: Option<&'a str>,
+    workdir: Option<&'a str>,
+    scope: &Scope,
+) -> Run<'a> {
+    let mut argv: Vec<String> = Vec::new();
+    if !env.is_empty() {
+        argv.push("env".into());
+        argv.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+    }
+    argv.extend(args.iter().cloned());
+    Run {
+        argv,
+        user,
+        workdir,
+        image_user: scope.user().to_owned(),
+        image_workdir: scope.workdir().to_owned(),
+    }
+}
+
+/// The image's user a backend writing a file as root switches back to
+/// (none when the image runs as root).
+fn user_to_restore(scope: &Scope) -> Option<String> {
+    (!scope.runs_as_root()).then(|| scope.user().to_owned())
+}
+
+/// A fetched archive to unpack, its format told by its URL's name.
+fn unpack<'a>(
+    url: &'a str,
+    path: &'a str,
+    sha256: Option<&'a str>,
+    owner: Option<&'a str>,
+) -> Result<Unpack<'a>, String> {
+    Ok(Unpack {
+        path,
+        url,
+        sha256,
+        format: ArchiveFormat::of_url(url)
+            .ok_or_else(|| format!("fetches `{url}`, whose name does not say its format"))?,
+        owner,
     })
 }
 
@@ -307,7 +336,7 @@ pub(crate) fn word(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recipe::{ExecOptions, FetchOptions};
+    use crate::step::{ExecOptions, FetchOptions};
 
     #[test]
     fn a_step_scoped_switch_knows_what_to_go_back_to() {
@@ -343,7 +372,7 @@ mod tests {
 
     #[test]
     fn the_unpacking_image_is_pinned_by_digest() {
-        let address = crate::ImageAddress::parse(UNPACK_IMAGE).unwrap_or_else(|e| panic!("{e}"));
+        let address = crate::address::ImageAddress::parse(UNPACK_IMAGE).unwrap_or_else(|e| panic!("{e}"));
         assert!(
             address.is_pinned(),
             "{UNPACK_IMAGE} can be moved under us: pin it by digest"

@@ -1,23 +1,17 @@
-//! The registry of every declared version: the `linkme` slices the macros
-//! append to, the lookup API (`all`, `get`, `latest`, `families`) and
-//! `validate`, which checks what the compiler cannot see across modules
-//! (duplicate versions, one root per family, cycles, one check set per
-//! version, recipes and checks well-formed).
+//! The registry of every declared version: the lookup API (`all`, `get`,
+//! `latest`, `families`) over the `linkme` slices the macros append to
+//! (`declared`'s, re-exported here), and `validate`, which checks what the
+//! compiler cannot see across modules (duplicate versions, one root per
+//! family, cycles, one check set per version, recipes and checks
+//! well-formed).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use linkme::distributed_slice;
-
 #[doc(hidden)]
-pub use crate::image::CHECK_SETS;
+pub use crate::declared::{BASE_IMAGES, CHECK_SETS};
 use crate::image::{BaseImage, Build, CheckSet};
-use crate::{Error, ImageKey};
-
-/// Every `#[base_image]` static, in link order: each version's static is
-/// itself the element, so a version adds one static, not two.
-#[doc(hidden)]
-#[distributed_slice]
-pub static BASE_IMAGES: [BaseImage];
+use crate::key::ImageKey;
+use crate::Error;
 
 /// Every registered version, sorted by family then version.
 pub fn all() -> Vec<&'static BaseImage> {
@@ -98,6 +92,24 @@ pub fn validate() -> Result<(), Error> {
 
 /// `validate` over explicit lists (what the registry holds, or a test's).
 pub fn validate_images(images: &[&BaseImage], check_sets: &[&CheckSet]) -> Result<(), Error> {
+    let registered: HashSet<*const BaseImage> = images.iter().map(|i| *i as *const BaseImage).collect();
+    let mut problems = declaration_problems(images);
+    problems.extend(lineage_problems(images, &registered));
+    problems.extend(check_set_problems(check_sets, &registered));
+    if problems.is_empty() {
+        // Only well-formed chains are worth building.
+        problems.extend(build_problems(images));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Registry(problems))
+    }
+}
+
+/// The problems with the declarations themselves: a version declared more
+/// than once, a family with more than one root.
+fn declaration_problems(images: &[&BaseImage]) -> Vec<String> {
     let mut problems = Vec::new();
     let mut by_key: BTreeMap<ImageKey, Vec<&BaseImage>> = BTreeMap::new();
     let mut roots: BTreeMap<&str, Vec<&BaseImage>> = BTreeMap::new();
@@ -132,8 +144,13 @@ pub fn validate_images(images: &[&BaseImage], check_sets: &[&CheckSet]) -> Resul
             ));
         }
     }
-    let registered: HashSet<*const BaseImage> = images.iter().map(|i| *i as *const BaseImage).collect();
-    problems.extend(lineage_problems(images, &registered));
+    problems
+}
+
+/// The problems with the `#[sanity_checks]` functions: more than one for a
+/// version, or one naming a version that is not registered.
+fn check_set_problems(check_sets: &[&CheckSet], registered: &HashSet<*const BaseImage>) -> Vec<String> {
+    let mut problems = Vec::new();
     let mut sets_per_image: HashMap<*const BaseImage, usize> = HashMap::new();
     for set in check_sets {
         *sets_per_image.entry(set.image as *const BaseImage).or_default() += 1;
@@ -155,22 +172,21 @@ pub fn validate_images(images: &[&BaseImage], check_sets: &[&CheckSet]) -> Resul
             ));
         }
     }
-    if problems.is_empty() {
-        // Only well-formed chains are worth building.
-        for image in images {
-            if let Err(e) = image.recipe() {
-                problems.push(e.to_string());
-            }
-            if let Err(e) = image.checks_resolve() {
-                problems.push(e.to_string());
-            }
+    problems
+}
+
+/// Whether every version's recipe validates and its check set resolves.
+fn build_problems(images: &[&BaseImage]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for image in images {
+        if let Err(e) = image.recipe() {
+            problems.push(e.to_string());
+        }
+        if let Err(e) = image.checks_resolve() {
+            problems.push(e.to_string());
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Registry(problems))
-    }
+    problems
 }
 
 /// The problems with the images' chains of parents: a parent that is

@@ -6,15 +6,18 @@
 //! plain data. A family of N versions therefore resolves in N function
 //! calls, where applying every ancestor's function for every version
 //! costs N²; the recipes share their parents' steps (see `steps`), so
-//! they are not copied either.
+//! they are not copied either. The `BaseImage` methods that answer from
+//! this memo (`recipe`, `step_origins`, `checks`, ...) are defined here.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use crate::checks::{drop_inherited, resolve, Check, Checks, ResolvedCheck};
-use crate::image::{check_sets_of, BaseImage, Build};
-use crate::registry::BASE_IMAGES;
-use crate::{Error, Recipe};
+use crate::declared::{check_sets_of, BASE_IMAGES};
+use crate::image::{BaseImage, Build};
+use crate::recipe::Recipe;
+use crate::steps::Steps;
+use crate::Error;
 
 /// A version's check set before `{image}` and `{base_image}` are expanded.
 pub(crate) type CheckSet = Arc<Vec<Arc<ResolvedCheck>>>;
@@ -49,6 +52,83 @@ impl Resolved {
             recipe,
             checks: OnceLock::new(),
         }
+    }
+}
+
+/// What a version's derived data answers: its recipe, where each step
+/// came from, its check set. Defined here, beside the memo, so the
+/// declaration (`image`) stays plain data that imports none of this.
+impl BaseImage {
+    /// The recipe, with every step of every ancestor applied from the root,
+    /// validated.
+    pub fn recipe(&self) -> Result<Recipe, Error> {
+        let recipe = self.unvalidated_recipe();
+        recipe.validate().map_err(|e| self.in_image(e))?;
+        Ok(recipe)
+    }
+
+    /// The recipe without validation (for diagnostics of broken ones).
+    pub fn unvalidated_recipe(&self) -> Recipe {
+        of(self).recipe.clone()
+    }
+
+    /// For each step of the recipe, the `family:version` that declared it:
+    /// the oldest version in the lineage whose recipe has the same steps up
+    /// to and including that one.
+    pub fn step_origins(&self) -> Vec<String> {
+        let own = &of(self).recipe.steps;
+        let lineage = self.lineage();
+        let recipes: Vec<&Steps> = lineage.iter().map(|i| &of(i).recipe.steps).collect();
+        let mut origins = Vec::with_capacity(own.len());
+        for (image, common) in lineage.iter().zip(own.common_prefix_lens(&recipes)) {
+            if common > origins.len() {
+                origins.resize(common, image.key().to_string());
+            }
+        }
+        origins.resize(own.len(), self.key().to_string());
+        origins
+    }
+
+    /// This version's own checks, as its `#[sanity_checks]` function declares
+    /// them (empty when it has none).
+    pub fn own_checks(&self) -> Result<Vec<Check>, Error> {
+        Ok(own_changes(self)?.0)
+    }
+
+    /// The resolved check set: the parent's resolved set without the checks
+    /// this version drops, with its own checks applied on top (same id
+    /// replaces), and `{image}` / `{base_image}` in any text replaced by
+    /// this version's key and root image.
+    pub fn checks(&self) -> Result<Vec<ResolvedCheck>, Error> {
+        self.checks_with_base(&self.unvalidated_recipe().base_image_name())
+    }
+
+    /// `checks` as they run on `platform`: `{base_image}` is the root
+    /// address of that platform (a root pinned per platform has one each).
+    pub fn checks_for(&self, platform: &str) -> Result<Vec<ResolvedCheck>, Error> {
+        let recipe = self.unvalidated_recipe();
+        let base = recipe
+            .root_for(platform)
+            .map_or_else(|| recipe.base_image_name(), str::to_owned);
+        self.checks_with_base(&base)
+    }
+
+    /// Whether the check set resolves (what `registry::validate` needs,
+    /// without expanding every version's checks).
+    pub(crate) fn checks_resolve(&self) -> Result<(), Error> {
+        checks(self).map(drop)
+    }
+
+    fn checks_with_base(&self, base: &str) -> Result<Vec<ResolvedCheck>, Error> {
+        let key = self.key().to_string();
+        Ok(checks(self)?
+            .iter()
+            .map(|shared| {
+                let mut resolved = ResolvedCheck::clone(shared);
+                resolved.check.expand(&key, base);
+                resolved
+            })
+            .collect())
     }
 }
 
@@ -153,8 +233,8 @@ fn unresolved_lineage(image: &BaseImage, done: impl Fn(&BaseImage) -> bool) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::Declaration;
-    use crate::{Location, Version};
+    use crate::image::{poisoned_recipe, Declaration, Location};
+    use crate::version::Version;
 
     const fn declared(minor: u64) -> BaseImage {
         BaseImage::__declare(Declaration {
@@ -171,7 +251,7 @@ mod tests {
             platforms: &["linux/amd64"],
             finish: None,
             repositories: &[],
-            build: Build::Root(crate::__private::poisoned_recipe),
+            build: Build::Root(poisoned_recipe),
             location: Location {
                 file: "resolved.rs",
                 line: 1,

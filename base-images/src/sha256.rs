@@ -10,7 +10,7 @@ pub fn digest_of(bytes: impl AsRef<[u8]>) -> String {
 }
 
 /// The 64 lowercase hex digits of the SHA-256 of `bytes`.
-pub fn hex_of(bytes: impl AsRef<[u8]>) -> String {
+pub(crate) fn hex_of(bytes: impl AsRef<[u8]>) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 

@@ -12,9 +12,10 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::recipe::Step;
+use crate::digest::PrefixHash;
+use crate::step::Step;
 
-/// The ordered steps of a [`Recipe`](crate::Recipe).
+/// The ordered steps of a recipe.
 #[derive(Clone, Default)]
 pub struct Steps {
     tail: Option<Arc<Chunk>>,
@@ -37,7 +38,7 @@ pub(crate) type Fetched = Arc<[(String, Option<String>)]>;
 #[derive(Default)]
 pub(crate) struct ChunkCache {
     /// The canonical encoding's hash state after this chunk's last step.
-    pub(crate) hash: OnceLock<crate::canonical::PrefixHash>,
+    pub(crate) hash: OnceLock<PrefixHash>,
     /// Set once every step up to this chunk's last validated.
     pub(crate) valid: OnceLock<()>,
     /// Every fetched input up to this chunk's last step: URL and pin.

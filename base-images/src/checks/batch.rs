@@ -9,7 +9,8 @@
 
 use std::time::Duration;
 
-use super::ExecOutput;
+use super::target::ExecOutput;
+use crate::shell::shell_words;
 
 /// The exit code `timeout` gives a command it stopped.
 pub(crate) const TIMED_OUT: i64 = 124;
@@ -58,7 +59,7 @@ pub(crate) fn script(commands: &[BatchCommand<'_>], boundary: &str) -> String {
         s.push_str(&format!(
             "run {i} {:.3} {} &\np{i}=$!\n",
             command.limit.as_secs_f64(),
-            super::shell_words(command.argv)
+            shell_words(command.argv)
         ));
     }
     for i in 0..commands.len() {
@@ -118,7 +119,7 @@ mod tests {
     #[test]
     fn quotes_every_word_for_sh() {
         assert_eq!(
-            super::super::shell_words(&["it's", "a b", "plain-1.0", ""]),
+            shell_words(&["it's", "a b", "plain-1.0", ""]),
             r"'it'\''s' 'a b' plain-1.0 ''"
         );
         let argv = vec!["echo".to_owned(), "a b".to_owned(), "$HOME".to_owned()];

@@ -14,8 +14,9 @@ use std::sync::LazyLock;
 
 use sha2::{Digest as _, Sha256};
 
-use super::{Check, CheckKind};
-use crate::{fsio, Error};
+use super::model::{Check, CheckKind};
+use crate::fsio;
+use crate::Error;
 
 /// The passed (image id, check digest) pairs.
 #[derive(Clone, Debug, Default)]
@@ -170,7 +171,7 @@ fn key(image_id: &str, check: &Check) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::Checks;
+    use crate::checks::builder::Checks;
 
     #[test]
     fn remembers_passes_per_image_and_check_across_opens() {

@@ -9,7 +9,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{stream_name, Access, Check, CheckKind, CheckTarget, ExecOutput, Stream};
+use super::model::{stream_name, Access, Check, CheckKind, Stream};
+use super::target::{CheckTarget, ExecOutput};
+use crate::shell::shell_words;
 
 /// Why a check failed, with what it ran.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +61,7 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.reason)?;
         if let Some(command) = &self.command {
-            write!(f, "\n    command: {}", super::shell_words(command))?;
+            write!(f, "\n    command: {}", shell_words(command))?;
         }
         if let Some(code) = self.exit_code {
             write!(f, "\n    exit code: {code}")?;
@@ -142,114 +144,153 @@ fn owned(args: &[&str]) -> Vec<String> {
 
 /// Judges the output of a one-command check's command.
 pub fn judge(check: &Check, argv: &[String], out: &ExecOutput) -> Result<(), Failure> {
-    let fail = |reason: String| Err(Failure::of(reason, argv, out));
-    let succeeded = || {
-        if out.exit_code == 0 {
-            Ok(())
-        } else {
-            fail(format!("exited with code {}", out.exit_code))
-        }
-    };
+    let ran = Ran { argv, out };
     match &check.kind {
-        CheckKind::CommandSucceeds { .. } => succeeded(),
-        CheckKind::OutputContains { stream, text, .. } => {
-            succeeded()?;
-            if pick(out, *stream).contains(text.as_str()) {
-                Ok(())
-            } else {
-                fail(format!("{} does not contain {text:?}", stream_name(*stream)))
-            }
-        }
-        CheckKind::OutputMatches { stream, pattern, .. } => {
-            succeeded()?;
-            let re = Regex::new(pattern).map_err(|e| Failure::plain(format!("invalid pattern: {e}")))?;
-            if re.is_match(&pick(out, *stream)) {
-                Ok(())
-            } else {
-                fail(format!("{} does not match /{pattern}/", stream_name(*stream)))
-            }
-        }
-        CheckKind::ToolVersion { version, .. } => {
-            succeeded()?;
-            match VERSION.find(&pick(out, Stream::Both)).map(|m| m.as_str()) {
-                Some(found) if found == version => Ok(()),
-                Some(found) => fail(format!("reports version {found}, expected {version}")),
-                None => fail(format!("prints no version number, expected {version}")),
-            }
-        }
-        CheckKind::FileExists { path, mode, owner } => {
-            if out.exit_code != 0 {
-                return fail(format!("{path} does not exist"));
-            }
-            let mut fields = out.stdout.split_whitespace();
-            let (found_mode, found_owner) = (fields.next().unwrap_or(""), fields.next().unwrap_or(""));
-            if mode.is_some_and(|mode| u32::from_str_radix(found_mode, 8).ok() != Some(mode)) {
-                return fail(format!(
-                    "{path} has mode {found_mode}, expected {:o}",
-                    mode.unwrap_or_default()
-                ));
-            }
-            if let Some(owner) = owner {
-                let same = if owner.contains(':') {
-                    found_owner == owner
-                } else {
-                    found_owner.split(':').next() == Some(owner)
-                };
-                if !same {
-                    return fail(format!("{path} is owned by {found_owner}, expected {owner}"));
-                }
-            }
-            Ok(())
-        }
-        CheckKind::UserExists { name, uid, gid } => {
-            if out.exit_code != 0 {
-                return fail(format!("user {name} does not exist"));
-            }
-            if out.stdout.contains(&format!("uid={uid}(")) && out.stdout.contains(&format!("gid={gid}(")) {
-                Ok(())
-            } else {
-                fail(format!("user {name} is not uid {uid} / gid {gid}"))
-            }
-        }
+        CheckKind::CommandSucceeds { .. } => ran.succeeded(),
+        CheckKind::OutputContains { stream, text, .. } => ran.contains(*stream, text),
+        CheckKind::OutputMatches { stream, pattern, .. } => ran.matches(*stream, pattern),
+        CheckKind::ToolVersion { version, .. } => ran.reports_version(version),
+        CheckKind::FileExists { path, mode, owner } => ran.file(path, *mode, owner.as_deref()),
+        CheckKind::UserExists { name, uid, gid } => ran.user(name, *uid, *gid),
         CheckKind::UserAccess {
             user,
             path,
             access,
             allowed,
-        } => {
-            let verb = if *access == Access::Read { "read" } else { "write" };
-            match (out.exit_code == 0, *allowed) {
-                (true, true) | (false, false) => Ok(()),
-                (false, true) => fail(format!("user {user} cannot {verb} {path}")),
-                (true, false) => fail(format!("user {user} can {verb} {path}, but must not")),
-            }
-        }
-        CheckKind::Timezone { timezone } => {
-            succeeded()?;
-            let found = out.stdout.trim();
-            if found == timezone {
-                Ok(())
-            } else {
-                fail(format!("the time zone is {found:?}, expected {timezone:?}"))
-            }
-        }
-        CheckKind::EnvVarExists { name } => {
-            if out.exit_code == 0 {
-                Ok(())
-            } else {
-                fail(format!("environment variable {name} is not set in the image"))
-            }
-        }
-        CheckKind::EnvVarEquals { name, value } => {
-            let found = out.stdout.strip_suffix('\n').unwrap_or(&out.stdout);
-            match out.exit_code {
-                0 if found == value => Ok(()),
-                0 => fail(format!("{name} is {found:?}, expected {value:?}")),
-                _ => fail(format!("environment variable {name} is not set, expected {value:?}")),
-            }
-        }
+        } => ran.access(user, path, *access, *allowed),
+        CheckKind::Timezone { timezone } => ran.timezone(timezone),
+        CheckKind::EnvVarExists { name } => ran.env_var_set(name),
+        CheckKind::EnvVarEquals { name, value } => ran.env_var_equals(name, value),
         CheckKind::LabelEquals { .. } | CheckKind::Custom { .. } => {
             Err(Failure::plain("this check kind runs no command"))
+        }
+    }
+}
+
+/// A check's command as it ran: what `judge` reads, one method per kind.
+struct Ran<'a> {
+    argv: &'a [String],
+    out: &'a ExecOutput,
+}
+
+impl Ran<'_> {
+    /// A failure for `reason`, with the command and what it answered.
+    fn fail(&self, reason: String) -> Result<(), Failure> {
+        Err(Failure::of(reason, self.argv, self.out))
+    }
+
+    /// The command exited 0.
+    fn succeeded(&self) -> Result<(), Failure> {
+        if self.out.exit_code == 0 {
+            Ok(())
+        } else {
+            self.fail(format!("exited with code {}", self.out.exit_code))
+        }
+    }
+
+    fn contains(&self, stream: Stream, text: &str) -> Result<(), Failure> {
+        self.succeeded()?;
+        if pick(self.out, stream).contains(text) {
+            Ok(())
+        } else {
+            self.fail(format!("{} does not contain {text:?}", stream_name(stream)))
+        }
+    }
+
+    fn matches(&self, stream: Stream, pattern: &str) -> Result<(), Failure> {
+        self.succeeded()?;
+        let re = Regex::new(pattern).map_err(|e| Failure::plain(format!("invalid pattern: {e}")))?;
+        if re.is_match(&pick(self.out, stream)) {
+            Ok(())
+        } else {
+            self.fail(format!("{} does not match /{pattern}/", stream_name(stream)))
+        }
+    }
+
+    fn reports_version(&self, version: &str) -> Result<(), Failure> {
+        self.succeeded()?;
+        match VERSION.find(&pick(self.out, Stream::Both)).map(|m| m.as_str()) {
+            Some(found) if found == version => Ok(()),
+            Some(found) => self.fail(format!("reports version {found}, expected {version}")),
+            None => self.fail(format!("prints no version number, expected {version}")),
+        }
+    }
+
+    /// `stat -c '%a %U:%G'`'s answer: the path exists, with the mode and
+    /// owner (`user`, or `user:group`) expected.
+    fn file(&self, path: &str, mode: Option<u32>, owner: Option<&str>) -> Result<(), Failure> {
+        if self.out.exit_code != 0 {
+            return self.fail(format!("{path} does not exist"));
+        }
+        let mut fields = self.out.stdout.split_whitespace();
+        let (found_mode, found_owner) = (fields.next().unwrap_or(""), fields.next().unwrap_or(""));
+        if mode.is_some_and(|mode| u32::from_str_radix(found_mode, 8).ok() != Some(mode)) {
+            return self.fail(format!(
+                "{path} has mode {found_mode}, expected {:o}",
+                mode.unwrap_or_default()
+            ));
+        }
+        if let Some(owner) = owner {
+            let same = if owner.contains(':') {
+                found_owner == owner
+            } else {
+                found_owner.split(':').next() == Some(owner)
+            };
+            if !same {
+                return self.fail(format!("{path} is owned by {found_owner}, expected {owner}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `id`'s answer: the user exists with the uid and gid expected.
+    fn user(&self, name: &str, uid: u32, gid: u32) -> Result<(), Failure> {
+        if self.out.exit_code != 0 {
+            return self.fail(format!("user {name} does not exist"));
+        }
+        let out = &self.out.stdout;
+        if out.contains(&format!("uid={uid}(")) && out.contains(&format!("gid={gid}(")) {
+            Ok(())
+        } else {
+            self.fail(format!("user {name} is not uid {uid} / gid {gid}"))
+        }
+    }
+
+    fn access(&self, user: &str, path: &str, access: Access, allowed: bool) -> Result<(), Failure> {
+        let verb = if access == Access::Read { "read" } else { "write" };
+        match (self.out.exit_code == 0, allowed) {
+            (true, true) | (false, false) => Ok(()),
+            (false, true) => self.fail(format!("user {user} cannot {verb} {path}")),
+            (true, false) => self.fail(format!("user {user} can {verb} {path}, but must not")),
+        }
+    }
+
+    fn timezone(&self, timezone: &str) -> Result<(), Failure> {
+        self.succeeded()?;
+        let found = self.out.stdout.trim();
+        if found == timezone {
+            Ok(())
+        } else {
+            self.fail(format!("the time zone is {found:?}, expected {timezone:?}"))
+        }
+    }
+
+    /// `printenv`'s answer: the variable is set.
+    fn env_var_set(&self, name: &str) -> Result<(), Failure> {
+        if self.out.exit_code == 0 {
+            Ok(())
+        } else {
+            self.fail(format!("environment variable {name} is not set in the image"))
+        }
+    }
+
+    /// `printenv`'s answer: the variable is set to `value`.
+    fn env_var_equals(&self, name: &str, value: &str) -> Result<(), Failure> {
+        let found = self.out.stdout.strip_suffix('\n').unwrap_or(&self.out.stdout);
+        match self.out.exit_code {
+            0 if found == value => Ok(()),
+            0 => self.fail(format!("{name} is {found:?}, expected {value:?}")),
+            _ => self.fail(format!("environment variable {name} is not set, expected {value:?}")),
         }
     }
 }

@@ -6,7 +6,8 @@ use std::borrow::Borrow;
 
 use serde::Serialize;
 
-use super::Check;
+use super::model::Check;
+use crate::Error;
 
 /// A check in a version's resolved set, with where it was declared.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -54,11 +55,7 @@ impl ResolvedCheck {
 /// is not inherited is an error naming it.
 /// Works on plain checks or shared ones (`Arc<ResolvedCheck>`, as a
 /// memoised set holds them).
-pub fn drop_inherited<C: Borrow<ResolvedCheck>>(
-    set: &mut Vec<C>,
-    removed: &[String],
-    key: &str,
-) -> Result<(), crate::Error> {
+pub fn drop_inherited<C: Borrow<ResolvedCheck>>(set: &mut Vec<C>, removed: &[String], key: &str) -> Result<(), Error> {
     if removed.is_empty() {
         return Ok(());
     }
@@ -66,7 +63,7 @@ pub fn drop_inherited<C: Borrow<ResolvedCheck>>(
         .iter()
         .find(|id| !set.iter().any(|c| &c.borrow().check.id == *id))
     {
-        return Err(crate::Error::InvalidCheck {
+        return Err(Error::InvalidCheck {
             id: id.clone(),
             reason: format!("is dropped with `without` by {key}, which does not inherit it; remove the `without`"),
         });
@@ -109,7 +106,7 @@ pub fn resolve<C: Borrow<ResolvedCheck> + From<ResolvedCheck>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::Checks;
+    use crate::checks::builder::Checks;
 
     #[test]
     fn without_drops_inherited_checks_and_refuses_unknown_ids() {

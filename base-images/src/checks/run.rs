@@ -10,8 +10,11 @@ use futures_util::future::join_all;
 use futures_util::FutureExt as _;
 
 use super::batch::{self, BatchCommand, TIMED_OUT};
-use super::eval::{judge, plan, Plan};
-use super::{evaluate, BoxFuture, Check, CheckTarget, ExecOutput, Failure, ResolvedCheck, ResultCache, TargetError};
+use super::cache::ResultCache;
+use super::eval::{evaluate, judge, plan, Failure, Plan};
+use super::model::Check;
+use super::resolve::ResolvedCheck;
+use super::target::{BoxFuture, CheckTarget, ExecOutput, TargetError};
 
 /// The time limit of a check that sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -221,7 +224,8 @@ pub async fn run_checks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::{BoxFuture as Boxed, Checks, ExecOutput, TargetError};
+    use crate::checks::builder::Checks;
+    use crate::checks::target::BoxFuture as Boxed;
     use std::sync::Mutex;
 
     /// A target that records each command and answers it with `answer`;
@@ -296,7 +300,7 @@ mod tests {
     }
 
     fn resolved(checks: Checks) -> Vec<ResolvedCheck> {
-        crate::checks::resolve(Vec::new(), checks.finish().unwrap(), "t:1.0.0")
+        crate::checks::resolve::resolve(Vec::new(), checks.finish().unwrap(), "t:1.0.0")
     }
 
     #[tokio::test]

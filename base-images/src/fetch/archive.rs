@@ -16,51 +16,7 @@ use std::rc::Rc;
 use bytesize::ByteSize;
 
 use super::entry::{link_target, Entry, EntryKind};
-
-/// How an archive is packed, told by its URL's name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ArchiveFormat {
-    /// `.zip`
-    Zip,
-    /// `.tar`
-    Tar,
-    /// `.tar.gz` or `.tgz`
-    TarGz,
-}
-
-impl ArchiveFormat {
-    /// The format the name of `url`'s path says, ignoring query and fragment.
-    pub fn of_url(url: &str) -> Option<Self> {
-        let path = url.split(['?', '#']).next().unwrap_or(url).to_ascii_lowercase();
-        if path.ends_with(".zip") {
-            Some(ArchiveFormat::Zip)
-        } else if path.ends_with(".tar.gz") || path.ends_with(".tgz") {
-            Some(ArchiveFormat::TarGz)
-        } else if path.ends_with(".tar") {
-            Some(ArchiveFormat::Tar)
-        } else {
-            None
-        }
-    }
-
-    /// The `sh` script that unpacks `/archive` into `/out` in the unpacking
-    /// image (a Dockerfile stage, Dagger's helper container).
-    pub(crate) fn unpack_script(self) -> &'static str {
-        match self {
-            ArchiveFormat::Zip => "mkdir -p /out && unzip -q /archive -d /out",
-            ArchiveFormat::Tar => "mkdir -p /out && tar -xf /archive -C /out",
-            ArchiveFormat::TarGz => "mkdir -p /out && tar -xzf /archive -C /out",
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            ArchiveFormat::Zip => "zip",
-            ArchiveFormat::Tar => "tar",
-            ArchiveFormat::TarGz => "gzip-compressed tar",
-        }
-    }
-}
+use crate::step::ArchiveFormat;
 
 /// How much one archive may hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

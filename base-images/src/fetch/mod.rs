@@ -22,12 +22,14 @@ use bytes::{Bytes, BytesMut};
 use bytesize::ByteSize;
 use sha2::{Digest as _, Sha256};
 
-pub use archive::{unpack, ArchiveError, ArchiveFormat, ArchiveLimits};
+pub use crate::step::ArchiveFormat;
+pub use archive::{unpack, ArchiveError, ArchiveLimits};
 pub use entry::{Entry, EntryKind};
 
 use crate::address::is_loopback;
-use crate::recipe::Step;
-use crate::{Error, Recipe};
+use crate::recipe::Recipe;
+use crate::step::Step;
+use crate::Error;
 
 /// How long connecting to a server may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -369,7 +371,7 @@ mod tests {
             "/a",
             &url,
             None,
-            crate::recipe::FetchOptions::default().sha256(stale.clone()),
+            crate::step::FetchOptions::default().sha256(stale.clone()),
         );
         let err = fetch_inputs(&pinned, &Pins::new()).await.unwrap_err().to_string();
         assert!(err.contains("the recipe pins"), "{err}");

@@ -14,7 +14,7 @@ pub use scan::{Ecosystem, Inventory, OsRelease, Package};
 pub use spdx::{Document, FetchedInput, RootImage, Subject};
 
 use crate::fetch::Pins;
-use crate::recipe::Step;
+use crate::step::Step;
 use crate::{BaseImage, Error};
 
 /// The media type of an SPDX JSON document (the SBOM artifact's type).
