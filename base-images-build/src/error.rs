@@ -78,7 +78,7 @@ impl Error {
                 base_images::Error::Io { .. }
                 | base_images::Error::EngineUnavailable { .. }
                 | base_images::Error::NoDaggerSession { .. }
-                | base_images::Error::BadKey { .. }
+                | base_images::Error::BadKey(_)
                 | base_images::Error::NotFound { .. }
                 | base_images::Error::Advisories { .. }
                 | base_images::Error::TooLarge { .. }

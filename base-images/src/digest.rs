@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
+use sha2::Sha256;
 
 use crate::step::Root;
 
@@ -46,12 +46,12 @@ impl RecipeDigest {
 
     /// The digest of everything `state` was fed.
     pub(crate) fn of_state(state: Sha256) -> Self {
-        RecipeDigest(format!("sha256:{:x}", state.finalize()))
+        RecipeDigest(crate::sha256::finish(state))
     }
 
     /// The digest of `bytes`.
     pub(crate) fn of_bytes(bytes: &[u8]) -> Self {
-        RecipeDigest(format!("sha256:{:x}", Sha256::digest(bytes)))
+        RecipeDigest(crate::sha256::digest_of(bytes))
     }
 }
 

@@ -51,11 +51,8 @@ pub enum Error {
         source: Box<Error>,
     },
     /// A lookup key is not `family:version`.
-    #[error("`{key}` is not an image key: write family:version, for example airbyte-python-connector-base:1.0.0")]
-    BadKey {
-        /// The key as given.
-        key: String,
-    },
+    #[error(transparent)]
+    BadKey(#[from] crate::key::InvalidKey),
     /// No image is declared under a key or family.
     #[error("no base image `{key}`: {hint}")]
     NotFound {
@@ -275,4 +272,10 @@ fn indent(text: &str) -> String {
 
 fn bullet_list<T: std::fmt::Display>(items: &[T]) -> String {
     items.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n")
+}
+
+impl From<crate::publish::PublishError> for Error {
+    fn from(e: crate::publish::PublishError) -> Self {
+        Error::Publish(Box::new(e))
+    }
 }

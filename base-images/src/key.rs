@@ -10,8 +10,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
-
 /// `family:version`, e.g. `airbyte-python-connector-base:1.2.2-rc.1`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -46,12 +44,20 @@ impl fmt::Display for ImageKey {
     }
 }
 
+/// Text that is not an image key.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{key}` is not an image key: write family:version, for example airbyte-python-connector-base:1.0.0")]
+pub struct InvalidKey {
+    /// The key as given.
+    pub key: String,
+}
+
 impl FromStr for ImageKey {
-    type Err = Error;
+    type Err = InvalidKey;
 
     /// Parses `family:version` (a full semantic version).
-    fn from_str(text: &str) -> Result<Self, Error> {
-        let bad = || Error::BadKey { key: text.to_owned() };
+    fn from_str(text: &str) -> Result<Self, InvalidKey> {
+        let bad = || InvalidKey { key: text.to_owned() };
         let (family, version) = text
             .rsplit_once(':')
             .filter(|(f, v)| !f.is_empty() && !v.is_empty())
@@ -62,9 +68,9 @@ impl FromStr for ImageKey {
 }
 
 impl TryFrom<String> for ImageKey {
-    type Error = Error;
+    type Error = InvalidKey;
 
-    fn try_from(text: String) -> Result<Self, Error> {
+    fn try_from(text: String) -> Result<Self, InvalidKey> {
         text.parse()
     }
 }
@@ -92,7 +98,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_prints_and_orders_by_semver() -> Result<(), Error> {
+    fn parses_prints_and_orders_by_semver() -> Result<(), InvalidKey> {
         let key: ImageKey = "airbyte-python-connector-base:1.2.2-rc.1".parse()?;
         assert_eq!(key.family(), "airbyte-python-connector-base");
         assert_eq!(key.to_string(), "airbyte-python-connector-base:1.2.2-rc.1");

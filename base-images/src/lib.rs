@@ -55,6 +55,7 @@ pub mod platform;
 pub mod publish;
 mod recipe;
 pub mod registry;
+mod released;
 mod resolved;
 pub mod sbom;
 mod sha256;

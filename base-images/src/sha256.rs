@@ -9,6 +9,12 @@ pub fn digest_of(bytes: impl AsRef<[u8]>) -> String {
     format!("sha256:{}", hex_of(bytes))
 }
 
+/// The digest of everything `state` was fed, as `sha256:<hex>` (for
+/// bytes hashed as they stream by).
+pub(crate) fn finish(state: Sha256) -> String {
+    format!("sha256:{:x}", state.finalize())
+}
+
 /// The 64 lowercase hex digits of the SHA-256 of `bytes`.
 pub(crate) fn hex_of(bytes: impl AsRef<[u8]>) -> String {
     format!("{:x}", Sha256::digest(bytes))

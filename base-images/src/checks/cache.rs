@@ -12,8 +12,6 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use sha2::{Digest as _, Sha256};
-
 use super::model::{Check, CheckKind};
 use crate::fsio;
 use crate::Error;
@@ -165,7 +163,7 @@ fn key(image_id: &str, check: &Check) -> Option<String> {
     if matches!(check.kind, CheckKind::Custom { .. }) {
         encoded.extend_from_slice(EXECUTABLE.as_ref()?.as_bytes());
     }
-    Some(format!("{image_id} sha256:{:x}", Sha256::digest(&encoded)))
+    Some(format!("{image_id} {}", crate::sha256::digest_of(&encoded)))
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use bytesize::ByteSize;
-use sha2::{Digest as _, Sha256};
 
 pub use crate::step::ArchiveFormat;
 pub use archive::{unpack, ArchiveError, ArchiveLimits};
@@ -103,10 +102,8 @@ impl Inputs {
     }
 }
 
-/// `sha256:<hex>` of `bytes`.
-pub fn sha256_of(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(bytes))
-}
+/// `sha256:<hex>` of `bytes` (the crate's one helper).
+pub use crate::sha256::digest_of as sha256_of;
 
 /// Fetches every input of `recipe` once and verifies each against the
 /// digest the recipe pins and the one `pins` (the lock) records, within

@@ -62,7 +62,7 @@ pub fn annotations(
     if let Some(source) = &provenance.source {
         note("source", source);
     }
-    if let Some((name, digest)) = super::base_of(&recipe, platform, local_roots)? {
+    if let Some((name, digest)) = recipe.base_of(platform, local_roots)? {
         note("base.name", &name);
         if let Some(digest) = digest {
             note("base.digest", &digest);

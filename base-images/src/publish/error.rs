@@ -116,9 +116,3 @@ pub enum PublishError {
         reason: String,
     },
 }
-
-impl From<PublishError> for crate::Error {
-    fn from(e: PublishError) -> Self {
-        crate::Error::Publish(Box::new(e))
-    }
-}

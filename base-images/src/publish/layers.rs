@@ -249,7 +249,7 @@ fn find_layers(archive: &Path, wanted: &BTreeSet<String>) -> Result<BTreeMap<Str
             let (offset, size) = (entry.raw_file_position(), entry.size());
             let mut hasher = Sha256::new();
             std::io::copy(&mut entry, &mut hasher).map_err(io(archive))?;
-            let digest = format!("sha256:{:x}", hasher.finalize());
+            let digest = crate::sha256::finish(hasher);
             if wanted.contains(&digest) {
                 found.insert(digest, (offset, size));
             }
@@ -297,10 +297,10 @@ fn digests(path: &Path, size: u64) -> std::io::Result<(Blob, String)> {
     std::io::copy(&mut file.take(size + 1), &mut compressed)?;
     let plain = compressed.inner.finish()?;
     let blob = Blob {
-        digest: format!("sha256:{:x}", compressed.hasher.finalize()),
+        digest: crate::sha256::finish(compressed.hasher),
         size: compressed.size,
     };
-    Ok((blob, format!("sha256:{:x}", plain.hasher.finalize())))
+    Ok((blob, crate::sha256::finish(plain.hasher)))
 }
 
 /// Runs `write` into a deterministic gzip encoder writing the file `path`;
@@ -315,11 +315,11 @@ fn compressing(
         .write(out, flate2::Compression::new(GZIP_LEVEL));
     let mut plain = HashingWriter::new(encoder);
     write(&mut plain)?;
-    let diff_id = format!("sha256:{:x}", plain.hasher.finalize());
+    let diff_id = crate::sha256::finish(plain.hasher);
     let mut out = plain.inner.finish()?;
     out.inner.flush()?;
     let blob = Blob {
-        digest: format!("sha256:{:x}", out.hasher.finalize()),
+        digest: crate::sha256::finish(out.hasher),
         size: out.size,
     };
     Ok((blob, diff_id))

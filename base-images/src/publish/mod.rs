@@ -44,30 +44,3 @@ pub use oci_client::secrets::RegistryAuth;
 pub use prepare::{add_sboms, prepare, PlatformImage, Prepared, Publication, SbomArtifact};
 pub use push::{attach_sboms, push, sign_index, PushOptions};
 pub use target::Target;
-
-use std::collections::BTreeMap;
-
-use crate::ImageAddress;
-
-/// The root image of `recipe` as its address without a digest and its
-/// digest (the pinned one, else the local image id `local_roots` records):
-/// the one address for all platforms (`platform` `None`), or `platform`'s.
-pub fn base_of(
-    recipe: &crate::Recipe,
-    platform: Option<&str>,
-    local_roots: &BTreeMap<String, String>,
-) -> Result<Option<(String, Option<String>)>, crate::Error> {
-    let root = match platform {
-        Some(p) => recipe.root_for(p).map(|a| (a, local_roots.get(p))),
-        None => match recipe.root_addresses().as_slice() {
-            [(None, address)] => Some((*address, local_roots.values().next())),
-            _ => None,
-        },
-    };
-    let Some((address, local_id)) = root else {
-        return Ok(None);
-    };
-    let parsed = ImageAddress::parse(address)?;
-    let digest = parsed.digest().or(local_id.map(String::as_str)).map(str::to_owned);
-    Ok(Some((parsed.without_digest(), digest)))
-}

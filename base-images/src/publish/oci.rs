@@ -171,7 +171,9 @@ pub fn index(
     let manifests = manifests
         .iter()
         .map(|(platform, manifest)| {
-            let platform: Platform = platform.parse().map_err(|e: InvalidPlatform| PublishError::Document(e.to_string()))?;
+            let platform: Platform = platform
+                .parse()
+                .map_err(|e: InvalidPlatform| PublishError::Document(e.to_string()))?;
             let mut described = PlatformBuilder::default()
                 .os(platform.os())
                 .architecture(platform.architecture());
@@ -227,8 +229,14 @@ pub fn index_platforms(index: &ImageIndex) -> Vec<(String, String)> {
         .map(|d| {
             let platform = d.platform().as_ref().map_or_else(
                 || "unknown platform".to_owned(),
-                |p| Platform::from_parts(&p.os().to_string(), &p.architecture().to_string(), p.variant().as_deref())
-                    .to_string(),
+                |p| {
+                    Platform::from_parts(
+                        &p.os().to_string(),
+                        &p.architecture().to_string(),
+                        p.variant().as_deref(),
+                    )
+                    .to_string()
+                },
             );
             (platform, d.digest().to_string())
         })

@@ -2,11 +2,38 @@
 //! every address with the platform it is pinned for, the root as one name
 //! for metadata, and the same steps rebased on other roots.
 
+use std::collections::BTreeMap;
+
 use super::model::Recipe;
+use crate::address::ImageAddress;
 use crate::step::Root;
 use crate::Error;
 
 impl Recipe {
+    /// The root image as its address without a digest and its digest (the
+    /// pinned one, else the local image id `local_roots` records per
+    /// platform): the one address for all platforms (`platform` `None`), or
+    /// `platform`'s; `None` when there is no such one root.
+    pub fn base_of(
+        &self,
+        platform: Option<&str>,
+        local_roots: &BTreeMap<String, String>,
+    ) -> Result<Option<(String, Option<String>)>, Error> {
+        let root = match platform {
+            Some(p) => self.root_for(p).map(|a| (a, local_roots.get(p))),
+            None => match self.root_addresses().as_slice() {
+                [(None, address)] => Some((*address, local_roots.values().next())),
+                _ => None,
+            },
+        };
+        let Some((address, local_id)) = root else {
+            return Ok(None);
+        };
+        let parsed = ImageAddress::parse(address)?;
+        let digest = parsed.digest().or(local_id.map(String::as_str)).map(str::to_owned);
+        Ok(Some((parsed.without_digest(), digest)))
+    }
+
     /// Keeps every step but starts from another root address.
     pub fn with_root(mut self, address: impl Into<String>) -> Self {
         self.root = Root::Address(address.into());

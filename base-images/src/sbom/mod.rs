@@ -43,8 +43,9 @@ pub fn subject(
     local_roots: &BTreeMap<String, String>,
 ) -> Result<Subject, Error> {
     let recipe = image.recipe()?;
-    let root =
-        crate::publish::base_of(&recipe, Some(platform), local_roots)?.map(|(name, digest)| RootImage { name, digest });
+    let root = recipe
+        .base_of(Some(platform), local_roots)?
+        .map(|(name, digest)| RootImage { name, digest });
     let mut inputs: Vec<FetchedInput> = recipe
         .steps
         .iter()
