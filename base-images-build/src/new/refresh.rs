@@ -132,7 +132,7 @@ impl Refresh {
             let args: Vec<String> = step.iter().map(|a| format!("{a:?}")).collect();
             steps.push_str(&format!("\n        .with_exec([{}])", args.join(", ")));
         }
-        super::version_code(version, parent, changelog, &steps, |parent_static| {
+        super::code::version_code(version, parent, changelog, &steps, |parent_static| {
             format!("{parent_static}'s checks are inherited and run on the refreshed image")
         })
     }

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::Database;
+use super::database::{Database, Skipped};
 use crate::Error;
 
 /// The largest record read (OSV records are kilobytes; the largest known
@@ -22,15 +22,6 @@ const MAX_ARCHIVE_ENTRIES: usize = 4_000_000;
 const MAX_ARCHIVE_BYTES: u64 = 16 << 30;
 /// How deep a directory is searched.
 const MAX_DEPTH: usize = 16;
-
-/// A record that was not read: where and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Skipped {
-    /// The file (`archive.zip!entry.json` inside an archive).
-    pub file: String,
-    /// Why it was skipped.
-    pub why: String,
-}
 
 /// Reads every record under `paths` into one database.
 pub fn load(paths: &[PathBuf]) -> Result<Database, Error> {
@@ -121,7 +112,7 @@ fn load_dir(database: &mut Database, dir: &Path, depth: usize) -> Result<(), Err
     Ok(())
 }
 
-fn skipped(path: &Path, why: String) -> super::Skipped {
+fn skipped(path: &Path, why: String) -> Skipped {
     Skipped {
         file: path.display().to_string(),
         why,

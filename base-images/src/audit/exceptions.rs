@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::Finding;
+use super::finding::Finding;
 use crate::{Error, ImageKey};
 
 /// The file's name, at the workspace root.
@@ -177,7 +177,7 @@ mod tests {
     const FAMILY: &str = "airbyte-python-connector-base";
 
     fn finding() -> Finding {
-        super::super::test_finding(Some("2.36-10"), Rating::default())
+        super::super::finding::test_finding(Some("2.36-10"), Rating::default())
     }
 
     fn exceptions(text: &str) -> Result<Exceptions, Error> {

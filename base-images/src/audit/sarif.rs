@@ -125,7 +125,7 @@ mod tests {
     use crate::advisory::Rating;
 
     fn finding(fixed: Option<&str>, severity: Severity, score: Option<f64>) -> Finding {
-        super::super::test_finding(fixed, Rating { severity, score })
+        super::super::finding::test_finding(fixed, Rating { severity, score })
     }
 
     #[test]
