@@ -251,7 +251,8 @@ fn planned(
     args: &BuildArgs,
     ui: &Ui,
 ) -> Result<(Plan, Vec<(String, String)>), Error> {
-    let plan = Plan::new(selected, args.platform.as_deref(), !args.selectors.is_empty(), ui)?;
+    let platform = args.platform.as_ref().map(ToString::to_string);
+    let plan = Plan::new(selected, platform.as_deref(), !args.selectors.is_empty(), ui)?;
     let overrides = root_overrides(&args.root_override, &plan.images())?;
     if !overrides.is_empty() {
         ui.note("root overridden: a smoke test, not a release; versions.lock and CHANGELOG.md will not be written");

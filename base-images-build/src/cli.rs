@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use base_images::platform::Platform;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Builds, checks and locks the base images declared in Rust.
@@ -56,7 +57,7 @@ pub enum Command {
         image: String,
         /// The platform to render for (default: the family's first).
         #[arg(long)]
-        platform: Option<String>,
+        platform: Option<Platform>,
     },
     /// Print the SPDX 2.3 SBOM of one version on one platform, built on the
     /// local engine (from the step cache when built before).
@@ -65,7 +66,7 @@ pub enum Command {
         image: String,
         /// The platform (default: the family's first).
         #[arg(long)]
-        platform: Option<String>,
+        platform: Option<Platform>,
     },
     /// Check a published version against its declaration and versions.lock:
     /// the tag, the platforms, the annotations, an SBOM per platform, and
@@ -124,7 +125,7 @@ pub struct BuildArgs {
     /// declares). A family built for fewer platforms than it declares is
     /// not released: nothing is locked or written.
     #[arg(long)]
-    pub platform: Option<String>,
+    pub platform: Option<Platform>,
     /// Build on another root: every root address FROM becomes TO (a local
     /// smoke test; the run is never a release: nothing is locked or written).
     #[arg(long, value_name = "FROM=TO")]

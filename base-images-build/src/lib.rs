@@ -108,11 +108,19 @@ pub async fn run(cli: &Cli) -> Result<String, Error> {
         }
         Command::List { json } => inspect::list(&images, &lock, json),
         Command::Show { image } => inspect::show(base_images::get(&image)?),
-        Command::Dockerfile { image, platform } => {
-            inspect::dockerfile(base_images::get(&image)?, platform.as_deref(), &lock)
-        }
+        Command::Dockerfile { image, platform } => inspect::dockerfile(
+            base_images::get(&image)?,
+            platform.map(|p| p.to_string()).as_deref(),
+            &lock,
+        ),
         Command::Sbom { image, platform } => {
-            sbom::sbom(&workspace, base_images::get(&image)?, platform.as_deref(), &ui).await
+            sbom::sbom(
+                &workspace,
+                base_images::get(&image)?,
+                platform.map(|p| p.to_string()).as_deref(),
+                &ui,
+            )
+            .await
         }
         Command::Verify(args) => verify::verify(&workspace, &args, &ui).await,
         Command::Audit(args) => audit::audit(&workspace, &args, &ui).await,

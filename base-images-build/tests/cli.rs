@@ -81,3 +81,23 @@ fn this_repository_s_generated_files_are_up_to_date() {
         "{stdout}"
     );
 }
+
+/// `--platform` is parsed once as a platform: the OCI spec's spelling of
+/// arm64 (`linux/arm64/v8`) names the family's `linux/arm64`, and text that
+/// is no platform is a usage error that says why.
+#[test]
+fn platforms_given_on_the_command_line_are_parsed_and_normalised() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let image = "airbyte-python-connector-base:1.0.0";
+    let v8 = tool(root, &["dockerfile", image, "--platform", "linux/arm64/v8"]);
+    let arm64 = tool(root, &["dockerfile", image, "--platform", "linux/arm64"]);
+    assert!(v8.status.success(), "{}", stderr(&v8));
+    assert_eq!(v8.stdout, arm64.stdout);
+    let bad = tool(root, &["dockerfile", image, "--platform", "linux"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("platform `linux` is not os/arch[/variant]; write e.g. linux/amd64 or linux/arm/v7"),
+        "{}",
+        stderr(&bad)
+    );
+}

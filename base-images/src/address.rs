@@ -21,6 +21,16 @@ pub mod docker_hub {
     /// The key the Docker config file keeps Docker Hub's credentials under.
     pub const CONFIG_KEY: &str = "https://index.docker.io/v1/";
 
+    /// A repository path as Docker Hub serves it: a one-component name (an
+    /// official image, `python`) lives under `library/`.
+    pub fn full_path(path: &str) -> String {
+        if path.contains('/') {
+            path.to_owned()
+        } else {
+            format!("library/{path}")
+        }
+    }
+
     /// A repository name as an engine shortens it (`docker.io/library/x`
     /// is `x`, `docker.io/team/x` is `team/x`).
     pub fn short_name(name: &str) -> &str {
@@ -320,6 +330,8 @@ mod tests {
         assert_eq!(parse("localhost:5000/py").registry(), "localhost:5000");
         assert_eq!(parse("ghcr.io/team/tool:1").registry(), "ghcr.io");
         assert_eq!(docker_hub::short_name("docker.io/library/python"), "python");
+        assert_eq!(docker_hub::full_path("python"), "library/python");
+        assert_eq!(docker_hub::full_path("team/tool"), "team/tool");
         assert_eq!(docker_hub::short_name("docker.io/team/tool"), "team/tool");
         assert_eq!(docker_hub::short_name("docker.iox/tool"), "docker.iox/tool");
         assert_eq!(docker_hub::short_name("ghcr.io/library/x"), "ghcr.io/library/x");

@@ -11,9 +11,7 @@ use oci_client::secrets::RegistryAuth;
 
 use super::remote::Remote;
 use super::PublishError;
-
-/// The key Docker's config stores Docker Hub's credentials under.
-const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
+use crate::docker_hub;
 
 /// The registry `registry` (`host[:port]`) with the credentials the
 /// Docker config gives for it.
@@ -33,8 +31,8 @@ pub fn credentials(registry: &str) -> Result<(RegistryAuth, String), PublishErro
 
 /// `credentials` from the Docker config file at `config` (none: anonymous).
 pub fn credentials_in(config: Option<&Path>, registry: &str) -> Result<(RegistryAuth, String), PublishError> {
-    let key = if registry == "docker.io" {
-        DOCKER_HUB_KEY
+    let key = if registry == docker_hub::HOST {
+        docker_hub::CONFIG_KEY
     } else {
         registry
     };

@@ -47,11 +47,14 @@ impl Target {
         let address = ImageAddress::parse(repository)?;
         let (registry, path) = address.registry_and_path();
         let path = match registry {
-            None if !path.contains('/') => format!("library/{path}"),
-            _ => path.to_owned(),
+            None => crate::docker_hub::full_path(path),
+            Some(_) => path.to_owned(),
         };
         Ok(Target {
-            registry: registry_override.or(registry).unwrap_or("docker.io").to_owned(),
+            registry: registry_override
+                .or(registry)
+                .unwrap_or(crate::docker_hub::HOST)
+                .to_owned(),
             repository: path,
             tag: image.key().version().to_string(),
         })

@@ -16,6 +16,7 @@ use packageurl::PackageUrl;
 use serde::{Deserialize, Serialize};
 
 use super::scan::{Ecosystem, Inventory, Package};
+use crate::platform::Platform;
 
 /// The SPDX version written.
 pub const SPDX_VERSION: &str = "SPDX-2.3";
@@ -241,8 +242,8 @@ fn image_package(subject: &Subject, id: &str) -> SpdxPackage {
         .as_deref()
         .and_then(|r| r.rsplit('/').next())
         .unwrap_or(&subject.family);
-    let arch = subject.platform.split('/').nth(1).unwrap_or_default();
-    let mut qualifiers = vec![("arch", arch), ("tag", subject.version.as_str())];
+    let arch = architecture(&subject.platform);
+    let mut qualifiers = vec![("arch", arch.as_str()), ("tag", subject.version.as_str())];
     if let Some(repository) = &subject.repository {
         qualifiers.push(("repository_url", repository));
     }
@@ -259,12 +260,21 @@ fn image_package(subject: &Subject, id: &str) -> SpdxPackage {
     }
 }
 
+/// The architecture of `platform` (`os/arch[/variant]`), for a purl's
+/// `arch` qualifier; empty when it is not a platform.
+fn architecture(platform: &str) -> String {
+    platform
+        .parse::<Platform>()
+        .map(|p| p.architecture().to_owned())
+        .unwrap_or_default()
+}
+
 /// The root image: `pkg:oci/<name>@<digest>?repository_url=…`.
 fn root_package(root: &RootImage, platform: &str, id: &str) -> SpdxPackage {
     let (repository, tag) = split_tag(&root.name);
     let name = repository.rsplit('/').next().unwrap_or(repository);
-    let arch = platform.split('/').nth(1).unwrap_or_default();
-    let mut qualifiers = vec![("arch", arch), ("repository_url", repository)];
+    let arch = architecture(platform);
+    let mut qualifiers = vec![("arch", arch.as_str()), ("repository_url", repository)];
     if let Some(tag) = tag {
         qualifiers.push(("tag", tag));
     }
