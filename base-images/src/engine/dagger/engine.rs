@@ -14,14 +14,11 @@ use dagger_sdk::{Container, Platform, Query, QueryContainerOpts};
 
 use super::guard::{guarded, guarded_exec, ExecFailure, CALL_TIMEOUT};
 use super::lower::{apply, lowered};
-use super::session::Session;
+use super::session::{Session, BUILD_TIMEOUT};
 use super::target::DaggerTarget;
 use crate::engine::{BuildRequest, BuiltImage, Distribution, Engine, RootIdentity};
 use crate::lower::Op;
 use crate::{Error, Step};
-
-/// How long a whole build may take in the engine.
-pub const BUILD_TIMEOUT: Duration = Duration::from_secs(3 * 3600);
 
 /// How long the session may take to answer the first query.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -11,7 +11,7 @@ mod lower;
 mod session;
 mod target;
 
-pub use engine::{DaggerEngine, BUILD_TIMEOUT, CONNECT_TIMEOUT};
+pub use engine::{DaggerEngine, CONNECT_TIMEOUT};
 pub use guard::{exec_failure, guarded, guarded_exec, ExecFailure, CALL_TIMEOUT};
-pub use session::{Session, PORT_VAR, TOKEN_VAR};
+pub use session::{Session, BUILD_TIMEOUT, PORT_VAR, TOKEN_VAR};
 pub use target::DaggerTarget;

@@ -6,6 +6,7 @@
 //! once that says how to start one.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use dagger_sdk::core::connect_params::ConnectParams;
 use dagger_sdk::core::graphql_client::DefaultGraphQLClient;
@@ -17,6 +18,10 @@ use crate::Error;
 pub const PORT_VAR: &str = "DAGGER_SESSION_PORT";
 /// The variable holding the session's token.
 pub const TOKEN_VAR: &str = "DAGGER_SESSION_TOKEN";
+
+/// How long a whole build may take in the engine (also the limit on the
+/// session client's HTTP requests).
+pub const BUILD_TIMEOUT: Duration = Duration::from_secs(3 * 3600);
 
 /// A Dagger session's address and token.
 #[derive(Clone, PartialEq, Eq)]
@@ -76,7 +81,7 @@ impl Session {
     /// own, shorter limit on top (`guarded`).
     pub fn client(&self) -> Query {
         let config = Config {
-            execute_timeout_ms: u64::try_from(super::BUILD_TIMEOUT.as_millis()).ok(),
+            execute_timeout_ms: u64::try_from(BUILD_TIMEOUT.as_millis()).ok(),
             ..Config::default()
         };
         Query {

@@ -20,11 +20,12 @@ use bollard::query_parameters::{CreateImageOptions, ListImagesOptions, TagImageO
 use futures_util::TryStreamExt as _;
 
 use super::buildkit::{Failure, Placed, Stretch};
-use super::DockerEngine;
+use super::client::DockerEngine;
 use crate::engine::{BuildRequest, BuiltImage};
 use crate::fetch::{unpack, Entry, EntryKind, Pins};
 use crate::lower::{operations, Config, Content, Op, Scope, FETCHED_FILE_MODE};
-use crate::{Error, ImageAddress, RecipeDigest};
+use crate::platform::Platform;
+use crate::{docker_hub, Error, ImageAddress, RecipeDigest};
 
 /// The repository cached steps are tagged in.
 pub const CACHE_REPOSITORY: &str = "base-images-cache";
@@ -424,27 +425,42 @@ async fn keep_as(engine: &DockerEngine, image: &bollard::models::ImageInspect, n
     }
 }
 
-/// `os/arch[/variant]` of an image.
-fn platform_of(image: &bollard::models::ImageInspect) -> String {
-    super::platform_text(
-        Some(image.os.as_deref().unwrap_or("linux")),
-        image.architecture.as_deref(),
+/// The platform of an image (`linux` when it names no OS, `?` for an
+/// architecture it leaves out).
+fn held_platform(image: &bollard::models::ImageInspect) -> Platform {
+    Platform::from_parts(
+        image.os.as_deref().unwrap_or("linux"),
+        image.architecture.as_deref().unwrap_or("?"),
         image.variant.as_deref(),
     )
+}
+
+/// `os/arch[/variant]` of an image.
+fn platform_of(image: &bollard::models::ImageInspect) -> String {
+    held_platform(image).to_string()
 }
 
 /// Whether `image` is for `platform` (a platform without a variant
 /// accepts any variant).
 fn is_for(image: &bollard::models::ImageInspect, platform: &str) -> bool {
-    let held = platform_of(image);
-    held == platform || (platform.matches('/').count() == 1 && held.starts_with(&format!("{platform}/")))
+    match platform.parse::<Platform>() {
+        Ok(wanted) => wanted.is_served_by(&held_platform(image)),
+        Err(_) => {
+            let held = platform_of(image);
+            held == platform || (platform.matches('/').count() == 1 && held.starts_with(&format!("{platform}/")))
+        }
+    }
 }
 
 /// The registry host an image name refers to (Docker's default when none).
 fn registry_of(name: &str) -> String {
-    match name.split_once('/') {
-        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first.to_owned(),
-        _ => "docker.io (the default registry)".to_owned(),
+    let default = || format!("{} (the default registry)", docker_hub::HOST);
+    match ImageAddress::parse(name) {
+        Ok(address) => address.registry_and_path().0.map_or_else(default, str::to_owned),
+        Err(_) => match name.split_once('/') {
+            Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first.to_owned(),
+            _ => default(),
+        },
     }
 }
 

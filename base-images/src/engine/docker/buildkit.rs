@@ -20,7 +20,7 @@ use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
 use futures_util::StreamExt as _;
 
-use super::{DockerEngine, RECIPE_LABEL};
+use super::client::{DockerEngine, RECIPE_LABEL};
 use crate::dockerfile::{chown, Renderer};
 use crate::fetch::entry::{append_entries, append_file, Entry, EntryKind};
 use crate::fetch::Pins;

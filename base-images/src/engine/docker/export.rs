@@ -9,7 +9,7 @@ use std::path::Path;
 use futures_util::StreamExt as _;
 use tokio::io::AsyncWriteExt as _;
 
-use super::{engine_error, DockerEngine};
+use super::client::{engine_error, DockerEngine, RUN_LABEL};
 use crate::publish::ImageFacts;
 use crate::Error;
 
@@ -38,7 +38,7 @@ impl DockerEngine {
                 .labels
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|(key, _)| key != super::RUN_LABEL)
+                .filter(|(key, _)| key != RUN_LABEL)
                 .collect(),
             stop_signal: config.stop_signal.filter(|v| !v.is_empty()),
             diff_ids: inspect.root_fs.and_then(|r| r.layers).unwrap_or_default(),

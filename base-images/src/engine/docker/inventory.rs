@@ -14,7 +14,7 @@ use bollard::query_parameters::CreateContainerOptions;
 use futures_util::StreamExt as _;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
-use super::{engine_error, DockerEngine, RUN_LABEL};
+use super::client::{engine_error, DockerEngine, RUN_LABEL};
 use crate::checks::CheckTarget as _;
 use crate::engine::{BuiltImage, Engine as _};
 use crate::sbom::scan::{self, Inventory};

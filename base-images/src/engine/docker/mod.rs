@@ -5,168 +5,29 @@
 //! `DOCKER_CERT_PATH`, else the default socket) and fails within seconds,
 //! naming the endpoint, when none answers. Every container it creates carries a run
 //! label and is tracked, so an interrupted run removes what it started.
+//!
+//! The connection and the helpers every part uses are `client`; building
+//! is `build` (in the engine's BuildKit, `buildkit`), checks run in
+//! `target`, on the network `network` chose. This file ties them together
+//! as an [`Engine`].
 
 mod build;
 mod buildkit;
+mod client;
 mod export;
 mod inventory;
 mod network;
 mod target;
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use bollard::query_parameters::RemoveContainerOptions;
-use bollard::Docker;
-
 pub use build::{CACHE_REPOSITORY, ROOT_REPOSITORY};
+pub use client::{DockerEngine, CONNECT_TIMEOUT, RECIPE_LABEL, RUN_LABEL};
 pub use network::StepNetwork;
 pub use target::DockerTarget;
 
 use super::{BuildRequest, BuiltImage, Distribution, Engine, RootIdentity};
-use crate::error_chain::error_chain;
+use crate::docker_hub::short_name;
 use crate::Error;
-
-/// How long connecting may take before the daemon counts as not answering.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The label every container of a run carries (`<pid>-<start time>-<n>`).
-pub const RUN_LABEL: &str = "org.base-images.run";
-
-/// The label of a built image: the digest of the recipe prefix it holds.
-pub const RECIPE_LABEL: &str = "org.base-images.recipe";
-
-/// A connection to a Docker-API daemon.
-#[derive(Clone)]
-pub struct DockerEngine {
-    docker: Docker,
-    endpoint: String,
-    run_id: String,
-    /// Where build steps and networked checks run.
-    network: StepNetwork,
-    containers: Arc<Mutex<HashSet<String>>>,
-    /// Held while a root image is looked up or pulled.
-    roots: Arc<tokio::sync::Mutex<()>>,
-}
-
-impl std::fmt::Debug for DockerEngine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DockerEngine")
-            .field("endpoint", &self.endpoint)
-            .field("run_id", &self.run_id)
-            .field("network", &self.network)
-            .finish()
-    }
-}
-
-impl DockerEngine {
-    /// Connects as the docker CLI does: to `DOCKER_HOST` (`unix://`,
-    /// `tcp://`, `https://`; TLS when `DOCKER_TLS_VERIFY` is set, with the
-    /// certificates in `DOCKER_CERT_PATH`), else `/var/run/docker.sock`, and
-    /// checks that the daemon answers within [`CONNECT_TIMEOUT`].
-    pub async fn connect() -> Result<Self, Error> {
-        let endpoint = std::env::var("DOCKER_HOST")
-            .ok()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned());
-        Self::connect_to(&endpoint).await
-    }
-
-    /// Connects to `endpoint` through bollard's own connection code (the
-    /// same schemes and TLS variables as `connect`), then agrees on the API
-    /// version with the daemon (at most what bollard speaks, at least what
-    /// an older daemon such as Debian's 20.10 does, 1.41) and reads whether
-    /// it has a default network ([`StepNetwork`]).
-    pub async fn connect_to(endpoint: &str) -> Result<Self, Error> {
-        let unavailable = |reason: String, source: Option<bollard::errors::Error>| Error::EngineUnavailable {
-            endpoint: endpoint.to_owned(),
-            reason,
-            source: source.map(Box::new),
-        };
-        if let Some(path) = endpoint.strip_prefix("unix://") {
-            if !std::path::Path::new(path).exists() {
-                return Err(unavailable("the socket does not exist".into(), None));
-            }
-        }
-        crate::tls::install_provider();
-        // Requests such as a long build step's wait are bounded by our own
-        // timeouts, not the client's.
-        let docker = Docker::connect_with_host(endpoint)
-            .map_err(|e| unavailable(e.to_string(), Some(e)))?
-            .with_timeout(Duration::from_secs(3600));
-        let answered = tokio::time::timeout(CONNECT_TIMEOUT, async {
-            let docker = docker.negotiate_version().await?;
-            let network = StepNetwork::of(&docker).await?;
-            Ok::<_, bollard::errors::Error>((docker, network))
-        });
-        let (docker, network) = match answered.await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(e)) => return Err(unavailable(error_chain(&e), Some(e))),
-            Err(_) => {
-                return Err(unavailable(
-                    format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
-                    None,
-                ))
-            }
-        };
-        let started = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        // Two engines connected in the same millisecond still differ.
-        static CONNECTIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let connection = CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(DockerEngine {
-            docker,
-            endpoint: endpoint.to_owned(),
-            run_id: format!("{}-{}-{connection}", std::process::id(), started.as_millis()),
-            network,
-            containers: Arc::default(),
-            roots: Arc::default(),
-        })
-    }
-
-    /// The daemon's address.
-    pub fn endpoint(&self) -> &str {
-        &self.endpoint
-    }
-
-    /// Where build steps and the checks that ask for a network run.
-    pub fn step_network(&self) -> StepNetwork {
-        self.network
-    }
-
-    /// The bollard client (for tests and tools that need more).
-    pub fn client(&self) -> &Docker {
-        &self.docker
-    }
-
-    /// The value of [`RUN_LABEL`] on this run's containers.
-    pub fn run_id(&self) -> &str {
-        &self.run_id
-    }
-
-    fn track(&self, id: &str) {
-        if let Ok(mut set) = self.containers.lock() {
-            set.insert(id.to_owned());
-        }
-    }
-
-    /// Force-removes a container (and its anonymous volumes) and forgets it.
-    async fn remove(&self, id: &str) {
-        let options = RemoveContainerOptions {
-            force: true,
-            v: true,
-            ..Default::default()
-        };
-        if let Err(e) = self.docker.remove_container(id, Some(options)).await {
-            tracing::warn!(container = id, error = %e, "could not remove container");
-        }
-        if let Ok(mut set) = self.containers.lock() {
-            set.remove(id);
-        }
-    }
-}
+use client::{engine_error, platform_text};
 
 impl Engine for DockerEngine {
     type Target = DockerTarget;
@@ -230,66 +91,131 @@ impl Engine for DockerEngine {
     }
 }
 
-/// What reading a path of a container through the archive API found.
-enum ContainerFile {
-    /// A file, with its contents.
-    File(Vec<u8>),
-    /// A directory.
-    Directory,
-    /// Nothing (an empty archive).
-    Empty,
-}
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
 
-/// Reads `path` of `container` through the archive API (the build's
-/// `/etc/passwd`, a check's `read_file`).
-async fn container_file(
-    engine: &DockerEngine,
-    container: &str,
-    path: &str,
-) -> Result<ContainerFile, Box<dyn std::error::Error + Send + Sync>> {
-    use futures_util::TryStreamExt as _;
-    let options = bollard::query_parameters::DownloadFromContainerOptions { path: path.to_owned() };
-    let chunks: Vec<bytes::Bytes> = engine
-        .docker
-        .download_from_container(container, Some(options))
-        .try_collect()
-        .await?;
-    let archive = chunks.concat();
-    let mut archive = tar::Archive::new(&archive[..]);
-    let Some(entry) = archive.entries()?.next() else {
-        return Ok(ContainerFile::Empty);
-    };
-    let mut entry = entry?;
-    if entry.header().entry_type().is_dir() {
-        return Ok(ContainerFile::Directory);
+    use super::{DockerEngine, StepNetwork};
+    use crate::engine::{BuiltImage, Engine as _};
+
+    /// A loopback Docker API that answers what connecting and starting a
+    /// check container ask, with or without the default network (and a
+    /// broken network listing for `status` 500), and keeps the body of the
+    /// container it was asked to create.
+    struct FakeDaemon {
+        endpoint: String,
+        created: Arc<Mutex<Option<serde_json::Value>>>,
+        stop: Arc<AtomicBool>,
     }
-    let mut contents = Vec::new();
-    std::io::Read::read_to_end(&mut entry, &mut contents)?;
-    Ok(ContainerFile::File(contents))
-}
 
-/// `os/arch[/variant]` from the engine's fields (`?` for one it left out).
-fn platform_text(os: Option<&str>, architecture: Option<&str>, variant: Option<&str>) -> String {
-    let mut text = format!("{}/{}", os.unwrap_or("?"), architecture.unwrap_or("?"));
-    if let Some(variant) = variant.filter(|v| !v.is_empty()) {
-        text.push('/');
-        text.push_str(variant);
+    impl Drop for FakeDaemon {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::SeqCst);
+        }
     }
-    text
-}
 
-/// A repository name as the engine shortens it (`docker.io/library/x` is `x`).
-fn short_name(name: &str) -> &str {
-    let name = name.strip_prefix("docker.io/").unwrap_or(name);
-    name.strip_prefix("library/").unwrap_or(name)
-}
+    fn daemon(bridge_status: u16) -> FakeDaemon {
+        let server = tiny_http::Server::http("127.0.0.1:0").expect("a loopback port");
+        let addr = server.server_addr().to_ip().expect("an IP address");
+        let created = Arc::new(Mutex::new(None));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (kept, stopped) = (Arc::clone(&created), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !stopped.load(Ordering::SeqCst) {
+                let Ok(Some(mut request)) = server.recv_timeout(std::time::Duration::from_millis(50)) else {
+                    continue;
+                };
+                let path = request.url().split('?').next().unwrap_or_default().to_owned();
+                // Without the `/v1.xx` prefix bollard adds once it agreed a version.
+                let path = match path.strip_prefix("/v1.") {
+                    Some(rest) => rest.split_once('/').map(|(_, p)| format!("/{p}")).unwrap_or_default(),
+                    None => path,
+                };
+                let (status, body) = match (request.method().as_str(), path.as_str()) {
+                    ("GET", "/version") => (200, r#"{"ApiVersion":"1.41","Version":"20.10.24"}"#.to_owned()),
+                    ("GET", "/networks/bridge") if bridge_status == 200 => {
+                        (200, r#"{"Name":"bridge","Id":"n1","Driver":"bridge"}"#.to_owned())
+                    }
+                    ("GET", "/networks/bridge") => (bridge_status, r#"{"message":"no bridge"}"#.to_owned()),
+                    ("POST", "/containers/create") => {
+                        let mut body = String::new();
+                        let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
+                        *kept.lock().expect("not poisoned") = serde_json::from_str(&body).ok();
+                        (201, r#"{"Id":"c1","Warnings":[]}"#.to_owned())
+                    }
+                    ("POST", "/containers/c1/start") | ("DELETE", "/containers/c1") => (204, String::new()),
+                    ("GET", "/containers/c1/json") => (200, r#"{"Id":"c1","Config":{"Env":[]}}"#.to_owned()),
+                    _ => (404, r#"{"message":"not here"}"#.to_owned()),
+                };
+                let header =
+                    tiny_http::Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..]).expect("a header");
+                let response = tiny_http::Response::from_string(body)
+                    .with_status_code(status)
+                    .with_header(header);
+                let _ = request.respond(response);
+            }
+        });
+        FakeDaemon {
+            endpoint: format!("tcp://{addr}"),
+            created,
+            stop,
+        }
+    }
 
-/// Maps a bollard error to the library's, saying what was being done.
-fn engine_error(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Error {
-    let action = action.into();
-    move |e| Error::Engine {
-        action,
-        reason: e.to_string(),
-        source: Some(Box::new(e)),
+    /// The network mode of the check container `engine` starts with network.
+    async fn networked_check_mode(engine: &DockerEngine, daemon: &FakeDaemon) -> serde_json::Value {
+        let image = BuiltImage {
+            id: "sha256:i".into(),
+            steps_built: 0,
+            steps_cached: 0,
+        };
+        let target = engine.start(&image, true).await.expect("the check container starts");
+        engine.stop(target).await;
+        let created = daemon.created.lock().expect("not poisoned").clone();
+        created.expect("a container was created")["HostConfig"]["NetworkMode"].clone()
+    }
+
+    #[tokio::test]
+    async fn an_engine_with_a_default_network_runs_steps_on_it() {
+        let daemon = daemon(200);
+        let engine = DockerEngine::connect_to(&daemon.endpoint).await.expect("connects");
+        assert_eq!(engine.step_network(), StepNetwork::Default);
+        assert_eq!(
+            engine.step_network().mode(),
+            None,
+            "the build's network mode is the engine's default"
+        );
+        assert_eq!(engine.describe(), format!("docker at {}", daemon.endpoint));
+        assert_eq!(networked_check_mode(&engine, &daemon).await, serde_json::Value::Null);
+    }
+
+    #[tokio::test]
+    async fn an_engine_without_a_default_network_runs_steps_on_the_hosts_and_says_so() {
+        let daemon = daemon(404);
+        let engine = DockerEngine::connect_to(&daemon.endpoint).await.expect("connects");
+        assert_eq!(engine.step_network(), StepNetwork::Host);
+        assert_eq!(engine.step_network().mode().as_deref(), Some("host"));
+        assert_eq!(
+            engine.describe(),
+            format!(
+                "docker at {}, which has no default network (steps use the host's)",
+                daemon.endpoint
+            )
+        );
+        assert_eq!(networked_check_mode(&engine, &daemon).await, "host");
+    }
+
+    #[tokio::test]
+    async fn an_engine_that_cannot_list_its_networks_is_not_used() {
+        let daemon = daemon(500);
+        let error = DockerEngine::connect_to(&daemon.endpoint)
+            .await
+            .expect_err("a broken network listing is an error");
+        let text = error.to_string();
+        assert!(
+            text.contains(&format!("no container engine answers at {}", daemon.endpoint)) && text.contains("no bridge"),
+            "{text}"
+        );
     }
 }

@@ -11,7 +11,7 @@ use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{ContainerArchiveInfoOptions, CreateContainerOptions};
 use futures_util::StreamExt as _;
 
-use super::{container_file, engine_error, ContainerFile, DockerEngine, RUN_LABEL};
+use super::client::{container_file, engine_error, ContainerFile, DockerEngine, RUN_LABEL};
 use crate::checks::{BoxFuture, CheckTarget, ExecOutput, TargetError};
 use crate::engine::BuiltImage;
 use crate::Error;
