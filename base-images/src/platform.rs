@@ -70,7 +70,8 @@ impl Platform {
             "x86_64" | "x86-64" => "amd64",
             other => other,
         };
-        let variant = variant.filter(|v| !v.is_empty() && !(architecture == "arm64" && *v == "v8"));
+        let implied = |v: &&str| architecture == "arm64" && *v == "v8";
+        let variant = variant.filter(|v| !v.is_empty() && !implied(v));
         Platform {
             os: os.to_owned(),
             architecture: architecture.to_owned(),

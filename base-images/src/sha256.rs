@@ -5,7 +5,7 @@
 use sha2::{Digest as _, Sha256};
 
 /// The digest of `bytes` as `sha256:<hex>`.
-pub fn digest_of(bytes: impl AsRef<[u8]>) -> String {
+pub fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", hex_of(bytes))
 }
 
@@ -16,7 +16,7 @@ pub(crate) fn finish(state: Sha256) -> String {
 }
 
 /// The 64 lowercase hex digits of the SHA-256 of `bytes`.
-pub(crate) fn hex_of(bytes: impl AsRef<[u8]>) -> String {
+pub(crate) fn hex_of(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
@@ -28,6 +28,6 @@ mod tests {
             super::digest_of(b"abc"),
             "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        assert_eq!(super::hex_of("").len(), 64);
+        assert_eq!(super::hex_of(b"").len(), 64);
     }
 }

@@ -109,7 +109,7 @@ impl Engine for DaggerEngine {
         }
         let synced = guarded(&what, BUILD_TIMEOUT, container.sync()).await?;
         let id = guarded(&what, CALL_TIMEOUT, synced.id()).await?;
-        let key = format!("dagger:{}", crate::sha256::digest_of(&id.0));
+        let key = format!("dagger:{}", crate::sha256::digest_of(id.0.as_bytes()));
         self.built().insert(key.clone(), synced);
         Ok(BuiltImage {
             id: key,

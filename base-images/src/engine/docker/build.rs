@@ -45,7 +45,7 @@ fn cache_tag(root_id: &str, platform: &str, prefix: &RecipeDigest, inputs: &[&st
         key.push('\n');
         key.push_str(digest);
     }
-    crate::sha256::hex_of(key)
+    crate::sha256::hex_of(key.as_bytes())
 }
 
 /// The fetched content of a step, from the build's inputs.
@@ -396,7 +396,7 @@ pub const ROOT_REPOSITORY: &str = "base-images-root";
 /// The name `address`'s image for `platform` is kept as in
 /// [`ROOT_REPOSITORY`].
 fn root_name(address: &str, platform: &str) -> String {
-    let tag = crate::sha256::hex_of(format!("{address}\n{platform}"));
+    let tag = crate::sha256::hex_of(format!("{address}\n{platform}").as_bytes());
     format!("{ROOT_REPOSITORY}:{tag}")
 }
 
