@@ -12,8 +12,18 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const DEFAULT_PLATFORMS: &[&str] = &["linux/amd64"];
 
 /// Checks that `platform` is `os/arch` or `os/arch/variant` in lowercase
-/// letters, digits and '_'; on failure says what is wrong.
+/// letters, digits and '_', spelled as the OCI spec does (not `aarch64`,
+/// `x86_64` or `arm64/v8`); on failure says what is wrong.
 pub const fn check(platform: &str) -> Result<(), &'static str> {
+    match shape(platform) {
+        Ok(()) => canonical(platform.as_bytes()),
+        Err(reason) => Err(reason),
+    }
+}
+
+/// Checks that `platform` is `os/arch` or `os/arch/variant` in lowercase
+/// letters, digits and '_'.
+const fn shape(platform: &str) -> Result<(), &'static str> {
     let bytes = platform.as_bytes();
     let mut parts = 1;
     let mut part_len = 0;
@@ -37,6 +47,47 @@ pub const fn check(platform: &str) -> Result<(), &'static str> {
         return Err("is not os/arch[/variant]; write e.g. linux/amd64 or linux/arm/v7");
     }
     Ok(())
+}
+
+/// Refuses the spellings [`Platform`] normalises (`aarch64`, `x86_64`,
+/// `arm64/v8`), so a declared platform is always written as the OCI spec
+/// and the engines name it and compares equal to what they report.
+const fn canonical(bytes: &[u8]) -> Result<(), &'static str> {
+    // The architecture runs from after the first '/' to the next '/' or the end.
+    let mut start = 0;
+    while bytes[start] != b'/' {
+        start += 1;
+    }
+    start += 1;
+    let mut end = start;
+    while end < bytes.len() && bytes[end] != b'/' {
+        end += 1;
+    }
+    if part_is(bytes, start, end, b"aarch64") {
+        return Err("names arm64 as aarch64; write it as the OCI spec does, e.g. linux/arm64");
+    }
+    if part_is(bytes, start, end, b"x86_64") {
+        return Err("names amd64 as x86_64; write it as the OCI spec does, e.g. linux/amd64");
+    }
+    if part_is(bytes, start, end, b"arm64") && end < bytes.len() && part_is(bytes, end + 1, bytes.len(), b"v8") {
+        return Err("names arm64's only variant (v8); write linux/arm64");
+    }
+    Ok(())
+}
+
+/// Whether `bytes[start..end]` is `word`.
+const fn part_is(bytes: &[u8], start: usize, end: usize, word: &[u8]) -> bool {
+    if end - start != word.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < word.len() {
+        if bytes[start + i] != word[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// A platform an image is built for, as an OCI image index names it:
@@ -104,8 +155,11 @@ impl Platform {
 impl FromStr for Platform {
     type Err = InvalidPlatform;
 
+    /// Accepts the spellings a declaration may not use (`linux/arm64/v8`)
+    /// and normalises them: text from users and registries is read as the
+    /// OCI spec allows.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        check(text).map_err(|reason| InvalidPlatform {
+        shape(text).map_err(|reason| InvalidPlatform {
             text: text.to_owned(),
             reason,
         })?;
@@ -197,6 +251,18 @@ mod tests {
         for ok in ["linux/amd64", "linux/arm64", "linux/arm/v7", "windows/amd64"] {
             assert_eq!(check(ok), Ok(()), "{ok}");
         }
+    }
+
+    #[test]
+    fn refuses_the_spellings_a_platform_is_normalised_from() {
+        assert_eq!(
+            check("linux/arm64/v8"),
+            Err("names arm64's only variant (v8); write linux/arm64")
+        );
+        assert!(check("linux/aarch64").is_err_and(|e| e.contains("linux/arm64")));
+        assert!(check("linux/x86_64").is_err_and(|e| e.contains("linux/amd64")));
+        assert_eq!(check("linux/arm64/v9"), Ok(()));
+        assert_eq!(check("linux/arm/v8"), Ok(()));
     }
 
     #[test]

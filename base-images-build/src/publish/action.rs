@@ -60,13 +60,17 @@ impl Action {
 
 /// One version's publish to one repository, planned.
 pub(super) struct Planned {
+    /// The version.
     pub(super) image: &'static BaseImage,
+    /// The repository and tag it goes to.
     pub(super) target: Target,
     /// What versions.lock records once it is there.
     pub(super) published: Published,
     /// Its documents, when this run built it (a copy needs none).
     pub(super) prepared: Option<Prepared>,
+    /// What this run does with it.
     pub(super) action: Action,
+    /// When its publish began (for the time it took).
     pub(super) start: Instant,
 }
 

@@ -60,9 +60,11 @@ pub struct Distribution {
 }
 
 impl Distribution {
-    /// Whether it is a multi-platform index (manifest list).
+    /// Whether it is a multi-platform index (manifest list): its media type,
+    /// without parameters (`; charset=…`), is one of the index types.
     pub fn is_index(&self) -> bool {
-        INDEX_MEDIA_TYPES.contains(&self.media_type.as_str())
+        let essence = self.media_type.split(';').next().unwrap_or_default().trim();
+        INDEX_MEDIA_TYPES.contains(&essence)
     }
 }
 
@@ -158,5 +160,13 @@ mod tests {
         );
         let partial = served(OCI_INDEX, &["linux/amd64"]);
         assert!(pin_problem("x@sha256:1", &partial, &both).is_some());
+    }
+
+    #[test]
+    fn an_index_is_told_by_its_media_type_without_parameters() {
+        assert!(served(OCI_INDEX, &[]).is_index());
+        assert!(served(&format!("{DOCKER_LIST}; charset=utf-8"), &[]).is_index());
+        assert!(!served(DOCKER_MANIFEST, &[]).is_index());
+        assert!(!served("application/vnd.example.index.listing", &[]).is_index());
     }
 }

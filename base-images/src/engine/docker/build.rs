@@ -455,12 +455,12 @@ fn is_for(image: &bollard::models::ImageInspect, platform: &str) -> bool {
 /// The registry host an image name refers to (Docker's default when none).
 fn registry_of(name: &str) -> String {
     let default = || format!("{} (the default registry)", docker_hub::HOST);
-    match ImageAddress::parse(name) {
-        Ok(address) => address.registry_and_path().0.map_or_else(default, str::to_owned),
-        Err(_) => match name.split_once('/') {
-            Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first.to_owned(),
-            _ => default(),
-        },
+    match ImageAddress::parse(name)
+        .ok()
+        .and_then(|a| a.registry_and_path().0.map(str::to_owned))
+    {
+        Some(host) => host,
+        None => default(),
     }
 }
 
