@@ -19,7 +19,6 @@ use super::remote::Remote;
 use super::sign::{self, Verifier};
 use super::{annotations, oci, Provenance, PublishError, Target};
 use crate::lock::LockEntry;
-use crate::platform::Platform;
 use crate::BaseImage;
 
 /// What the registry holds of a published version, and how it differs.
@@ -261,26 +260,12 @@ async fn signed_with(
     )))
 }
 
-/// `platforms` as [`Platform`] prints them (`linux/arm64/v8` is
-/// `linux/arm64`; text that is no platform as it is), sorted.
-fn normalized(platforms: &[&str]) -> Vec<String> {
-    let mut all: Vec<String> = platforms
-        .iter()
-        .map(|p| {
-            p.parse::<Platform>()
-                .map_or_else(|_| (*p).to_owned(), |p| p.to_string())
-        })
-        .collect();
-    all.sort_unstable();
-    all
-}
-
 /// How the platforms an index lists differ from those declared, if they do.
 pub fn platform_difference(declared: &[&str], listed: &[&str]) -> Option<String> {
-    let declared_sorted = normalized(declared);
-    let declared_sorted: Vec<&str> = declared_sorted.iter().map(String::as_str).collect();
-    let listed_sorted = normalized(listed);
-    let listed_sorted: Vec<&str> = listed_sorted.iter().map(String::as_str).collect();
+    let mut declared_sorted: Vec<&str> = declared.to_vec();
+    declared_sorted.sort_unstable();
+    let mut listed_sorted: Vec<&str> = listed.to_vec();
+    listed_sorted.sort_unstable();
     if declared_sorted == listed_sorted {
         return None;
     }

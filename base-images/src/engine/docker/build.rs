@@ -441,15 +441,11 @@ fn platform_of(image: &bollard::models::ImageInspect) -> String {
 }
 
 /// Whether `image` is for `platform` (a platform without a variant
-/// accepts any variant).
+/// accepts any variant; `platform` is a validated recipe's).
 fn is_for(image: &bollard::models::ImageInspect, platform: &str) -> bool {
-    match platform.parse::<Platform>() {
-        Ok(wanted) => wanted.is_served_by(&held_platform(image)),
-        Err(_) => {
-            let held = platform_of(image);
-            held == platform || (platform.matches('/').count() == 1 && held.starts_with(&format!("{platform}/")))
-        }
-    }
+    platform
+        .parse::<Platform>()
+        .is_ok_and(|wanted| wanted.is_served_by(&held_platform(image)))
 }
 
 /// The registry host an image name refers to (Docker's default when none).
