@@ -1,7 +1,12 @@
 //! A team's own crate, as a user of the project has one: families in its
 //! lib, the build tool in a three-line bin, built by cargo in a temporary
 //! directory against this checkout (every team crate of the tests shares
-//! one target directory, so the libraries are compiled once).
+//! one target directory, so the libraries are compiled once). It resolves
+//! its dependencies from this workspace's Cargo.lock, so it compiles the
+//! versions the workspace was tested with (and none newer published since),
+//! and it builds the library and the tool without the Dagger SDK: the team
+//! tests run on the Docker engine, and the SDK's ~70 crates would add a
+//! fifth to the build.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -25,9 +30,15 @@ pub fn create(root: &Path, bin: &str) {
         root.join("Cargo.toml"),
         format!(
             "[package]\nname = \"{bin}-images\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\nname = \"team_images\"\n\n[dependencies]\n\
-             base-images = {{ path = \"{0}/base-images\" }}\nbase-images-build = {{ path = \"{0}/base-images-build\" }}\n\n[workspace]\n",
+             base-images = {{ path = \"{0}/base-images\", default-features = false }}\n\
+             base-images-build = {{ path = \"{0}/base-images-build\", default-features = false }}\n\n[workspace]\n",
             repo.display()
         ),
+    );
+    let lock = repo.join("Cargo.lock");
+    write(
+        root.join("Cargo.lock"),
+        std::fs::read_to_string(&lock).unwrap_or_else(|e| panic!("{}: {e}", lock.display())),
     );
     write(
         root.join(format!("src/bin/{bin}.rs")),
