@@ -22,7 +22,7 @@
 
 use std::fmt::Write as _;
 
-use crate::fetch::Pins;
+use crate::lock::Pins;
 use crate::lower::{json, operations, word, Config, Content, FileOp, Op, Scope, Unpack, UNPACK_IMAGE};
 use crate::recipe::Recipe;
 use crate::Error;

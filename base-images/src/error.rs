@@ -77,6 +77,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// No container engine answers.
+    #[cfg(feature = "runtime")]
     #[error(
         "no container engine answers at {endpoint}: {reason}. Start the project's private engine with \
          `scripts/engine.sh start` and `eval \"$(scripts/engine.sh env)\"`, or set DOCKER_HOST to a running \
@@ -112,6 +113,7 @@ pub enum Error {
         source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     },
     /// A root image could not be pulled.
+    #[cfg(feature = "runtime")]
     #[error("cannot pull root image {address} from registry {registry}: {reason}")]
     Pull {
         /// The address.
@@ -158,6 +160,7 @@ pub enum Error {
         output: String,
     },
     /// Content a recipe fetches could not be downloaded.
+    #[cfg(feature = "runtime")]
     #[error("cannot fetch {url}: {reason}; check the URL and that its server is up (nothing was built or written)")]
     Fetch {
         /// The URL.
@@ -192,6 +195,7 @@ pub enum Error {
         then: String,
     },
     /// A fetched archive breaks a rule archives must keep.
+    #[cfg(feature = "runtime")]
     #[error("refused the archive {url}: it {reason} (nothing was built or written)")]
     ArchiveRefused {
         /// The archive's URL.
@@ -216,6 +220,7 @@ pub enum Error {
         received: String,
     },
     /// Publishing to a registry failed.
+    #[cfg(feature = "runtime")]
     #[error(transparent)]
     Publish(Box<crate::publish::PublishError>),
     /// The run was interrupted (Ctrl-C); containers it started were removed.
@@ -274,6 +279,7 @@ fn bullet_list<T: std::fmt::Display>(items: &[T]) -> String {
     items.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n")
 }
 
+#[cfg(feature = "runtime")]
 impl From<crate::publish::PublishError> for Error {
     fn from(e: crate::publish::PublishError) -> Self {
         Error::Publish(Box::new(e))

@@ -28,10 +28,17 @@
 //! # Ok::<(), base_images::Error>(())
 //! ```
 
+// Without the runtime the declaration layer still holds the helpers only
+// the runtime's modules call (media types, loopback hosts, the lowering's
+// scopes): unused there, not dead.
+#![cfg_attr(not(feature = "runtime"), allow(dead_code, unreachable_pub))]
+
 extern crate self as base_images;
 
 mod address;
+#[cfg(feature = "runtime")]
 pub mod advisory;
+#[cfg(feature = "runtime")]
 pub mod audit;
 mod canonical;
 pub mod catalog;
@@ -40,9 +47,11 @@ pub mod checks;
 mod declared;
 mod digest;
 pub mod dockerfile;
+#[cfg(feature = "runtime")]
 pub mod engine;
 mod error;
 mod error_chain;
+#[cfg(feature = "runtime")]
 pub mod fetch;
 pub mod fsio;
 mod image;
@@ -50,18 +59,22 @@ mod key;
 pub mod lock;
 mod lower;
 mod media_type;
+#[cfg(feature = "runtime")]
 pub mod outdated;
 pub mod platform;
+#[cfg(feature = "runtime")]
 pub mod publish;
 mod recipe;
 pub mod registry;
 mod released;
 mod resolved;
+#[cfg(feature = "runtime")]
 pub mod sbom;
 mod sha256;
 mod shell;
 mod step;
 mod steps;
+#[cfg(feature = "runtime")]
 mod tls;
 mod version;
 

@@ -15,6 +15,9 @@ use crate::{fsio, Error, ImageKey};
 
 pub use crate::released::ReleaseProblem;
 
+/// Digests known for URLs (`sha256:<hex>`), by URL: what a lock recorded.
+pub type Pins = BTreeMap<String, String>;
+
 /// The lock file format this library reads and writes.
 pub const LOCK_FORMAT: u32 = 1;
 
@@ -260,7 +263,7 @@ impl Lock {
     }
 
     /// The digests of `key`'s fetched inputs this lock records, by URL.
-    pub fn pins(&self, key: &ImageKey) -> crate::fetch::Pins {
+    pub fn pins(&self, key: &ImageKey) -> Pins {
         self.get(key).map(|e| e.fetched.clone()).unwrap_or_default()
     }
 
@@ -291,7 +294,7 @@ pub struct Release {
     /// Local root image ids, by platform.
     pub local_roots: BTreeMap<ImageKey, BTreeMap<String, String>>,
     /// Fetched input digests, by URL.
-    pub fetched: BTreeMap<ImageKey, crate::fetch::Pins>,
+    pub fetched: BTreeMap<ImageKey, Pins>,
     /// The release time recorded for new entries (RFC 3339, UTC).
     pub time: Option<String>,
 }

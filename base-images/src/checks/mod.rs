@@ -9,20 +9,27 @@
 //! `target`'s; `eval` says what a check runs and how its result is judged,
 //! `run` carries a check set out (batched, cached by `cache`).
 
+#[cfg(feature = "runtime")]
 mod batch;
 mod builder;
+#[cfg(feature = "runtime")]
 mod cache;
+#[cfg(feature = "runtime")]
 mod eval;
 mod model;
 mod resolve;
+#[cfg(feature = "runtime")]
 mod run;
 mod target;
 
 pub use crate::shell::shell_words;
 pub use builder::Checks;
+#[cfg(feature = "runtime")]
 pub use cache::ResultCache;
+#[cfg(feature = "runtime")]
 pub use eval::{evaluate, judge, plan, Failure, Plan};
 pub use model::{Access, Check, CheckKind, CustomCheck, CustomCheckFn, Stream};
 pub use resolve::{drop_inherited, resolve, Origin, ResolvedCheck};
+#[cfg(feature = "runtime")]
 pub use run::{all_cached, run_checks, CheckReport, Status, DEFAULT_TIMEOUT};
 pub use target::{BoxFuture, CheckTarget, ExecOutput, TargetError};

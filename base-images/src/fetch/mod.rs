@@ -39,8 +39,7 @@ pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 /// How many redirects one download follows.
 pub const MAX_REDIRECTS: usize = 5;
 
-/// Digests known for URLs (`sha256:<hex>`), by URL: what a lock recorded.
-pub type Pins = BTreeMap<String, String>;
+pub use crate::lock::Pins;
 
 /// How much a fetch may take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
