@@ -142,6 +142,18 @@ pub struct FetchArgs {
     /// 2GiB); a server sending more is refused.
     #[arg(long, value_name = "SIZE")]
     pub max_fetch_size: Option<bytesize::ByteSize>,
+    /// Fetch the URLs under FROM from the same paths under TO instead (a
+    /// mirror of the downloads; repeatable, the first match wins; TO is
+    /// https, or plain http on a loopback address). Inputs keep the URL
+    /// their recipe declares: the same pins, the same lock, the same
+    /// verification.
+    #[arg(
+        long = "fetch-mirror",
+        value_name = "FROM=TO",
+        env = "BASE_IMAGES_FETCH_MIRROR",
+        value_delimiter = ','
+    )]
+    pub fetch_mirrors: Vec<base_images::fetch::Mirror>,
 }
 
 impl FetchArgs {
@@ -151,7 +163,7 @@ impl FetchArgs {
         if let Some(size) = self.max_fetch_size {
             limits.download = size.as_u64();
         }
-        base_images::fetch::Fetcher::new(limits)
+        base_images::fetch::Fetcher::new(limits).with_mirrors(self.fetch_mirrors.clone())
     }
 }
 

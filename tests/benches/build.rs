@@ -29,7 +29,7 @@ fn build(root: &std::path::Path) -> Duration {
 
 #[tokio::main]
 async fn main() {
-    base_images_tests::fixtures::serve();
+    base_images_tests::fixtures::serve_on_declared_port();
     let engine = DockerEngine::connect().await.unwrap();
     // Forget every cached step, so the first build runs every step.
     let filters = HashMap::from([("reference".to_owned(), vec![CACHE_REPOSITORY.to_owned()])]);

@@ -92,7 +92,7 @@ async fn check_chain(
 
 #[tokio::main]
 async fn main() {
-    base_images_tests::fixtures::serve();
+    base_images_tests::fixtures::serve_on_declared_port();
     let engine = DockerEngine::connect().await.unwrap();
     let rounds = 30;
 

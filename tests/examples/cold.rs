@@ -280,7 +280,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 #[tokio::main]
 async fn main() {
-    fixtures::serve();
+    fixtures::serve_on_declared_port();
     let engine = DockerEngine::connect().await.unwrap();
     let context = tempfile::tempdir().unwrap();
     prepare_context(context.path());

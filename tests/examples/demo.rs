@@ -13,7 +13,7 @@ use base_images::engine::pipeline::{build_and_check, interruptible, ImageReport}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    base_images_tests::fixtures::serve();
+    base_images_tests::fixtures::serve_on_declared_port();
     let engine = match DockerEngine::connect().await {
         Ok(engine) => engine,
         Err(e) => {

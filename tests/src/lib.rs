@@ -11,6 +11,7 @@ pub mod dual;
 pub mod e2e;
 pub mod finish;
 pub mod fixtures;
+pub mod gate;
 pub mod multi;
 pub mod oci_registry;
 pub mod platforms;

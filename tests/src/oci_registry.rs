@@ -30,7 +30,7 @@ impl TestRegistry {
             None => String::new(),
         };
         let config = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
+            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
             dir.path().join("data").display()
         );
         std::fs::write(dir.path().join("config.yml"), config).unwrap_or_else(|e| panic!("registry config: {e}"));
@@ -67,12 +67,27 @@ impl TestRegistry {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start docker-registry (scripts/engine.sh installs it): {e}"));
         self.child = Some(child);
+        self.wait_until_ready();
+    }
+
+    /// Waits until the process this value started says it listens on its
+    /// port and the registry API answers there; a process that exited (the
+    /// port was taken) or 10 s without both fail the test with its log.
+    fn wait_until_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        let listening = format!("listening on 127.0.0.1:{}", self.port);
+        loop {
+            if let Some(status) = self.child.as_mut().and_then(|child| child.try_wait().ok().flatten()) {
+                panic!("the registry for port {} exited ({status}):\n{}", self.port, self.log());
+            }
+            if self.log().contains(&listening) && answers_v2(self.port) {
+                return;
+            }
             assert!(
                 Instant::now() < deadline,
-                "the registry on port {} did not answer",
-                self.port
+                "the registry on port {} did not answer within 10 s:\n{}",
+                self.port,
+                self.log()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -101,6 +116,27 @@ impl Drop for TestRegistry {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Whether a registry API answers `GET /v2/` on 127.0.0.1:`port` (200, or
+/// 401 behind authentication, with the distribution API's header).
+pub fn answers_v2(port: u16) -> bool {
+    use std::io::{Read as _, Write as _};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut reply = Vec::new();
+    let _ = stream.take(64 * 1024).read_to_end(&mut reply);
+    let reply = String::from_utf8_lossy(&reply).to_ascii_lowercase();
+    (reply.starts_with("http/1.1 200") || reply.starts_with("http/1.1 401"))
+        && reply.contains("docker-distribution-api-version: registry/2.0")
 }
 
 /// A loopback port the OS says is free now.

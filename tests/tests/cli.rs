@@ -254,7 +254,11 @@ fn ctrl_c_during_a_build_leaves_the_files_and_removes_the_containers() {
     interrupt(pid);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
-    assert!(text(&out).contains("interrupted"), "{}", text(&out));
+    assert!(
+        text(&out).contains(&base_images::Error::Interrupted.to_string()),
+        "{}",
+        text(&out)
+    );
     assert!(!running_containers_of(pid), "the run's containers were removed");
     let deadline = Instant::now() + Duration::from_secs(10);
     while step_running() && Instant::now() < deadline {
@@ -514,19 +518,9 @@ fn a_catalog_version_runs_on_the_local_root_with_a_root_override() {
     );
 }
 
-/// Whether the project's local registry answers on 127.0.0.1:5000.
+/// Whether the project's local registry answers (the tests' one gate).
 fn registry_up() -> bool {
-    use std::io::{Read as _, Write as _};
-    let answered = std::net::TcpStream::connect("127.0.0.1:5000").is_ok_and(|mut stream| {
-        let _ = stream.write_all(b"GET /v2/ HTTP/1.0\r\n\r\n");
-        let mut reply = String::new();
-        let _ = stream.read_to_string(&mut reply);
-        reply.starts_with("HTTP/1.") && reply.contains(" 200 ")
-    });
-    if !answered && std::env::var_os("BASE_IMAGES_E2E").is_some() {
-        panic!("BASE_IMAGES_E2E is set but no registry answers on 127.0.0.1:5000 (scripts/engine.sh run starts one)");
-    }
-    answered
+    base_images_tests::gate::local_registry_up()
 }
 
 fn docker(args: &[&str]) {
@@ -791,13 +785,11 @@ fn a_tcp_docker_host_reaches_the_engine_through_tls_with_a_client_certificate() 
     if !engine_up() {
         return;
     }
-    let (Ok(tcp), Ok(certs)) = (
-        std::env::var("BASE_IMAGES_ENGINE_TCP"),
-        std::env::var("BASE_IMAGES_ENGINE_CERT_PATH"),
+    let private = "the engine is not the project's private one, which scripts/engine.sh run starts";
+    let (Some(tcp), Some(certs)) = (
+        base_images_tests::gate::var("BASE_IMAGES_ENGINE_TCP", private),
+        base_images_tests::gate::var("BASE_IMAGES_ENGINE_CERT_PATH", private),
     ) else {
-        eprintln!(
-            "engine test not run: the engine is not the project's private one (no BASE_IMAGES_ENGINE_TCP and BASE_IMAGES_ENGINE_CERT_PATH)"
-        );
         return;
     };
     let ws = tool::workspace();

@@ -12,9 +12,9 @@ mod tool;
 use std::collections::BTreeMap;
 
 use base_images::checks::{ResultCache, Status};
-use base_images::engine::dagger::{DaggerEngine, PORT_VAR, TOKEN_VAR};
+use base_images::engine::dagger::DaggerEngine;
 use base_images::engine::pipeline::build_and_check;
-use dagger_fake::{call, recorded, Call, Mode};
+use dagger_fake::{call, recorded, session, session_vars, Call, Mode};
 // Link the crate that declares the test families.
 use base_images_tests as _;
 
@@ -77,7 +77,7 @@ fn on_dagger(key: &str) -> (base_images::engine::pipeline::ImageReport, Vec<Vec<
     let image = base_images::get(key).unwrap();
     recorded(Mode::Answer, |runtime| {
         runtime.block_on(async {
-            let engine = DaggerEngine::connect().await.unwrap();
+            let engine = DaggerEngine::connect_to(&session()).await.unwrap();
             build_and_check(&engine, image, "linux/amd64", &mut ResultCache::disabled()).await
         })
     })
@@ -165,14 +165,12 @@ fn a_failing_step_on_the_dagger_engine_names_itself_and_its_version() {
 }
 
 /// `build` by the tool in a fresh workspace, in the fake's session or in none.
-fn build_tool(args: &[&str], session: bool) -> (std::process::Output, tempfile::TempDir) {
+fn build_tool(args: &[&str], in_session: bool) -> (std::process::Output, tempfile::TempDir) {
     let workspace = tool::workspace();
     let (output, _) = recorded(Mode::Answer, |_| {
         let mut command = tool::command(workspace.path(), args);
-        if session {
-            for var in [PORT_VAR, TOKEN_VAR] {
-                command.env(var, std::env::var(var).unwrap());
-            }
+        if in_session {
+            command.envs(session_vars());
         }
         command.output().unwrap()
     });

@@ -206,7 +206,7 @@ fn docker(args: &[&str]) -> Output {
 #[test]
 fn publish_round_trip_then_republish_then_a_conflicting_tag_is_refused() {
     let Some((_serial, ws)) = released() else { return };
-    let registry = TestRegistry::start(5101, None);
+    let registry = TestRegistry::on_free_port(None);
     let host = registry.host();
     let report = ws.path().join("publish.json");
     let report_arg = format!("json={}", report.display());
@@ -484,11 +484,12 @@ fn publish_round_trip_then_republish_then_a_conflicting_tag_is_refused() {
 fn a_registry_that_is_down_is_named_and_nothing_is_written() {
     let Some((_serial, ws)) = released() else { return };
     let lock_before = lock_of(ws.path());
-    let out = publish(ws.path(), "127.0.0.1:5102", &[]);
+    let down = format!("127.0.0.1:{}", base_images_tests::oci_registry::free_port());
+    let out = publish(ws.path(), &down, &[]);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(
-        said.contains("cannot reach the registry at 127.0.0.1:5102") && said.contains("nothing answers there"),
+        said.contains(&format!("cannot reach the registry at {down}")) && said.contains("nothing answers there"),
         "{said}"
     );
     assert_eq!(lock_of(ws.path()), lock_before);
@@ -545,7 +546,7 @@ fn converges(root: &Path, host: &str, lock_before: &str) {
 #[test]
 fn a_registry_stopped_mid_push_leaves_no_tag_and_a_rerun_converges() {
     let Some((_serial, ws)) = released() else { return };
-    let mut registry = TestRegistry::start(5103, None);
+    let mut registry = TestRegistry::on_free_port(None);
     let host = registry.host();
     let lock_before = lock_of(ws.path());
     let registry_ref = std::cell::RefCell::new(&mut registry);
@@ -559,19 +560,19 @@ fn a_registry_stopped_mid_push_leaves_no_tag_and_a_rerun_converges() {
 #[test]
 fn ctrl_c_mid_push_leaves_no_tag_and_a_rerun_converges() {
     let Some((_serial, ws)) = released() else { return };
-    let registry = TestRegistry::start(5104, None);
+    let registry = TestRegistry::on_free_port(None);
     let host = registry.host();
     let lock_before = lock_of(ws.path());
     let (code, said) = publish_interrupted(ws.path(), &host, interrupt);
     assert_eq!(code, Some(130), "{said}");
-    assert!(said.contains("interrupted"), "{said}");
+    assert!(said.contains(&base_images::Error::Interrupted.to_string()), "{said}");
     converges(ws.path(), &host, &lock_before);
 }
 
 #[test]
 fn wrong_credentials_get_a_clear_401_and_no_secret_is_printed() {
     let Some((_serial, ws)) = released() else { return };
-    let registry = TestRegistry::start(5105, Some(("pusher", "right-secret-4711")));
+    let registry = TestRegistry::on_free_port(Some(("pusher", "right-secret-4711")));
     let host = registry.host();
     let lock_before = lock_of(ws.path());
     // Wrong credentials in `auths`.
@@ -654,7 +655,7 @@ fn built_images(root: &Path, key: &str) -> Vec<(String, String)> {
 #[test]
 fn a_version_published_before_reproducible_layers_keeps_its_index_and_gains_its_sboms() {
     let Some((_serial, ws)) = released() else { return };
-    let registry = TestRegistry::start(5110, None);
+    let registry = TestRegistry::on_free_port(None);
     let host = registry.host();
     let image = base_images::get("e2e-dual:1.1.0").unwrap();
     let built = built_images(ws.path(), "e2e-dual:1.1.0");
@@ -735,7 +736,7 @@ fn a_version_published_before_reproducible_layers_keeps_its_index_and_gains_its_
 #[test]
 fn a_blob_another_repository_of_the_registry_has_is_mounted_not_uploaded() {
     let Some((_serial, ws)) = released() else { return };
-    let registry = TestRegistry::start(5106, None);
+    let registry = TestRegistry::on_free_port(None);
     let host = registry.host();
     let out = publish(ws.path(), &host, &[]);
     assert!(out.status.success(), "{}", text(&out));
@@ -872,7 +873,7 @@ fn a_stored_layer_that_does_not_verify_is_said_discarded_and_compressed_again() 
 #[test]
 fn ctrl_c_while_layers_are_compressed_stops_at_once_and_pushes_nothing() {
     let Some((_serial, ws)) = released() else { return };
-    let registry = TestRegistry::start(5107, None);
+    let registry = TestRegistry::on_free_port(None);
     let host = registry.host();
     let lock_before = lock_of(ws.path());
     // A layer store of its own, empty: the publish has to compress.
@@ -909,7 +910,10 @@ fn ctrl_c_while_layers_are_compressed_stops_at_once_and_pushes_nothing() {
         std::fs::read_to_string(ws.path().join("publish.err")).unwrap()
     );
     assert_eq!(status.code(), Some(130), "{said}");
-    assert!(said.contains("interrupted") && !said.contains("uploading"), "{said}");
+    assert!(
+        said.contains(&base_images::Error::Interrupted.to_string()) && !said.contains("uploading"),
+        "{said}"
+    );
     assert_eq!(lock_of(ws.path()), lock_before, "versions.lock unchanged");
     assert_eq!(tag_digest(&host, "1.0.0"), None, "nothing pushed");
 }
@@ -973,7 +977,7 @@ fn verify(root: &Path, host: &str) -> (Option<i32>, String) {
 #[test]
 fn verify_passes_on_a_fresh_publish_and_names_each_tampering() {
     let Some((_serial, ws)) = released() else { return };
-    let registry = TestRegistry::start(5108, None);
+    let registry = TestRegistry::on_free_port(None);
     let host = registry.host();
     let (code, said) = verify(ws.path(), &host);
     assert_eq!(code, Some(2), "not published yet: {said}");
@@ -1227,7 +1231,7 @@ fn openssl_verifies(host: &str, digest: &str, public: &Path, dir: &Path) -> bool
 #[test]
 fn a_signature_made_with_one_key_verifies_with_it_and_fails_with_another() {
     let Some((_serial, ws)) = released() else { return };
-    let registry = TestRegistry::start(5109, None);
+    let registry = TestRegistry::on_free_port(None);
     let host = registry.host();
     let keys = tempfile::tempdir().unwrap();
     let (one, one_pub) = key_pair(keys.path(), "one");

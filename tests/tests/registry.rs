@@ -201,7 +201,11 @@ fn lookups() -> Result<(), Error> {
         "{}",
         err("nope:1.0.0")
     );
-    assert!(latest("nope").is_err());
+    let unknown = latest("nope").unwrap_err().to_string();
+    assert!(
+        unknown.starts_with("no base image `nope`: known families are airbyte-java-connector-base, "),
+        "{unknown}"
+    );
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 
 mod archive;
 pub(crate) mod entry;
+mod mirror;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -24,6 +25,7 @@ use bytesize::ByteSize;
 pub use crate::step::ArchiveFormat;
 pub use archive::{unpack, ArchiveError, ArchiveLimits};
 pub use entry::{Entry, EntryKind};
+pub use mirror::Mirror;
 
 use crate::address::is_loopback;
 use crate::recipe::Recipe;
@@ -117,6 +119,7 @@ pub async fn fetch_inputs(recipe: &Recipe, pins: &Pins) -> Result<Inputs, Error>
 #[derive(Clone, Debug, Default)]
 pub struct Fetcher {
     limits: Limits,
+    mirrors: Vec<Mirror>,
     seen: Arc<Mutex<Pins>>,
 }
 
@@ -125,8 +128,16 @@ impl Fetcher {
     pub fn new(limits: Limits) -> Self {
         Fetcher {
             limits,
+            mirrors: Vec::new(),
             seen: Arc::default(),
         }
+    }
+
+    /// This fetcher, fetching the URLs `mirrors` map from there (the first
+    /// that maps a URL wins).
+    pub fn with_mirrors(mut self, mirrors: Vec<Mirror>) -> Self {
+        self.mirrors = mirrors;
+        self
     }
 
     /// Its limits.
@@ -182,31 +193,42 @@ impl Fetcher {
         }
     }
 
-    /// Downloads `url` with the system's CA bundle: at most
-    /// [`MAX_REDIRECTS`] redirects, only to https (plain http only between
-    /// loopback addresses), at most [`Limits::download`] bytes.
+    /// Downloads `url` (from its mirror, if one maps it) with the system's
+    /// CA bundle: at most [`MAX_REDIRECTS`] redirects, only to https (plain
+    /// http only between loopback addresses), at most [`Limits::download`]
+    /// bytes. Errors name `url`, and the mirror's URL when there was one.
     pub async fn download(&self, url: &str) -> Result<Fetched, Error> {
+        let source = mirror::source_of(&self.mirrors, url);
+        let through = source
+            .as_deref()
+            .map(|source| format!(" (through the mirror, {source})"))
+            .unwrap_or_default();
         let failed = |reason: String, source: Option<reqwest::Error>| Error::Fetch {
             url: url.to_owned(),
-            reason,
+            reason: format!("{reason}{through}"),
             source,
         };
         let refused = |reason: String| Error::FetchRefused {
             url: url.to_owned(),
-            reason,
+            reason: format!("{reason}{through}"),
         };
+        let requested = source.as_deref().unwrap_or(url);
         let client = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(DOWNLOAD_TIMEOUT)
             .redirect(redirects())
             .build()
             .map_err(|e| failed("no HTTP client could be made".into(), Some(e)))?;
-        let mut response = client.get(url).send().await.map_err(|e| match refused_redirect(&e) {
-            Some(refusal) => refused(refusal.to_string()),
-            None => failed(request_failure(&e), Some(e)),
-        })?;
+        let mut response = client
+            .get(requested)
+            .send()
+            .await
+            .map_err(|e| match refused_redirect(&e) {
+                Some(refusal) => refused(refusal.to_string()),
+                None => failed(request_failure(&e), Some(e)),
+            })?;
         let at = match response.url().as_str() {
-            last if last == url => String::new(),
+            last if last == requested => String::new(),
             last => format!(" (redirected to {last})"),
         };
         let status = response.status();
@@ -390,6 +412,43 @@ mod tests {
         assert!(
             std::error::Error::source(&err).is_some(),
             "the client's error is kept as the source"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_mirrored_input_comes_from_the_mirror_and_keeps_its_declared_url_and_pins() {
+        let base = serve(b"mirrored", 2);
+        let url = "https://upstream.invalid/pub/file.txt";
+        let mirrors = vec![format!("https://upstream.invalid/pub/={base}/copy/").parse().unwrap()];
+        let fetcher = Fetcher::default().with_mirrors(mirrors);
+        let recipe = Recipe::from("a").with_fetched_file("/a", url);
+        let inputs = fetcher.inputs(&recipe, &Pins::new()).await.unwrap();
+        assert_eq!(inputs.digests(), Pins::from([(url.to_owned(), sha256_of(b"mirrored"))]));
+
+        let pinned = Pins::from([(url.to_owned(), sha256_of(b"upstream's bytes"))]);
+        let err = fetcher.inputs(&recipe, &pinned).await.unwrap_err().to_string();
+        assert!(err.starts_with(&format!("{url} changed: versions.lock pins")), "{err}");
+
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let down = vec![format!("https://upstream.invalid/=http://127.0.0.1:{port}/")
+            .parse()
+            .unwrap()];
+        let err = Fetcher::default()
+            .with_mirrors(down)
+            .download(url)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!(
+                "cannot fetch {url}: nothing answers there (connection failed) (through the mirror, \
+                 http://127.0.0.1:{port}/pub/file.txt)"
+            )),
+            "{err}"
         );
     }
 

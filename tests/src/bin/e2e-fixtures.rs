@@ -3,7 +3,7 @@
 //! reproducibility bench). Serves until it is stopped.
 
 fn main() {
-    base_images_tests::fixtures::serve();
+    base_images_tests::fixtures::serve_on_declared_port();
     println!(
         "serving the e2e fixtures on 127.0.0.1:{}",
         base_images_tests::fixtures::PORT

@@ -1,6 +1,7 @@
 //! A loopback fake of the Dagger engine's GraphQL endpoint for the contract
-//! tests: it listens on 127.0.0.1, sets DAGGER_SESSION_PORT and
-//! DAGGER_SESSION_TOKEN for the test process, checks the basic auth the
+//! tests: it listens on 127.0.0.1 and hands out its session ([`session`]:
+//! the port and token a client connects with, given explicitly, never set
+//! in this multithreaded process's environment), checks the basic auth the
 //! real `dagger_sdk` sends, records every query and answers it (see
 //! `answer`). Queries are compared parsed and normalized: the SDK's
 //! argument order is not stable.
@@ -14,6 +15,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine as _;
+use base_images::engine::dagger::{Session, PORT_VAR, TOKEN_VAR};
 use graphql_parser::query::{Definition, OperationDefinition, Selection, SelectionSet, TypeCondition};
 
 const TOKEN: &str = "contract-test-token";
@@ -21,8 +23,9 @@ const TOKEN: &str = "contract-test-token";
 /// One field of a query chain: its name and its arguments, printed.
 pub(crate) type Call = (String, BTreeMap<String, String>);
 
-/// The fake engine: the queries it received.
+/// The fake engine: its port and the queries it received.
 struct Fake {
+    port: u16,
     queries: Arc<Mutex<Vec<String>>>,
 }
 
@@ -41,11 +44,20 @@ fn fake() -> &'static Fake {
                 std::thread::spawn(move || serve(stream, &recorded));
             }
         });
-        // Read by dagger_sdk's connect; set before any test connects.
-        std::env::set_var("DAGGER_SESSION_PORT", port.to_string());
-        std::env::set_var("DAGGER_SESSION_TOKEN", TOKEN);
-        Fake { queries }
+        Fake { port, queries }
     })
+}
+
+/// The fake's session: its port and token, as `DAGGER_SESSION_PORT` and
+/// `DAGGER_SESSION_TOKEN` would give them.
+pub(crate) fn session_vars() -> [(&'static str, String); 2] {
+    [(PORT_VAR, fake().port.to_string()), (TOKEN_VAR, TOKEN.to_owned())]
+}
+
+/// The fake's session, for a client of the library.
+pub(crate) fn session() -> Session {
+    let [(_, port), (_, token)] = session_vars();
+    Session::from_vars(Some(port), Some(token)).unwrap()
 }
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -305,7 +317,7 @@ where
     F: FnOnce(dagger_sdk::Query) -> Fut + 'static,
     Fut: std::future::Future<Output = eyre::Result<()>> + 'static,
 {
-    let (result, queries) = recorded(mode, |runtime| runtime.block_on(dagger_sdk::connect(session)));
+    let (result, queries) = recorded(mode, |runtime| runtime.block_on(session(self::session().client())));
     result.unwrap();
     queries
 }

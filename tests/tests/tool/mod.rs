@@ -1,6 +1,7 @@
 //! The build tool as the tests run it: the real binary (`e2e-build`, the
 //! tool linked with the test families) on a fresh temporary workspace, with
-//! its own check-result cache, no colour, and no Dagger session unless a
+//! its own check-result cache, no colour, the e2e family's downloads
+//! from this process's fixture server, and no Dagger session unless a
 //! test gives it one (so `--engine auto` means the Docker engine even when
 //! the tests themselves run under `dagger run`).
 
@@ -13,19 +14,13 @@ use std::process::{Command, Output};
 /// The build tool's binary.
 const TOOL: &str = env!("CARGO_BIN_EXE_e2e-build");
 
-/// Whether the engine tests run: the engine named by `DOCKER_HOST` is
-/// there (with `BASE_IMAGES_E2E=1` a missing one fails the test); the
-/// fixture server the e2e family fetches from is started.
+/// Whether the engine tests run: the engine answers (the tests' one gate,
+/// `base_images_tests::gate`: with `BASE_IMAGES_E2E=1` a missing engine
+/// fails the test); the fixture server the e2e family fetches from is
+/// started.
 pub(crate) fn engine_up() -> bool {
     base_images_tests::fixtures::serve();
-    let up = std::env::var("DOCKER_HOST").is_ok_and(|h| Path::new(h.trim_start_matches("unix://")).exists());
-    if !up && std::env::var_os("BASE_IMAGES_E2E").is_some() {
-        panic!("BASE_IMAGES_E2E is set but DOCKER_HOST names no engine socket");
-    }
-    if !up {
-        eprintln!("engine test not run: no DOCKER_HOST");
-    }
-    up
+    base_images_tests::gate::engine_up()
 }
 
 /// A workspace with an empty versions.lock.
@@ -44,6 +39,7 @@ pub(crate) fn command(root: &Path, args: &[&str]) -> Command {
         .args(args)
         .env("BASE_IMAGES_CACHE_DIR", root.join("cache"))
         .env("NO_COLOR", "1")
+        .env("BASE_IMAGES_FETCH_MIRROR", base_images_tests::fixtures::mirror())
         .env_remove("DAGGER_SESSION_PORT")
         .env_remove("DAGGER_SESSION_TOKEN");
     command
