@@ -13,6 +13,7 @@ use base_images::audit::exceptions::{self, Verdict, FILE_NAME};
 use base_images::audit::{self as auditing, sarif, Exceptions, Finding};
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::interruptible;
+use base_images::fetch::Fetcher;
 use base_images::publish::attached::{attached_sboms, MAX_SBOM_BYTES};
 use base_images::publish::auth;
 use base_images::publish::Target;
@@ -44,7 +45,8 @@ pub(crate) async fn audit(workspace: &Workspace, args: &AuditArgs, ui: &Ui) -> R
             crate::select::select(&args.selectors)?
         };
         let target = args.registry_override.as_deref();
-        audit_versions(workspace, &lock, &images, &database, target, ui).await?
+        let fetcher = args.fetch.fetcher();
+        audit_versions(workspace, &lock, &images, &database, target, &fetcher, ui).await?
     } else {
         audit_files(&args.sbom, &database)?
     };
@@ -76,17 +78,19 @@ fn report_specs(specs: &[String]) -> Result<Vec<ReportSpec>, Error> {
 }
 
 /// The findings of `image` (every platform) that have a fix and no
-/// exception accepts, once each.
+/// exception accepts, once each (its SBOMs as `audit` finds them; a local
+/// build fetches through `fetcher`).
 pub(crate) async fn fixable(
     workspace: &Workspace,
     image: &'static BaseImage,
     paths: &[PathBuf],
+    fetcher: &Fetcher,
     ui: &Ui,
 ) -> Result<Vec<Finding>, Error> {
     let database = load_advisories(paths, ui)?;
     let exceptions = Exceptions::read(&workspace.root().join(FILE_NAME))?;
     let lock = workspace.lock()?;
-    let subjects = audit_versions(workspace, &lock, &[image], &database, None, ui).await?;
+    let subjects = audit_versions(workspace, &lock, &[image], &database, None, fetcher, ui).await?;
     let today = exceptions::today();
     let mut found: Vec<Finding> = Vec::new();
     for subject in &subjects {
@@ -127,13 +131,16 @@ fn merge(seen: &mut Finding, other: &Finding) {
     }
 }
 
-/// Audits each platform of each of `images`.
+/// Audits each platform of each of `images`: the SBOMs published for it
+/// (in its registry, or `registry_override`), else those of a build on the
+/// local engine fetching through `fetcher`.
 async fn audit_versions(
     workspace: &Workspace,
     lock: &base_images::Lock,
     images: &[&'static BaseImage],
     database: &Database,
     registry_override: Option<&str>,
+    fetcher: &Fetcher,
     ui: &Ui,
 ) -> Result<Vec<Subject>, Error> {
     let mut engine: Option<DockerEngine> = None;
@@ -148,7 +155,7 @@ async fn audit_versions(
                     engine = Some(DockerEngine::connect().await?);
                 }
                 let engine = engine.as_ref().ok_or_else(|| Error::Usage("no engine".into()))?;
-                local_sboms(workspace, engine, image, ui).await?
+                local_sboms(workspace, engine, image, fetcher, ui).await?
             }
         };
         for (platform, from, document) in documents {
@@ -178,11 +185,12 @@ pub(crate) async fn local_sboms(
     workspace: &Workspace,
     engine: &DockerEngine,
     image: &BaseImage,
+    fetcher: &Fetcher,
     ui: &Ui,
 ) -> Result<Vec<(String, String, Vec<u8>)>, Error> {
     let mut found = Vec::new();
     for platform in image.platforms() {
-        let work = crate::sbom::local_sbom(workspace, engine, image, platform, ui);
+        let work = crate::sbom::local_sbom(workspace, engine, image, platform, fetcher, ui);
         let interrupt = async {
             let _ = tokio::signal::ctrl_c().await;
         };

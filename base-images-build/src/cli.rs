@@ -67,6 +67,9 @@ pub enum Command {
         /// The platform (default: the family's first).
         #[arg(long)]
         platform: Option<Platform>,
+        /// How its inputs are fetched, when it is built.
+        #[command(flatten)]
+        fetch: FetchArgs,
     },
     /// Check a published version against its declaration and versions.lock:
     /// the tag, the platforms, the annotations, an SBOM per platform, and
@@ -278,6 +281,9 @@ pub struct AuditArgs {
     /// Read published versions from this registry instead of their family's.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub registry_override: Option<String>,
+    /// How inputs are fetched for the versions built on the local engine.
+    #[command(flatten)]
+    pub fetch: FetchArgs,
 }
 
 /// Where advisories come from.

@@ -113,11 +113,12 @@ pub async fn run(cli: &Cli) -> Result<String, Error> {
             platform.map(|p| p.to_string()).as_deref(),
             &lock,
         ),
-        Command::Sbom { image, platform } => {
+        Command::Sbom { image, platform, fetch } => {
             sbom::sbom(
                 &workspace,
                 base_images::get(&image)?,
                 platform.map(|p| p.to_string()).as_deref(),
+                &fetch.fetcher(),
                 &ui,
             )
             .await

@@ -194,7 +194,9 @@ pub(crate) async fn refresh_version(
         ui.note("no advisories given (--advisories PATH or BASE_IMAGES_ADVISORIES): only the roots were compared");
         Vec::new()
     } else {
-        crate::audit::fixable(workspace, latest, &sources, ui).await?
+        // `new` has no fetch options: the default limits, no mirror.
+        let fetcher = base_images::fetch::Fetcher::default();
+        crate::audit::fixable(workspace, latest, &sources, &fetcher, ui).await?
     };
     let recipe = latest.recipe()?;
     let refresh = refresh::Refresh::new(&recipe, &roots, &fixes)?;

@@ -6,6 +6,7 @@
 
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::{build_on, interruptible, Options};
+use base_images::fetch::Fetcher;
 use base_images::sbom::{self, Origin};
 use base_images::BaseImage;
 
@@ -16,11 +17,12 @@ pub(crate) async fn sbom(
     workspace: &Workspace,
     image: &BaseImage,
     platform: Option<&str>,
+    fetcher: &Fetcher,
     ui: &Ui,
 ) -> Result<String, Error> {
     let platform = crate::inspect::platform_of(image, platform)?;
     let engine = &DockerEngine::connect().await?;
-    let work = local_sbom(workspace, engine, image, platform, ui);
+    let work = local_sbom(workspace, engine, image, platform, fetcher, ui);
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -29,12 +31,13 @@ pub(crate) async fn sbom(
 }
 
 /// The SPDX JSON SBOM of `image` on `platform`, built on `engine` (from
-/// the step cache when built before).
+/// the step cache when built before) with its inputs from `fetcher`.
 pub(crate) async fn local_sbom(
     workspace: &Workspace,
     engine: &DockerEngine,
     image: &BaseImage,
     platform: &str,
+    fetcher: &Fetcher,
     ui: &Ui,
 ) -> Result<Vec<u8>, Error> {
     let lock = workspace.lock()?;
@@ -43,6 +46,7 @@ pub(crate) async fn local_sbom(
     let created = crate::publish::provenance(workspace, entry, ui)?.created;
     let options = Options {
         pins: lock.pins(&key),
+        fetcher: fetcher.clone(),
         ..Options::default()
     };
     let (report, _) = build_on(engine, image, platform, &options).await;

@@ -372,7 +372,7 @@ mod tests {
         let path = Path::new("x/versions.lock");
         let cases = [
             ("format = 2\n", "format 2 is not supported"),
-            ("format = 1\n[[image]]\nname = \"a:1.0.0\"\nrecipe = \"md5:00\"\n", "versions.lock"),
+            ("format = 1\n[[image]]\nname = \"a:1.0.0\"\nrecipe = \"md5:00\"\n", "`md5:00` is not a recipe digest (sha256: and 64 lowercase hex digits)"),
             ("format = 1\nsurprise = true\n", "unknown field"),
             (
                 "format = 1\n[[image]]\nname = \"a:1.0.0\"\nrecipe = \"sha256:0000000000000000000000000000000000000000000000000000000000000000\"\n[[image]]\nname = \"a:1.0.0\"\nrecipe = \"sha256:0000000000000000000000000000000000000000000000000000000000000000\"\n",

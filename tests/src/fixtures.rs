@@ -28,6 +28,16 @@ pub const GREETING: &str = "fetched from the loopback server\n";
 /// The zip archive's bytes: `data/hello.txt` (0644) and an executable
 /// `data/bin/run.sh` (0755), with fixed timestamps.
 pub fn data_zip() -> Vec<u8> {
+    zip_saying("hello from an archive\n")
+}
+
+/// The archive with another `data/hello.txt`: what a changed upstream sends.
+pub fn changed_data_zip() -> Vec<u8> {
+    zip_saying("hello from someone else's archive\n")
+}
+
+/// The archive with `hello` in `data/hello.txt`.
+fn zip_saying(hello: &str) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let entry = |mode: u32| {
         zip::write::SimpleFileOptions::default()
@@ -36,7 +46,7 @@ pub fn data_zip() -> Vec<u8> {
             .unix_permissions(mode)
     };
     let files: [(&str, u32, &str); 2] = [
-        ("data/hello.txt", 0o644, "hello from an archive\n"),
+        ("data/hello.txt", 0o644, hello),
         ("data/bin/run.sh", 0o755, "#!/bin/sh\necho run from an archive\n"),
     ];
     let written = (|| -> zip::result::ZipResult<Vec<u8>> {
@@ -52,17 +62,19 @@ pub fn data_zip() -> Vec<u8> {
 }
 
 /// The running server, if any; the port it listens or listened on; and
-/// whether it serves changed bytes.
+/// whether it serves a changed greeting or archive.
 struct State {
     server: Option<Arc<tiny_http::Server>>,
     port: Option<u16>,
     changed: bool,
+    archive_changed: bool,
 }
 
 static STATE: Mutex<State> = Mutex::new(State {
     server: None,
     port: None,
     changed: false,
+    archive_changed: false,
 });
 
 fn state() -> std::sync::MutexGuard<'static, State> {
@@ -97,6 +109,7 @@ pub fn mirror() -> String {
 fn serve_at(wanted: u16) -> u16 {
     let mut guard = state();
     guard.changed = false;
+    guard.archive_changed = false;
     if let (Some(_), Some(port)) = (&guard.server, guard.port) {
         return port;
     }
@@ -108,10 +121,14 @@ fn serve_at(wanted: u16) -> u16 {
     let serving = server.clone();
     std::thread::spawn(move || {
         for request in serving.incoming_requests() {
-            let changed = state().changed;
+            let (changed, archive_changed) = {
+                let state = state();
+                (state.changed, state.archive_changed)
+            };
             let body = match request.url() {
                 "/e2e/greeting.txt" if changed => b"someone changed this file\n".to_vec(),
                 "/e2e/greeting.txt" => GREETING.as_bytes().to_vec(),
+                "/e2e/data.zip" if archive_changed => changed_data_zip(),
                 "/e2e/data.zip" => data_zip(),
                 _ => {
                     let _ = request.respond(tiny_http::Response::empty(404));
@@ -130,6 +147,12 @@ fn serve_at(wanted: u16) -> u16 {
 pub fn serve_changed() {
     serve();
     state().changed = true;
+}
+
+/// Makes the running server send another archive.
+pub fn serve_changed_archive() {
+    serve();
+    state().archive_changed = true;
 }
 
 /// Stops the server: its port refuses connections until `serve` again

@@ -93,6 +93,26 @@ impl TestRegistry {
         }
     }
 
+    /// Stops the process without ending it (SIGSTOP): connections are
+    /// accepted by the kernel and never answered, until [`Self::resume`].
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused process run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self
+            .child
+            .as_ref()
+            .unwrap_or_else(|| panic!("the registry is not running"));
+        let sent = Command::new("kill").args([signal, &child.id().to_string()]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill {signal} the registry");
+    }
+
     /// Ends the process (the one this value started, by its PID).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -135,7 +155,9 @@ pub fn answers_v2(port: u16) -> bool {
     let mut reply = Vec::new();
     let _ = stream.take(64 * 1024).read_to_end(&mut reply);
     let reply = String::from_utf8_lossy(&reply).to_ascii_lowercase();
-    (reply.starts_with("http/1.1 200") || reply.starts_with("http/1.1 401"))
+    let status = reply.lines().next().and_then(|line| line.split(' ').nth(1));
+    reply.starts_with("http/1.")
+        && matches!(status, Some("200" | "401"))
         && reply.contains("docker-distribution-api-version: registry/2.0")
 }
 

@@ -235,23 +235,112 @@ fn ctrl_c_during_a_build_leaves_the_files_and_removes_the_containers() {
         return;
     }
     let ws = seeded_workspace();
-    let child = command(ws.path(), &["build", "e2e-broken:1.1.0"])
+    // The step's process (`sleep 60`, in the engine's BuildKit: a process of
+    // this machine, not a container) is told by being new: not one of those
+    // that ran before this build started.
+    let before = processes_running(b"sleep\x0060\x00");
+    let child = spawn(ws.path(), &["build", "e2e-broken:1.1.0"]);
+    let pid = child.id();
+    let step = wait_for("the build's step to start", || {
+        processes_running(b"sleep\x0060\x00")
+            .into_iter()
+            .find(|p| !before.contains(p))
+    });
+    interrupted(child);
+    assert!(!running_containers_of(pid), "the run's containers were removed");
+    wait_for("the interrupted step to stop", || {
+        (!processes_running(b"sleep\x0060\x00").contains(&step)).then_some(())
+    });
+    assert_untouched(ws.path());
+}
+
+#[test]
+fn ctrl_c_while_checks_run_removes_the_check_containers_and_leaves_the_files() {
+    if !engine_up() {
+        return;
+    }
+    let ws = seeded_workspace();
+    let child = spawn(ws.path(), &["build", "e2e-broken:1.0.0"]);
+    let pid = child.id();
+    // The `hangs` check runs `sleep 600` in a container of this run: wait
+    // until that process is in one of the run's containers.
+    wait_for("the run's hanging check to start", || {
+        let containers = containers_of(pid);
+        processes_running(b"sleep\x00600\x00")
+            .into_iter()
+            .find(|p| in_one_of(*p, &containers))
+    });
+    interrupted(child);
+    assert!(containers_of(pid).is_empty(), "the run's check containers were removed");
+    assert_untouched(ws.path());
+}
+
+#[test]
+fn a_build_and_a_publish_of_one_workspace_refuse_each_other() {
+    if !engine_up() {
+        return;
+    }
+    let ws = seeded_workspace();
+    let refused = |out: std::process::Output| {
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains("another base-images-build"), "{}", text(&out));
+    };
+    // A build holds the workspace while its minute-long step runs.
+    let building = spawn(ws.path(), &["build", "e2e-broken:1.1.0"]);
+    wait_for("the build to claim the workspace", || {
+        claimed_by(ws.path(), building.id()).then_some(())
+    });
+    refused(tool(ws.path(), &["publish", "e2e-python", "--dry-run"]));
+    interrupted(building);
+
+    // A publish holds it while its registry (stopped) does not answer.
+    let built = tool(ws.path(), &["build", "e2e-python:1.0.0"]);
+    assert!(built.status.success(), "{}", text(&built));
+    let registry = base_images_tests::oci_registry::TestRegistry::on_free_port(None);
+    registry.pause();
+    let publishing = spawn(
+        ws.path(),
+        &["publish", "e2e-python:1.0.0", "--registry-override", &registry.host()],
+    );
+    wait_for("the publish to claim the workspace", || {
+        claimed_by(ws.path(), publishing.id()).then_some(())
+    });
+    refused(tool(ws.path(), &["build", "e2e-python:1.0.0"]));
+    registry.resume();
+    let published = publishing.wait_with_output().unwrap();
+    assert!(published.status.success(), "{}", text(&published));
+}
+
+/// Whether process `pid` holds the claim on the workspace at `root` (its
+/// lock file's flock, as `/proc/locks` lists it: read, never taken, so
+/// the look cannot stop the tool from claiming).
+fn claimed_by(root: &Path, pid: u32) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(inode) = std::fs::metadata(root.join(".base-images-build.lock")).map(|m| m.ino()) else {
+        return false;
+    };
+    std::fs::read_to_string("/proc/locks").unwrap().lines().any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.get(1) == Some(&"FLOCK")
+            && fields.get(4) == Some(&pid.to_string().as_str())
+            && fields
+                .get(5)
+                .is_some_and(|id| id.rsplit(':').next() == Some(inode.to_string().as_str()))
+    })
+}
+
+/// The tool on `root` with `args`, started, its output captured.
+fn spawn(root: &Path, args: &[&str]) -> std::process::Child {
+    command(root, args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    let pid = child.id();
-    // Wait until the minute-long step runs (in the engine's BuildKit: a
-    // process of this machine, not a container), then interrupt.
-    let started = Instant::now();
-    while !step_running() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the build never started its step"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    interrupt(pid);
+        .unwrap()
+}
+
+/// Sends Ctrl-C to `child`; it must end as interrupted (exit 130, saying so).
+fn interrupted(child: std::process::Child) {
+    interrupt(child.id());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert!(
@@ -259,39 +348,63 @@ fn ctrl_c_during_a_build_leaves_the_files_and_removes_the_containers() {
         "{}",
         text(&out)
     );
-    assert!(!running_containers_of(pid), "the run's containers were removed");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while step_running() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    assert!(!step_running(), "the interrupted step was stopped");
-    assert_untouched(ws.path());
 }
 
-/// Whether e2e-broken:1.1.0's step (`sleep 60`) runs on this machine.
-fn step_running() -> bool {
+/// Waits (60 s at most, failing the test with `what`) until `found` gives a value.
+fn wait_for<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(value) = found() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "waited 60 s for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The PIDs of the processes of this machine whose command line is
+/// `cmdline` (its arguments, each ended by NUL).
+fn processes_running(cmdline: &[u8]) -> Vec<u32> {
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
-        .any(|p| std::fs::read(p.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x0060\x00"))
+        .filter_map(|p| p.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c == cmdline))
+        .collect()
 }
 
-/// Whether containers labelled with a run of process `pid` exist.
-fn running_containers_of(pid: u32) -> bool {
+/// Whether process `pid` runs in one of `containers` (its cgroup names the
+/// container's id).
+fn in_one_of(pid: u32, containers: &[String]) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .is_ok_and(|cgroup| containers.iter().any(|id| cgroup.contains(id.as_str())))
+}
+
+/// The full ids of the containers labelled with a run of process `pid`.
+fn containers_of(pid: u32) -> Vec<String> {
     let out = Command::new("/usr/bin/docker")
         .args([
             "ps",
             "-a",
+            "--no-trunc",
             "--filter",
             "label=org.base-images.run",
             "--format",
-            "{{.Label \"org.base-images.run\"}}",
+            "{{.ID}} {{.Label \"org.base-images.run\"}}",
         ])
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .any(|l| l.starts_with(&format!("{pid}-")))
+        .filter_map(|line| line.split_once(' '))
+        .filter(|(_, run)| run.starts_with(&format!("{pid}-")))
+        .map(|(id, _)| id.to_owned())
+        .collect()
+}
+
+/// Whether containers labelled with a run of process `pid` exist.
+fn running_containers_of(pid: u32) -> bool {
+    !containers_of(pid).is_empty()
 }
 
 #[test]

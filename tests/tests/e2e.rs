@@ -211,13 +211,9 @@ async fn an_interrupted_build_removes_its_containers() {
         declared_by: &declared_by,
         inputs: &inputs,
     });
-    let started = Instant::now();
-    let result = interruptible(&engine, work, tokio::time::sleep(Duration::from_secs(3))).await;
-    assert!(matches!(result, Err(Error::Interrupted)), "{result:?}");
-    assert!(started.elapsed() < Duration::from_secs(30));
-    assert_no_containers_left(&engine).await;
-    // The step ran in the engine's BuildKit, not in a container: its
-    // process (the engine is local here) is gone too.
+    // Interrupted once the step runs: its shell (the engine is local here,
+    // and the step runs in the engine's BuildKit, not in a container) is a
+    // process of this machine whose command line names the nonce.
     let running = || {
         std::fs::read_dir("/proc").unwrap().flatten().any(|p| {
             std::fs::read(p.path().join("cmdline"))
@@ -225,11 +221,25 @@ async fn an_interrupted_build_removes_its_containers() {
                 .unwrap_or(false)
         })
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while running() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    let step_started = async {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !running() {
+            assert!(Instant::now() < deadline, "the step never started: {script}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let result = interruptible(&engine, work, step_started).await;
+    assert!(matches!(result, Err(Error::Interrupted)), "{result:?}");
+    let stopped = Instant::now();
+    assert_no_containers_left(&engine).await;
+    // The interrupted step's process is gone too.
+    while running() {
+        assert!(
+            stopped.elapsed() < Duration::from_secs(10),
+            "the interrupted step still runs: {script}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(!running(), "the interrupted step still runs: {script}");
 }
 
 async fn assert_no_containers_left(engine: &DockerEngine) {

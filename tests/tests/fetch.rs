@@ -70,21 +70,42 @@ fn a_release_pins_its_inputs_and_a_changed_byte_is_refused_after() {
         "{dockerfile}"
     );
 
-    fixtures::serve_changed();
     let before = files(ws.path());
-    let out = tool(ws.path(), &["build", "e2e-python:1.1.0"]);
+    fixtures::serve_changed();
+    refused_as_changed(
+        ws.path(),
+        GREETING_URL,
+        GREETING.as_bytes(),
+        b"someone changed this file\n",
+    );
+    assert_eq!(files(ws.path()), before, "a refused build writes nothing");
+    // The archive changed upstream: refused the same way.
+    fixtures::serve_changed_archive();
+    refused_as_changed(
+        ws.path(),
+        DATA_URL,
+        &fixtures::data_zip(),
+        &fixtures::changed_data_zip(),
+    );
+    assert_eq!(files(ws.path()), before, "a refused build writes nothing");
+}
+
+/// Builds e2e-python 1.1.0 in `root` while the fixture server sends other
+/// bytes for `url`, then serves the original ones again: the build must be
+/// refused, naming the bytes the lock pins (`pinned`) and those `sent`.
+fn refused_as_changed(root: &Path, url: &str, pinned: &[u8], sent: &[u8]) {
+    let out = tool(root, &["build", "e2e-python:1.1.0"]);
     fixtures::serve();
     let output = text(&out);
     assert_eq!(out.status.code(), Some(1), "{output}");
     assert!(
         output.contains(&format!(
-            "{GREETING_URL} changed: versions.lock pins {}, but the server sent {}",
-            sha256_of(GREETING.as_bytes()),
-            sha256_of(b"someone changed this file\n")
+            "{url} changed: versions.lock pins {}, but the server sent {}",
+            sha256_of(pinned),
+            sha256_of(sent)
         )),
         "{output}"
     );
-    assert_eq!(files(ws.path()), before, "a refused build writes nothing");
 }
 
 #[test]

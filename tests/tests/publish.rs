@@ -212,6 +212,23 @@ fn publish_round_trip_then_republish_then_a_conflicting_tag_is_refused() {
     let report_arg = format!("json={}", report.display());
     let junit = ws.path().join("publish.xml");
     let junit_arg = format!("junit={}", junit.display());
+    // A dry run of what is not yet published pushes nothing and writes nothing.
+    let (lock_before, changelog_before) = (lock_of(ws.path()), std::fs::read(ws.path().join("CHANGELOG.md")).ok());
+    let dry = publish(ws.path(), &host, &["--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry));
+    assert!(
+        text(&dry).contains("dry run: 2 version(s) to push, 0 to copy, 0 already published"),
+        "{}",
+        text(&dry)
+    );
+    assert_eq!(catalog(&host), Vec::<String>::new(), "the dry run pushed nothing");
+    assert!(
+        !registry.storage().join("docker").exists(),
+        "no blob was uploaded either"
+    );
+    assert_eq!(lock_of(ws.path()), lock_before, "versions.lock unchanged");
+    assert_eq!(std::fs::read(ws.path().join("CHANGELOG.md")).ok(), changelog_before);
+
     let out = publish(ws.path(), &host, &["--report", &report_arg, "--report", &junit_arg]);
     let output = text(&out);
     assert!(out.status.success(), "{output}\n{}", registry.log());
@@ -495,6 +512,55 @@ fn a_registry_that_is_down_is_named_and_nothing_is_written() {
     assert_eq!(lock_of(ws.path()), lock_before);
 }
 
+#[test]
+fn of_two_versions_only_the_one_whose_tag_was_pushed_is_recorded_and_a_rerun_converges() {
+    let Some((_serial, ws)) = released() else { return };
+    let mut registry = TestRegistry::on_free_port(None);
+    let host = registry.host();
+    let mut child = publish_command(ws.path(), &["publish", "e2e-dual", "--registry-override", &host])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The registry goes down once 1.0.0's tag is pushed, before 1.1.0's.
+    let mut seen = String::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.trim() == "manifest 1.0.0: pushed" {
+            registry.stop();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{seen}");
+    assert!(seen.contains("manifest 1.0.0: pushed"), "{seen}");
+    let lock = Lock::parse(&lock_of(ws.path()), Path::new("versions.lock")).unwrap();
+    let published = |version: &str| {
+        lock.get(&format!("e2e-dual:{version}").parse().unwrap())
+            .and_then(|entry| entry.published.clone())
+    };
+    assert!(
+        published("1.0.0").is_some(),
+        "1.0.0's tag was pushed, so it is recorded"
+    );
+    assert_eq!(published("1.1.0"), None, "1.1.0 never reached its tag: {seen}");
+
+    registry.restart();
+    let first = published_index(ws.path(), "1.0.0");
+    let rerun = publish(ws.path(), &host, &[]);
+    assert!(rerun.status.success(), "{}", text(&rerun));
+    assert!(
+        text(&rerun).contains("1 version(s) pushed, 0 copied, 1 already published"),
+        "{}",
+        text(&rerun)
+    );
+    assert_eq!(published_index(ws.path(), "1.0.0"), first);
+    for version in ["1.0.0", "1.1.0"] {
+        assert_eq!(tag_digest(&host, version), Some(published_index(ws.path(), version)));
+    }
+}
+
 /// Runs `publish` to `registry` and, once the first platform's manifest is
 /// pushed (some blobs are in, the index and the tag are not), calls
 /// `interrupt` with the tool's PID; returns the tool's exit code and output.
@@ -584,7 +650,8 @@ fn wrong_credentials_get_a_clear_401_and_no_secret_is_printed() {
         format!(r#"{{"auths":{{"{host}":{{"auth":"cHVzaGVyOndyb25nLXNlY3JldC0wODE1"}}}}}}"#),
     )
     .unwrap();
-    let out = publish_command(ws.path(), &["publish", "e2e-dual", "--registry-override", &host])
+    // At -vv (trace): no secret in what it says.
+    let out = publish_command(ws.path(), &["-vv", "publish", "e2e-dual", "--registry-override", &host])
         .env("DOCKER_CONFIG", &wrong)
         .output()
         .unwrap();
@@ -601,7 +668,9 @@ fn wrong_credentials_get_a_clear_401_and_no_secret_is_printed() {
     );
     assert_eq!(lock_of(ws.path()), lock_before);
 
-    // The right ones from a credential helper (`credHelpers`).
+    // The right ones from a credential helper (`credHelpers`), with every
+    // target traced (RUST_LOG=trace) and both reports written: no secret in
+    // any of them.
     let helped = registry.dir().join("helped");
     std::fs::create_dir_all(&helped).unwrap();
     std::fs::write(
@@ -617,18 +686,48 @@ fn wrong_credentials_get_a_clear_401_and_no_secret_is_printed() {
     .unwrap();
     std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let path = format!("{}:{}", helped.display(), std::env::var("PATH").unwrap_or_default());
-    let out = publish_command(ws.path(), &["publish", "e2e-dual", "--registry-override", &host])
+    let reports = reports_in(&helped);
+    let args = with_reports(&["publish", "e2e-dual", "--registry-override", &host], &reports);
+    let out = publish_command(ws.path(), &args.iter().map(String::as_str).collect::<Vec<_>>())
         .env("DOCKER_CONFIG", &helped)
         .env("PATH", path)
+        .env("RUST_LOG", "trace")
         .output()
         .unwrap();
     let said = text(&out);
     assert!(out.status.success(), "{said}\n{}", registry.log());
-    assert!(!said.contains("right-secret"), "no secret in the output: {said}");
+    // base64("pusher:right-secret-4711"), as basic auth sends it.
+    assert_no_secret(&said, &reports, &["right-secret", "cHVzaGVyOnJpZ2h0LXNlY3JldC00NzEx"]);
     assert_eq!(
         tag_digest_as(&host, "1.0.0", Some("pusher:right-secret-4711")),
         Some(published_index(ws.path(), "1.0.0"))
     );
+}
+
+/// A JSON and a JUnit report's paths in `dir`.
+fn reports_in(dir: &Path) -> [PathBuf; 2] {
+    [dir.join("report.json"), dir.join("report.xml")]
+}
+
+/// `args` with `--report json=…` and `--report junit=…` for `reports`.
+fn with_reports(args: &[&str], reports: &[PathBuf; 2]) -> Vec<String> {
+    let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    for (kind, path) in ["json", "junit"].iter().zip(reports) {
+        all.extend(["--report".to_owned(), format!("{kind}={}", path.display())]);
+    }
+    all
+}
+
+/// None of `secrets` is in the run's output (`said`) or in its reports,
+/// which were written.
+fn assert_no_secret(said: &str, reports: &[PathBuf; 2], secrets: &[&str]) {
+    for secret in secrets {
+        assert!(!said.contains(secret), "{secret} in the output: {said}");
+        for report in reports {
+            let written = std::fs::read_to_string(report).unwrap_or_else(|e| panic!("{}: {e}", report.display()));
+            assert!(!written.contains(secret), "{secret} in {}: {written}", report.display());
+        }
+    }
 }
 
 /// The engine image id of each platform of `key`, built in `root`.
@@ -916,6 +1015,20 @@ fn ctrl_c_while_layers_are_compressed_stops_at_once_and_pushes_nothing() {
     );
     assert_eq!(lock_of(ws.path()), lock_before, "versions.lock unchanged");
     assert_eq!(tag_digest(&host, "1.0.0"), None, "nothing pushed");
+}
+
+/// The repositories the registry at `host` lists (`/v2/_catalog`).
+fn catalog(host: &str) -> Vec<String> {
+    let out = Command::new("curl")
+        .args(["-sf", &format!("http://{host}/v2/_catalog")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the catalog of {host}");
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    listed["repositories"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
 }
 
 /// `PUT` of `bytes` as the OCI index `REPOSITORY:tag` on `host`.
