@@ -191,10 +191,13 @@ fn the_sbom_lists_what_the_steps_installed_with_the_versions_the_image_reports()
     }
 }
 
-/// The bytes the fixture server serves at `url`.
+/// The bytes the fixture server serves for `url` (through the mirror that
+/// sends the e2e family's URLs to this process's server, as the tool got them).
 fn served(url: &str) -> Vec<u8> {
-    let out = Command::new("curl").args(["-sf", url]).output().unwrap();
-    assert!(out.status.success(), "curl {url}: {}", text(&out));
+    let mirror: base_images::fetch::Mirror = base_images_tests::fixtures::mirror().parse().unwrap();
+    let source = mirror.source_of(url).unwrap_or_else(|| url.to_owned());
+    let out = Command::new("curl").args(["-sf", &source]).output().unwrap();
+    assert!(out.status.success(), "curl {source}: {}", text(&out));
     out.stdout
 }
 
