@@ -40,7 +40,7 @@ if [ -z "$MISSING" ]; then
     log "$PYTHON_IMAGE, $MINBASE-amd64:1 and $MINBASE-arm64:1 are present"
     exit 0
 fi
-if [ "$(id -u)" != 0 ]; then log "debootstrap needs root"; exit 2; fi
+if [ "$(id -u)" != 0 ]; then log "mmdebstrap needs root"; exit 2; fi
 command -v mmdebstrap >/dev/null || {
     log "installing mmdebstrap"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null

@@ -101,6 +101,10 @@ pub enum Command {
         /// With --refresh: the advisories to audit the latest version against.
         #[command(flatten)]
         advisories: AdvisoryArgs,
+        /// With --refresh: how inputs are fetched when the latest version
+        /// is built on the local engine to be audited.
+        #[command(flatten)]
+        fetch: FetchArgs,
     },
     /// Only rewrite CHANGELOG.md.
     Changelog,
@@ -154,6 +158,7 @@ pub struct FetchArgs {
         long = "fetch-mirror",
         value_name = "FROM=TO",
         env = "BASE_IMAGES_FETCH_MIRROR",
+        hide_env_values = true,
         value_delimiter = ','
     )]
     pub fetch_mirrors: Vec<base_images::fetch::Mirror>,

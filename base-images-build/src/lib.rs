@@ -132,6 +132,7 @@ pub async fn run(cli: &Cli) -> Result<String, Error> {
             changelog,
             refresh,
             advisories,
+            fetch,
         } => {
             let _claim = workspace.claim()?;
             let lock = workspace.lock()?;
@@ -141,7 +142,8 @@ pub async fn run(cli: &Cli) -> Result<String, Error> {
                 ));
             }
             if refresh {
-                new::refresh_version(&workspace, &lock, &family, bump, changelog.as_deref(), &advisories, &ui).await
+                let audit = (&advisories, &fetch.fetcher());
+                new::refresh_version(&workspace, &lock, &family, bump, changelog.as_deref(), audit, &ui).await
             } else {
                 new::new_version(&workspace, &lock, &family, bump, changelog.as_deref())
             }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use base_images::{BaseImage, Lock, Version};
 use semver::{Prerelease, Version as Semver};
 
+use base_images::fetch::Fetcher;
 use base_images::outdated::State;
 
 use crate::cli::{AdvisoryArgs, Bump};
@@ -156,14 +157,16 @@ pub(crate) fn new_version(
 }
 
 /// Runs `new --refresh`: the next version rebased on the latest's moved
-/// roots, upgrading the packages whose advisories have a fix.
+/// roots, upgrading the packages whose advisories have a fix (the latest
+/// audited against `advisories`; when it is not published, built on the
+/// local engine with its inputs from `fetcher`).
 pub(crate) async fn refresh_version(
     workspace: &Workspace,
     lock: &Lock,
     family: &str,
     bump: Bump,
     changelog: Option<&str>,
-    advisories: &AdvisoryArgs,
+    (advisories, fetcher): (&AdvisoryArgs, &Fetcher),
     ui: &Ui,
 ) -> Result<String, Error> {
     let latest = released_latest(lock, family)?;
@@ -194,9 +197,7 @@ pub(crate) async fn refresh_version(
         ui.note("no advisories given (--advisories PATH or BASE_IMAGES_ADVISORIES): only the roots were compared");
         Vec::new()
     } else {
-        // `new` has no fetch options: the default limits, no mirror.
-        let fetcher = base_images::fetch::Fetcher::default();
-        crate::audit::fixable(workspace, latest, &sources, &fetcher, ui).await?
+        crate::audit::fixable(workspace, latest, &sources, fetcher, ui).await?
     };
     let recipe = latest.recipe()?;
     let refresh = refresh::Refresh::new(&recipe, &roots, &fixes)?;

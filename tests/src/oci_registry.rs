@@ -19,6 +19,23 @@ impl TestRegistry {
     /// Starts a registry on 127.0.0.1:`port`; with `user` (name, password),
     /// only that user may pull or push (htpasswd, bcrypt).
     pub fn start(port: u16, user: Option<(&str, &str)>) -> TestRegistry {
+        TestRegistry::launch(port, user).unwrap_or_else(|exited| panic!("{exited}"))
+    }
+
+    /// Starts a registry on a port the OS says is free; when another
+    /// process took that port before the registry bound it (test binaries
+    /// run side by side), on another one.
+    pub fn on_free_port(user: Option<(&str, &str)>) -> TestRegistry {
+        for _ in 0..4 {
+            if let Ok(registry) = TestRegistry::launch(free_port(), user) {
+                return registry;
+            }
+        }
+        TestRegistry::start(free_port(), user)
+    }
+
+    /// A registry on `port`, or why its process exited before it answered.
+    fn launch(port: u16, user: Option<(&str, &str)>) -> Result<TestRegistry, String> {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("a registry directory: {e}"));
         let auth = match user {
             Some((name, password)) => {
@@ -35,13 +52,8 @@ impl TestRegistry {
         );
         std::fs::write(dir.path().join("config.yml"), config).unwrap_or_else(|e| panic!("registry config: {e}"));
         let mut registry = TestRegistry { dir, port, child: None };
-        registry.restart();
-        registry
-    }
-
-    /// Starts a registry on a port the OS says is free.
-    pub fn on_free_port(user: Option<(&str, &str)>) -> TestRegistry {
-        TestRegistry::start(free_port(), user)
+        registry.spawn()?;
+        Ok(registry)
     }
 
     /// `127.0.0.1:port`.
@@ -56,6 +68,11 @@ impl TestRegistry {
 
     /// Starts the process again on the same storage; waits until it answers.
     pub fn restart(&mut self) {
+        self.spawn().unwrap_or_else(|exited| panic!("{exited}"));
+    }
+
+    /// Starts the process; waits until it answers, or says why it exited.
+    fn spawn(&mut self) -> Result<(), String> {
         assert!(self.child.is_none(), "the registry is already running");
         let log =
             std::fs::File::create(self.dir.path().join("registry.log")).unwrap_or_else(|e| panic!("registry log: {e}"));
@@ -67,21 +84,27 @@ impl TestRegistry {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start docker-registry (scripts/engine.sh installs it): {e}"));
         self.child = Some(child);
-        self.wait_until_ready();
+        self.wait_until_ready()
     }
 
     /// Waits until the process this value started says it listens on its
     /// port and the registry API answers there; a process that exited (the
-    /// port was taken) or 10 s without both fail the test with its log.
-    fn wait_until_ready(&mut self) {
+    /// port was taken) is an error with its log; 10 s without both fail the
+    /// test.
+    fn wait_until_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(10);
         let listening = format!("listening on 127.0.0.1:{}", self.port);
         loop {
             if let Some(status) = self.child.as_mut().and_then(|child| child.try_wait().ok().flatten()) {
-                panic!("the registry for port {} exited ({status}):\n{}", self.port, self.log());
+                self.child = None;
+                return Err(format!(
+                    "the registry for port {} exited ({status}):\n{}",
+                    self.port,
+                    self.log()
+                ));
             }
             if self.log().contains(&listening) && answers_v2(self.port) {
-                return;
+                return Ok(());
             }
             assert!(
                 Instant::now() < deadline,

@@ -229,8 +229,14 @@ fn a_second_run_in_the_same_workspace_is_refused_while_the_first_holds_it() {
     assert!(tool(ws.path(), &["changelog"]).status.success());
 }
 
+/// The tests that build e2e-broken 1.1.0 (its minute-long step): one at a
+/// time, so each interrupts its own step (BuildKit may share one step
+/// between two builds of it).
+static MINUTE_STEP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn ctrl_c_during_a_build_leaves_the_files_and_removes_the_containers() {
+    let _turn = MINUTE_STEP.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if !engine_up() {
         return;
     }
@@ -277,6 +283,7 @@ fn ctrl_c_while_checks_run_removes_the_check_containers_and_leaves_the_files() {
 
 #[test]
 fn a_build_and_a_publish_of_one_workspace_refuse_each_other() {
+    let _turn = MINUTE_STEP.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if !engine_up() {
         return;
     }

@@ -204,3 +204,44 @@ fn engine_dagger_without_a_session_fails_at_once_saying_how_to_start_one() {
         "format = 1\n"
     );
 }
+
+#[test]
+fn a_mirrored_input_is_downloaded_by_the_dagger_engine_from_its_mirror() {
+    use base_images::engine::{BuildRequest, Engine as _};
+    use base_images::fetch::{Fetcher, Pins};
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+    std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            let _ = request.respond(tiny_http::Response::from_data(&b"mirrored\n"[..]));
+        }
+    });
+    let url = "https://upstream.invalid/pub/f.txt";
+    let recipe = base_images::Recipe::from("alpine:3").with_fetched_file("/f.txt", url);
+    let mirror = format!("https://upstream.invalid/pub/={base}/copy/").parse().unwrap();
+    let (built, queries) = recorded(Mode::Answer, |runtime| {
+        runtime.block_on(async {
+            let inputs = Fetcher::default()
+                .with_mirrors(vec![mirror])
+                .inputs(&recipe, &Pins::new())
+                .await
+                .unwrap();
+            let engine = DaggerEngine::connect_to(&session()).await.unwrap();
+            let declared_by = ["test".to_owned()];
+            let request = BuildRequest {
+                recipe: &recipe,
+                platform: "linux/amd64",
+                declared_by: &declared_by,
+                inputs: &inputs,
+            };
+            engine.build(request).await.map(|_| ())
+        })
+    });
+    assert!(built.is_ok(), "{built:?}");
+    let http = queries
+        .iter()
+        .flatten()
+        .find(|(name, _)| name == "http")
+        .expect("the file is downloaded by the engine");
+    assert_eq!(http.1["url"], format!("\"{base}/copy/f.txt\""));
+}

@@ -54,9 +54,18 @@ impl FromStr for Mirror {
     }
 }
 
-/// `text` as an http(s) URL ending in `/`, without query or fragment.
+/// `text` as an http(s) URL ending in `/`, without query, fragment or
+/// credentials (a mirror is printed in messages and `--help`).
 fn directory_url(text: &str) -> Result<reqwest::Url, String> {
     let url = reqwest::Url::parse(text).map_err(|e| format!("`{text}` is not a URL: {e}"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "the mirror {}://{}/… names credentials; give them to the server another way (a mirror is printed in \
+             messages)",
+            url.scheme(),
+            url.host_str().unwrap_or_default()
+        ));
+    }
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
             "`{text}` is a `{}` URL; a mirror maps http(s) URLs",
@@ -135,5 +144,12 @@ mod tests {
              only on 127.0.0.1 or localhost)"
         );
         assert!("https://a.example/=http://localhost:1/".parse::<Mirror>().is_ok());
+        let with_secret = refused("https://a.example/=https://user:s3cret@b.example/");
+        assert_eq!(
+            with_secret,
+            "the mirror https://b.example/… names credentials; give them to the server another way (a mirror is \
+             printed in messages)"
+        );
+        assert!(!with_secret.contains("s3cret"));
     }
 }

@@ -69,6 +69,8 @@ pub struct Fetched {
     pub sha256: String,
     /// The bytes.
     pub bytes: Bytes,
+    /// Where they came from: the URL itself, or where its mirror sent it.
+    pub source: String,
 }
 
 /// The fetched inputs of one build, by URL.
@@ -89,6 +91,15 @@ impl Inputs {
         self.by_url
             .iter()
             .map(|(url, f)| (url.clone(), f.sha256.clone()))
+            .collect()
+    }
+
+    /// Where each URL's bytes came from (itself, or its mirror's URL),
+    /// by URL: an engine that downloads inputs itself goes there too.
+    pub fn sources(&self) -> BTreeMap<String, String> {
+        self.by_url
+            .iter()
+            .map(|(url, f)| (url.clone(), f.source.clone()))
             .collect()
     }
 
@@ -260,6 +271,7 @@ impl Fetcher {
         Ok(Fetched {
             sha256: sha256_of(&bytes),
             bytes,
+            source: requested.to_owned(),
         })
     }
 }

@@ -97,10 +97,10 @@ impl Engine for DaggerEngine {
     /// command line: two steps may run the same command).
     async fn build(&self, request: BuildRequest<'_>) -> Result<BuiltImage, Error> {
         let (mut container, ops) = lowered(request.recipe, &self.client, Some(request.platform))?;
-        let pins = request.inputs.digests();
+        let (pins, sources) = (request.inputs.digests(), request.inputs.sources());
         let what = format!("build for {}", request.platform);
         for (index, op) in ops.iter().enumerate() {
-            container = apply(&self.client, &container, op, &pins);
+            container = apply(&self.client, &container, op, &pins, &sources);
             if matches!(op, Op::Run(_) | Op::File(_) | Op::Unpack(_)) {
                 container = guarded_exec(&what, BUILD_TIMEOUT, container.sync())
                     .await?

@@ -5,8 +5,11 @@
 //! through `env NAME=value` (as on the Docker engine and in the
 //! Dockerfile), step-scoped user and workdir are switched around the exec
 //! and back. A fetched file is `client.http(url)` with its checksum when
-//! one is known; a fetched archive is unpacked in a helper container of
+//! one is known (from the URL's mirror when the run fetched it through
+//! one); a fetched archive is unpacked in a helper container of
 //! [`UNPACK_IMAGE`] and its directory copied in.
+
+use std::collections::BTreeMap;
 
 use dagger_sdk::{
     Container, ContainerWithDirectoryOpts, ContainerWithFileOpts, ContainerWithNewFileOpts, File, Platform, Query,
@@ -28,7 +31,9 @@ impl Recipe {
     /// fetched content the recipe does not pin itself.
     pub fn to_container_pinned(&self, client: &Query, platform: Option<&str>, pins: &Pins) -> Result<Container, Error> {
         let (root, ops) = lowered(self, client, platform)?;
-        Ok(ops.iter().fold(root, |c, op| apply(client, &c, op, pins)))
+        Ok(ops
+            .iter()
+            .fold(root, |c, op| apply(client, &c, op, pins, &BTreeMap::new())))
     }
 }
 
@@ -64,10 +69,18 @@ impl BaseImage {
     }
 }
 
-/// `c` with one operation applied.
-pub(super) fn apply(client: &Query, c: &Container, op: &Op<'_>, pins: &Pins) -> Container {
+/// `c` with one operation applied; a fetched URL is downloaded from its
+/// source in `sources` (its mirror's URL) when it has one there.
+pub(super) fn apply(
+    client: &Query,
+    c: &Container,
+    op: &Op<'_>,
+    pins: &Pins,
+    sources: &BTreeMap<String, String>,
+) -> Container {
     let checksum =
         |url: &str, pinned: Option<&str>| pinned.or_else(|| pins.get(url).map(String::as_str)).map(str::to_owned);
+    let source = |url: &str| sources.get(url).cloned().unwrap_or_else(|| url.to_owned());
     match op {
         Op::Run(run) => exec(c, run),
         Op::Config(config) => configure(c, config),
@@ -82,7 +95,7 @@ pub(super) fn apply(client: &Query, c: &Container, op: &Op<'_>, pins: &Pins) -> 
                 },
             ),
             Content::Fetched { url, sha256 } => {
-                let fetched = http(client, url, checksum(url, sha256).as_deref(), file.mode);
+                let fetched = http(client, &source(url), checksum(url, sha256).as_deref(), file.mode);
                 c.with_file_opts(
                     file.path,
                     fetched,
@@ -94,7 +107,13 @@ pub(super) fn apply(client: &Query, c: &Container, op: &Op<'_>, pins: &Pins) -> 
                 )
             }
         },
-        Op::Unpack(unpack) => unpacked(client, c, unpack, checksum(unpack.url, unpack.sha256).as_deref()),
+        Op::Unpack(unpack) => unpacked(
+            client,
+            c,
+            unpack,
+            &source(unpack.url),
+            checksum(unpack.url, unpack.sha256).as_deref(),
+        ),
         Op::Cache { path, cache } => c.with_mounted_cache(*path, client.cache_volume(*cache)),
     }
 }
@@ -147,10 +166,10 @@ fn http(client: &Query, url: &str, checksum: Option<&str>, permissions: Option<u
     )
 }
 
-/// `c` with the archive of `unpack` unpacked in a helper container of
-/// [`UNPACK_IMAGE`] and its directory copied in.
-fn unpacked(client: &Query, c: &Container, unpack: &Unpack<'_>, checksum: Option<&str>) -> Container {
-    let archive = http(client, unpack.url, checksum, None);
+/// `c` with the archive of `unpack` (downloaded from `source`) unpacked in
+/// a helper container of [`UNPACK_IMAGE`] and its directory copied in.
+fn unpacked(client: &Query, c: &Container, unpack: &Unpack<'_>, source: &str, checksum: Option<&str>) -> Container {
+    let archive = http(client, source, checksum, None);
     let unpacked = client
         .container()
         .from(UNPACK_IMAGE)
