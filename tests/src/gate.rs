@@ -55,14 +55,14 @@ pub fn engine_up() -> bool {
     }
 }
 
-/// The local registry `scripts/engine.sh` starts.
-pub const LOCAL_REGISTRY: &str = "127.0.0.1:5000";
+/// The port of the local registry `scripts/engine.sh` starts on 127.0.0.1.
+pub const LOCAL_REGISTRY_PORT: u16 = 5000;
 
 /// Whether the local registry answers the registry API.
 pub fn local_registry_up() -> bool {
-    crate::oci_registry::answers_v2(5000)
+    crate::oci_registry::answers_v2(LOCAL_REGISTRY_PORT)
         || not_run(&format!(
-            "no registry answers on {LOCAL_REGISTRY} (scripts/engine.sh run starts one)"
+            "no registry answers on 127.0.0.1:{LOCAL_REGISTRY_PORT} (scripts/engine.sh run starts one)"
         ))
 }
 
