@@ -10,8 +10,10 @@
 #   scripts/engine.sh stop         stop the private engine started by `start`
 #   scripts/engine.sh env          print the DOCKER_HOST to export
 #
-# The private engine listens on its unix socket and on 127.0.0.1:23750
-# (BASE_IMAGES_ENGINE_TCP_PORT) with TLS and client certificates only: at
+# The private engine listens on its unix socket and on a loopback TCP port
+# the OS chooses at start (recorded in $BASE_IMAGES_ENGINE_DIR/tcp-port;
+# BASE_IMAGES_ENGINE_TCP_PORT names one instead), so two engines started
+# from two directories never collide, with TLS and client certificates only: at
 # start this script makes a CA, a server certificate for 127.0.0.1 and a
 # client certificate with openssl in $BASE_IMAGES_ENGINE_DIR/certs (ca.pem,
 # cert.pem, key.pem as the docker CLI names them; keys 0600; the CA's key
@@ -41,8 +43,11 @@ SOCK="$DIR/docker.sock"
 # Written when this script creates $DIR; a directory without it is refused.
 MARKER="$DIR/.base-images-engine"
 # The private engine also listens on loopback TCP (TLS, client certificates
-# from $CERTS only), so DOCKER_HOST=tcp://… is tested against a real daemon.
-TCP="tcp://127.0.0.1:${BASE_IMAGES_ENGINE_TCP_PORT:-23750}"
+# from $CERTS only), so DOCKER_HOST=tcp://… is tested against a real daemon;
+# the port dockerd was given (0: the OS chooses), and where the one it
+# listens on is recorded.
+TCP_PORT="${BASE_IMAGES_ENGINE_TCP_PORT:-0}"
+TCP_PORT_FILE="$DIR/tcp-port"
 CERTS="$DIR/certs"
 # How long the certificates are valid; they are made again at a start
 # within a day of their end.
@@ -260,19 +265,42 @@ JSON
     for _ in $(seq 100); do [ -S "$CTR_SOCK" ] && break; sleep 0.1; done
     dockerd --config-file "$DIR/daemon.json" --containerd "$CTR_SOCK" \
         --data-root "$DIR/data" --exec-root "$DIR/exec" --pidfile "$DIR/dockerd.pid" \
-        -H "unix://$SOCK" -H "$TCP" --tlsverify --tlscacert "$CERTS/ca.pem" \
+        -H "unix://$SOCK" -H "tcp://127.0.0.1:$TCP_PORT" --tlsverify --tlscacert "$CERTS/ca.pem" \
         --tlscert "$CERTS/server-cert.pem" --tlskey "$CERTS/server-key.pem" \
         --bridge=none --iptables=false --ip6tables=false --ip-forward=false \
         --ip-masq=false --userland-proxy=false >"$DIR/dockerd.log" 2>&1 &
     echo $! > "$DIR/dockerd.launcher.pid"
     for _ in $(seq 300); do
-        answers "$SOCK" && { log "private engine answers on unix://$SOCK"; return 0; }
+        answers "$SOCK" && { log "private engine answers on unix://$SOCK"; record_tcp; return 0; }
         sleep 0.1
     done
     log "the private engine did not answer within 30 s; see $DIR/dockerd.log:"
     tail -20 "$DIR/dockerd.log" >&2
     stop
     exit 2
+}
+
+# Records the TCP port dockerd listens on, as its log says ("API listen on
+# 127.0.0.1:PORT"; the OS chose it when TCP_PORT is 0).
+record_tcp() {
+    local port=""
+    for _ in $(seq 50); do
+        port="$(grep -o 'API listen on 127\.0\.0\.1:[0-9]*' "$DIR/dockerd.log" | tail -1 | cut -d: -f2)"
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    rm -f "$TCP_PORT_FILE"
+    if [ -n "$port" ]; then
+        echo "$port" > "$TCP_PORT_FILE"
+        log "private engine answers on tcp://127.0.0.1:$port (TLS, client certificates in $CERTS)"
+    else
+        log "the private engine's TCP port is not in $DIR/dockerd.log; tests of tcp:// will not find it"
+    fi
+}
+
+# The engine's TCP address, once it was started and recorded its port.
+tcp_address() {
+    [ -s "$TCP_PORT_FILE" ] && echo "tcp://127.0.0.1:$(cat "$TCP_PORT_FILE")"
 }
 
 stop_pid() { # pidfile
@@ -291,6 +319,7 @@ stop() {
     stop_pid "$DIR/registry.pid"
     stop_pid "$DIR/dockerd.launcher.pid"
     stop_pid "$DIR/containerd.pid"
+    rm -f "$TCP_PORT_FILE"
     # dockerd leaves an nsfs bind mount behind.
     if mountpoint -q "$DIR/exec/netns/default" 2>/dev/null; then umount "$DIR/exec/netns/default" || true; fi
     log "private engine stopped"
@@ -328,8 +357,8 @@ case "${1:-}" in
         export DOCKER_HOST="$host" BASE_IMAGES_E2E=1 BASE_IMAGES_REGISTRY="$REGISTRY"
         # Where the engine answers on TCP with the client certificate made
         # at its start, when it is ours (tests of tcp:// with TLS).
-        if [ -f "$CERTS/ca.pem" ] && tcp_answers "$TCP" "$CERTS"; then
-            export BASE_IMAGES_ENGINE_TCP="$TCP" BASE_IMAGES_ENGINE_CERT_PATH="$CERTS"
+        if [ -f "$CERTS/ca.pem" ] && tcp="$(tcp_address)" && tcp_answers "$tcp" "$CERTS"; then
+            export BASE_IMAGES_ENGINE_TCP="$tcp" BASE_IMAGES_ENGINE_CERT_PATH="$CERTS"
         fi
         "$HERE/root-image.sh"
         "$@" ;;

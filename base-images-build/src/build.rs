@@ -171,6 +171,10 @@ fn dagger_session() -> bool {
 pub(crate) async fn build(workspace: &Workspace, args: &BuildArgs, ui: &Ui) -> Result<String, Error> {
     match resolve(args.engine)? {
         #[cfg(feature = "dagger")]
+        EngineChoice::Dagger if args.rebuild => Err(Error::Usage(
+            "--rebuild: the Dagger engine decides its own caching; use --engine docker".into(),
+        )),
+        #[cfg(feature = "dagger")]
         EngineChoice::Dagger => {
             build_on(
                 base_images::engine::dagger::DaggerEngine::connect(),
@@ -180,8 +184,14 @@ pub(crate) async fn build(workspace: &Workspace, args: &BuildArgs, ui: &Ui) -> R
             )
             .await
         }
-        _ => build_on(DockerEngine::connect(), workspace, args, ui).await,
+        _ => build_on(docker(args.rebuild), workspace, args, ui).await,
     }
+}
+
+/// The Docker engine, rebuilding every step when `rebuild` is set.
+pub(crate) async fn docker(rebuild: bool) -> Result<DockerEngine, base_images::Error> {
+    let engine = DockerEngine::connect().await?;
+    Ok(if rebuild { engine.rebuilding() } else { engine })
 }
 
 /// `build` on the engine `connect` reaches (awaited once the selection and

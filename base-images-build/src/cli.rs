@@ -122,6 +122,10 @@ pub struct BuildArgs {
     /// Run every check again, ignoring cached results.
     #[arg(long)]
     pub no_cache: bool,
+    /// Build every step again, as `docker build --no-cache` does: nothing
+    /// from the step cache or the engine's build cache (Docker engine only).
+    #[arg(long)]
+    pub rebuild: bool,
     /// The engine to build with.
     #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
     pub engine: EngineChoice,
@@ -181,6 +185,7 @@ impl Default for BuildArgs {
             selectors: Vec::new(),
             jobs: None,
             no_cache: false,
+            rebuild: false,
             engine: EngineChoice::Auto,
             report: Vec::new(),
             platform: None,
@@ -210,6 +215,10 @@ pub struct PublishArgs {
     /// Run every check again, ignoring cached results.
     #[arg(long)]
     pub no_cache: bool,
+    /// Build every step again, as `docker build --no-cache` does: nothing
+    /// from the step cache or the engine's build cache (Docker engine only).
+    #[arg(long)]
+    pub rebuild: bool,
     /// Write a report: `json=PATH` or `junit=PATH` (repeatable).
     #[arg(long, value_name = "KIND=PATH")]
     pub report: Vec<String>,

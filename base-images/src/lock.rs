@@ -70,23 +70,34 @@ pub struct Published {
     pub source: Option<String>,
     /// Every repository it was pushed to (`host[:port]/path`), sorted.
     pub repositories: Vec<String>,
-    /// How its step layers were published: [`REPRODUCIBLE_LAYERS`]
-    /// (rewritten, mtimes clamped to `created`); absent for a version
-    /// published before, whose layers went out as the engine had them (and
-    /// still do, so publishing it again gives the index recorded here).
+    /// How its step layers were published; absent for a version published
+    /// before layers were rewritten, whose layers went out as the engine
+    /// had them (and still do, so publishing it again gives the index
+    /// recorded here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub layers: Option<String>,
+    pub layers: Option<LayerRule>,
 }
 
-/// [`Published::layers`] of a version whose step layers are rewritten
-/// reproducibly.
-pub const REPRODUCIBLE_LAYERS: &str = "reproducible";
+/// How a version's step layers are rewritten to be reproducible, as
+/// versions.lock records it: a version keeps the rule it was first
+/// published with, so publishing it again gives the index recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LayerRule {
+    /// `reproducible`: every modification time clamped to `created` (a
+    /// rebuild gives the same bytes only when the release's build ran
+    /// every step itself).
+    #[serde(rename = "reproducible")]
+    Clamped,
+    /// `settled`: every modification time after the root image was made
+    /// set to `created`, older ones clamped to it (a rebuild from an empty
+    /// cache gives the same bytes as a release whose steps were cached).
+    #[serde(rename = "settled")]
+    Settled,
+}
 
-impl Published {
-    /// Whether its step layers are published reproducibly.
-    pub fn reproducible(&self) -> bool {
-        self.layers.as_deref() == Some(REPRODUCIBLE_LAYERS)
-    }
+impl LayerRule {
+    /// The rule of a version published for the first time.
+    pub const NEW: LayerRule = LayerRule::Settled;
 }
 
 /// The contents of a `versions.lock`.

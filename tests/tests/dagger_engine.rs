@@ -206,6 +206,21 @@ fn engine_dagger_without_a_session_fails_at_once_saying_how_to_start_one() {
 }
 
 #[test]
+fn rebuild_is_refused_on_the_dagger_engine_before_anything_is_built() {
+    let (output, workspace) = build_tool(&["build", "e2e-index", "--rebuild"], true);
+    let text = tool::text(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("--rebuild: the Dagger engine decides its own caching; use --engine docker"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(workspace.path().join("versions.lock")).unwrap(),
+        "format = 1\n"
+    );
+}
+
+#[test]
 fn a_mirrored_input_is_downloaded_by_the_dagger_engine_from_its_mirror() {
     use base_images::engine::{BuildRequest, Engine as _};
     use base_images::fetch::{Fetcher, Pins};

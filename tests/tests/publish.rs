@@ -513,6 +513,181 @@ fn a_registry_that_is_down_is_named_and_nothing_is_written() {
 }
 
 #[test]
+fn a_tag_already_holding_other_content_is_refused_before_the_version_is_pushed() {
+    let Some((_serial, ws)) = released() else { return };
+    let registry = TestRegistry::on_free_port(None);
+    let host = registry.host();
+    let first = publish_command(ws.path(), &["publish", "e2e-dual:1.1.0", "--registry-override", &host])
+        .output()
+        .unwrap();
+    assert!(first.status.success(), "{}", text(&first));
+    // 1.0.0 is released, not published, and its tag was taken meanwhile
+    // (versions.lock knows nothing of it: only the registry can tell).
+    put_index(&host, "1.0.0", &raw(&host, "1.1.0"));
+    let taken = tag_digest(&host, "1.0.0").unwrap();
+    let lock_before = lock_of(ws.path());
+    for extra in [&["--dry-run"][..], &[]] {
+        let mut args = vec!["publish", "e2e-dual:1.0.0", "--registry-override", &host];
+        args.extend_from_slice(extra);
+        let out = publish_command(ws.path(), &args).output().unwrap();
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{said}");
+        let refusal = format!("{host}/{REPOSITORY}:1.0.0 already points at {taken}, but this release is ");
+        let ours = said
+            .split(&refusal)
+            .nth(1)
+            .and_then(|rest| rest.get(..71))
+            .unwrap_or_else(|| panic!("{said}"));
+        let (status, _) = head_manifest(&host, ours, &["application/vnd.oci.image.index.v1+json"], None);
+        assert_eq!(status, 404, "{ours} was never pushed ({extra:?}): {said}");
+    }
+    assert_eq!(tag_digest(&host, "1.0.0"), Some(taken), "the tag is unchanged");
+    assert_eq!(lock_of(ws.path()), lock_before, "versions.lock unchanged");
+}
+
+/// The layer digests of each platform manifest of `REPOSITORY:tag` on `host`.
+fn layers_of(host: &str, tag: &str) -> Vec<Vec<String>> {
+    let index = skopeo(host, tag, false);
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            let manifest: serde_json::Value =
+                serde_json::from_slice(&raw(host, entry["digest"].as_str().unwrap())).unwrap();
+            manifest["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|layer| layer["digest"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn a_version_rebuilt_from_nothing_is_published_elsewhere_with_the_same_digests() {
+    let Some((_serial, ws)) = released() else { return };
+    let mut first = TestRegistry::on_free_port(None);
+    let second = TestRegistry::on_free_port(None);
+    // Each publish compresses into a layer store of its own, empty.
+    let (cache_a, cache_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let out = publish_command(
+        ws.path(),
+        &["publish", "e2e-dual:1.0.0", "--registry-override", &first.host()],
+    )
+    .env("BASE_IMAGES_CACHE_DIR", cache_a.path())
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let index = published_index(ws.path(), "1.0.0");
+    let layers = layers_of(&first.host(), "1.0.0");
+    // With the recorded registry gone there is nothing to copy from: the
+    // version is built again, every step anew, and must come out the same.
+    first.stop();
+    let report = ws.path().join("rebuilt.json");
+    let out = publish_command(
+        ws.path(),
+        &[
+            "publish",
+            "e2e-dual:1.0.0",
+            "--registry-override",
+            &second.host(),
+            "--rebuild",
+            "--report",
+            &format!("json={}", report.display()),
+        ],
+    )
+    .env("BASE_IMAGES_CACHE_DIR", cache_b.path())
+    .output()
+    .unwrap();
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("1 version(s) pushed, 0 copied, 0 already published"),
+        "{said}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let versions = json["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2, "{json}");
+    for version in versions {
+        assert_eq!(version["steps_cached"], 0, "nothing came from a cache: {json}");
+        assert_eq!(version["steps_built"], 3, "{json}");
+    }
+    assert_eq!(tag_digest(&second.host(), "1.0.0"), Some(index));
+    assert_eq!(layers_of(&second.host(), "1.0.0"), layers);
+}
+
+/// A loopback stand-in for an HTTP proxy: it keeps the first line of each
+/// request it is sent (the request line, or `CONNECT host:port` for a
+/// tunnel) and refuses every one with a 403.
+fn recording_proxy() -> (String, std::sync::Arc<Mutex<Vec<String>>>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while head.len() < 65_536 && !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            let first = String::from_utf8_lossy(&head)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            kept.lock().unwrap().push(first);
+            let _ = stream.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn a_registry_that_is_not_loopback_is_only_ever_spoken_to_over_https() {
+    let Some((_serial, ws)) = released() else { return };
+    let (proxy, seen) = recording_proxy();
+    let lock_before = lock_of(ws.path());
+    // Every request to the registry goes through the proxy, which shows
+    // how it was sent: a tunnel for HTTPS, a plain request for HTTP.
+    let host = "registry.invalid:5000";
+    let mut command = publish_command(ws.path(), &["publish", "e2e-dual:1.0.0", "--registry-override", host]);
+    for variable in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        command.env(variable, &proxy);
+    }
+    for variable in ["NO_PROXY", "no_proxy"] {
+        command.env(variable, "127.0.0.1,localhost");
+    }
+    let out = command.output().unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("{host} is not a loopback address: it is reached over HTTPS")),
+        "{said}"
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert!(!seen.is_empty(), "the registry was never asked: {said}");
+    for line in &seen {
+        assert!(
+            line.starts_with(&format!("CONNECT {host} ")),
+            "not a tunnel: {line:?} ({said})"
+        );
+    }
+    assert_eq!(lock_of(ws.path()), lock_before);
+}
+
+#[test]
 fn of_two_versions_only_the_one_whose_tag_was_pushed_is_recorded_and_a_rerun_converges() {
     let Some((_serial, ws)) = released() else { return };
     let mut registry = TestRegistry::on_free_port(None);
@@ -781,7 +956,7 @@ fn a_version_published_before_reproducible_layers_keeps_its_index_and_gains_its_
             provenance: &provenance,
             local_roots: &lock.get(&image.key()).unwrap().local_roots,
             fetched: &BTreeMap::new(),
-            reproducible: false,
+            layers: None,
         };
         let prepared = prepare(&engine, image, &built, publication, &store).await.unwrap();
         let remote = Remote::new(&host, RegistryAuth::Anonymous, "no credentials");
@@ -799,6 +974,34 @@ fn a_version_published_before_reproducible_layers_keeps_its_index_and_gains_its_
             let referrers = platform_image.manifest.digest.replace(':', "-");
             assert_eq!(tag_digest(&host, &referrers), None, "no SBOM yet");
         }
+        // The library's own last guard: another index (reproducible
+        // layers) pushed to the tag is refused, whoever calls it.
+        let rewritten = Publication {
+            target: &target,
+            provenance: &provenance,
+            local_roots: &lock.get(&image.key()).unwrap().local_roots,
+            fetched: &BTreeMap::new(),
+            layers: Some(base_images::lock::LayerRule::NEW),
+        };
+        let other = prepare(&engine, image, &built, rewritten, &store).await.unwrap();
+        assert_ne!(other.index.digest, prepared.index.digest);
+        let options = PushOptions {
+            mount_from: &[],
+            store: &store,
+            signer: None,
+        };
+        let refused = push(&engine, &remote, &target, &other, options, &quiet)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains(&format!(
+                "{host}/{REPOSITORY}:1.1.0 already points at {}, but this release is {}",
+                prepared.index.digest, other.index.digest
+            )),
+            "{refused}"
+        );
+        assert_eq!(tag_digest(&host, "1.1.0"), Some(prepared.index.digest.clone()));
         prepared.index.digest
     });
     let recorded = base_images::lock::Published {
@@ -869,7 +1072,7 @@ fn a_blob_another_repository_of_the_registry_has_is_mounted_not_uploaded() {
             provenance: &provenance,
             local_roots: &BTreeMap::new(),
             fetched: &BTreeMap::new(),
-            reproducible: true,
+            layers: Some(base_images::lock::LayerRule::NEW),
         };
         let prepared = prepare(&engine, image, &built, publication, &store).await.unwrap();
         let remote = Remote::new(&host, RegistryAuth::Anonymous, "no credentials");
@@ -927,7 +1130,7 @@ fn a_stored_layer_that_does_not_verify_is_said_discarded_and_compressed_again() 
         provenance: &provenance,
         local_roots: &BTreeMap::new(),
         fetched: &BTreeMap::new(),
-        reproducible: true,
+        layers: Some(base_images::lock::LayerRule::NEW),
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let prepared = runtime.block_on(async {

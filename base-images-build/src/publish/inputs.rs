@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use base_images::lock::{LockEntry, Published, REPRODUCIBLE_LAYERS};
+use base_images::lock::{LayerRule, LockEntry, Published};
 use base_images::publish::{self as publishing, Provenance, Publication, Target};
 use base_images::{BaseImage, Lock};
 
@@ -88,7 +88,7 @@ pub(super) fn record_of(
         revision: provenance.revision.clone(),
         source: provenance.source.clone(),
         repositories: vec![target.repository_address()],
-        layers: reproducible(entry).then(|| REPRODUCIBLE_LAYERS.to_owned()),
+        layers: layer_rule(entry),
     };
     match entry.and_then(|e| e.published.clone()) {
         Some(recorded) => Published {
@@ -105,8 +105,8 @@ pub(super) struct ReleaseInputs {
     local_roots: BTreeMap<String, String>,
     /// Fetched-input digests, by URL.
     fetched: base_images::fetch::Pins,
-    /// Whether its step layers are rewritten reproducibly.
-    reproducible: bool,
+    /// How its step layers are rewritten (none: as the engine has them).
+    layers: Option<LayerRule>,
 }
 
 impl ReleaseInputs {
@@ -116,7 +116,7 @@ impl ReleaseInputs {
         ReleaseInputs {
             local_roots: entry.map(|e| e.local_roots.clone()).unwrap_or_default(),
             fetched: lock.pins(&image.key()),
-            reproducible: reproducible(entry),
+            layers: layer_rule(entry),
         }
     }
 
@@ -127,16 +127,17 @@ impl ReleaseInputs {
             provenance,
             local_roots: &self.local_roots,
             fetched: &self.fetched,
-            reproducible: self.reproducible,
+            layers: self.layers,
         }
     }
 }
 
-/// Whether a version's step layers are published reproducibly: always,
-/// unless it was published before that (its recorded index then stays
-/// what publishing it again gives).
-fn reproducible(entry: Option<&LockEntry>) -> bool {
-    entry
-        .and_then(|e| e.published.as_ref())
-        .is_none_or(Published::reproducible)
+/// How a version's step layers are rewritten: as versions.lock records it
+/// was first published (so its recorded index stays what publishing it
+/// again gives), [`LayerRule::NEW`] for one never published.
+fn layer_rule(entry: Option<&LockEntry>) -> Option<LayerRule> {
+    match entry.and_then(|e| e.published.as_ref()) {
+        Some(recorded) => recorded.layers,
+        None => Some(LayerRule::NEW),
+    }
 }

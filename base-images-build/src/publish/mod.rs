@@ -72,7 +72,7 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
         None => None,
     };
     let gate = Gate::of(workspace, args, ui)?;
-    let engine = &DockerEngine::connect().await?;
+    let engine = &crate::build::docker(args.rebuild).await?;
     // versions.lock is read once the workspace is ours: a run that wrote
     // it while this one connected is not undone.
     let _claim = workspace.claim()?;

@@ -2,7 +2,7 @@
 //! export (`docker save`) gzip-compressed deterministically (level 6, no
 //! file name, modification time 0 in the header), so the same layer always
 //! gives the same blob digest; a step layer is first rewritten to be
-//! reproducible (`reproducible`, mtimes clamped to the release's epoch).
+//! reproducible (`reproducible`: its modification times as `Times` says).
 //! `LayerStore` keeps, per layer diff id and form, the compressed file,
 //! its digest and size and the diff id it is published with (in the
 //! user's cache directory), so a version is compared with the registry,
@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use super::oci::Blob;
+use super::reproducible::Times;
 use crate::{fsio, Error};
 
 /// The gzip level of every published layer (fixed: another level gives
@@ -34,8 +35,34 @@ pub enum Form {
     /// Byte for byte as the engine has it (the root image's layers).
     AsIs,
     /// Rewritten reproducibly, modification times clamped to this epoch
-    /// (seconds; a step's layers).
+    /// (seconds; a step's layers, as versions.lock's `reproducible`).
     Clamped(u64),
+    /// Rewritten reproducibly, every modification time after `after` (the
+    /// root image's creation) set to `epoch`, older ones clamped to it (a
+    /// step's layers, as versions.lock's `settled`).
+    Settled {
+        /// The root image's creation (seconds since 1970).
+        after: u64,
+        /// The release's `created` (seconds since 1970).
+        epoch: u64,
+    },
+}
+
+impl Form {
+    /// The times a rewritten layer records; `None` for one kept as it is.
+    pub fn times(self) -> Option<Times> {
+        match self {
+            Form::AsIs => None,
+            Form::Clamped(epoch) => Some(Times {
+                epoch,
+                settled_after: None,
+            }),
+            Form::Settled { after, epoch } => Some(Times {
+                epoch,
+                settled_after: Some(after),
+            }),
+        }
+    }
 }
 
 /// A layer in the store: its compressed blob and the diff id (digest of
@@ -96,6 +123,7 @@ impl LayerStore {
         self.dir.join(match form {
             Form::AsIs => format!("{hex}.{extension}"),
             Form::Clamped(epoch) => format!("{hex}.clamped-{epoch}.{extension}"),
+            Form::Settled { after, epoch } => format!("{hex}.settled-{after}-{epoch}.{extension}"),
         })
     }
 
@@ -209,12 +237,12 @@ impl LayerStore {
                     source,
                 })?
                 .into_temp_path();
-            let stored = match form {
-                Form::AsIs => Stored {
+            let stored = match form.times() {
+                None => Stored {
                     blob: compress(&mut file.take(size), &partial)?,
                     diff_id: diff_id.clone(),
                 },
-                Form::Clamped(epoch) => rewrite_and_compress(&mut file.take(size), epoch, &partial)?,
+                Some(times) => rewrite_and_compress(&mut file.take(size), times, &partial)?,
             };
             let target = self.path(&diff_id, form);
             partial.persist(&target).map_err(|e| Error::Io {
@@ -275,12 +303,12 @@ pub fn compress(input: &mut impl Read, path: &Path) -> Result<Blob, Error> {
     Ok(blob)
 }
 
-/// Rewrites the layer tar `input` reproducibly (mtimes clamped to `epoch`)
-/// and compresses it into the file `path`; returns the blob and the
-/// rewritten layer's diff id.
-pub fn rewrite_and_compress(input: &mut impl Read, epoch: u64, path: &Path) -> Result<Stored, Error> {
+/// Rewrites the layer tar `input` reproducibly (modification times as
+/// `times` says) and compresses it into the file `path`; returns the blob
+/// and the rewritten layer's diff id.
+pub fn rewrite_and_compress(input: &mut impl Read, times: Times, path: &Path) -> Result<Stored, Error> {
     let (blob, diff_id) = compressing(path, |encoder| {
-        super::reproducible::rewrite(BufReader::new(input), epoch, encoder)
+        super::reproducible::rewrite(BufReader::new(input), times, encoder)
     })
     .map_err(|source| Error::Io {
         path: path.to_owned(),

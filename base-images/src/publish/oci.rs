@@ -314,6 +314,7 @@ mod tests {
             labels: [("b".to_owned(), "2".to_owned()), ("a".to_owned(), "1".to_owned())].into(),
             stop_signal: None,
             diff_ids: vec![format!("sha256:{}", "a".repeat(64))],
+            created: None,
         }
     }
 

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::engine::docker::DockerEngine;
+use crate::lock::LayerRule;
 use crate::sbom::SPDX_MEDIA_TYPE;
 use crate::{BaseImage, ImageKey};
 
@@ -59,9 +60,9 @@ pub struct Publication<'a> {
     pub local_roots: &'a BTreeMap<String, String>,
     /// The digests of the content it fetches, by URL.
     pub fetched: &'a crate::fetch::Pins,
-    /// Whether its step layers are rewritten reproducibly (every version
-    /// but one published before that, see `lock::Published::layers`).
-    pub reproducible: bool,
+    /// How its step layers are rewritten to be reproducible; none for a
+    /// version published before that (see `lock::Published::layers`).
+    pub layers: Option<LayerRule>,
 }
 
 /// One platform's image as a publish prepares it: its configuration,
@@ -118,7 +119,7 @@ pub async fn prepare(
 
 /// What the engine says of each of `built`, with how each layer is
 /// published: as it is, or (a reproducible publication's step layers)
-/// rewritten with mtimes clamped to its `created` time.
+/// rewritten by its layer rule, against its `created` time.
 async fn read_images(
     engine: &DockerEngine,
     image: &BaseImage,
@@ -129,10 +130,9 @@ async fn read_images(
     let mut read = Vec::new();
     for (platform, id) in built {
         let facts = engine.image_facts(id).await?;
-        let forms = if publication.reproducible {
-            layer_forms(engine, image, platform, &facts.diff_ids, epoch).await?
-        } else {
-            facts.diff_ids.iter().map(|d| (d.clone(), Form::AsIs)).collect()
+        let forms = match publication.layers {
+            Some(rule) => layer_forms(engine, image, platform, &facts.diff_ids, (rule, epoch)).await?,
+            None => facts.diff_ids.iter().map(|d| (d.clone(), Form::AsIs)).collect(),
         };
         read.push((facts, forms));
     }
@@ -226,37 +226,45 @@ pub async fn add_sboms(
 
 /// Seconds since 1970 of an RFC 3339 time (a release's `created`).
 fn epoch_of(created: &str) -> Result<u64, crate::Error> {
-    humantime::parse_rfc3339(created)
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs())
-        .ok_or_else(|| {
-            crate::Error::from(PublishError::Document(format!(
-                "created time {created} is not an RFC 3339 time in UTC"
-            )))
-        })
+    super::facts::seconds_of(created).ok_or_else(|| {
+        crate::Error::from(PublishError::Document(format!(
+            "created time {created} is not an RFC 3339 time in UTC"
+        )))
+    })
 }
 
 /// How each layer (`diff_ids`, the engine's) of `image`'s build for
 /// `platform` is published: the root image's layers as they are, the
-/// steps' rewritten reproducibly with mtimes clamped to `epoch`.
+/// steps' rewritten by `rule` against `epoch` (and, settled, the root
+/// image's creation).
 async fn layer_forms(
     engine: &DockerEngine,
     image: &BaseImage,
     platform: &str,
     diff_ids: &[String],
-    epoch: u64,
+    (rule, epoch): (LayerRule, u64),
 ) -> Result<Vec<(String, Form)>, crate::Error> {
     use crate::engine::Engine as _;
     let recipe = image.recipe()?;
     let root = recipe.root_address(Some(platform))?;
     let root_id = engine.root_identity(root, platform).await?.image_id;
-    let root_layers = engine.image_facts(&root_id).await?.diff_ids;
-    let shared = diff_ids.iter().zip(&root_layers).take_while(|(a, b)| a == b).count();
+    let root_facts = engine.image_facts(&root_id).await?;
+    let shared = diff_ids
+        .iter()
+        .zip(&root_facts.diff_ids)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let step_form = match rule {
+        LayerRule::Clamped => Form::Clamped(epoch),
+        LayerRule::Settled => Form::Settled {
+            after: root_facts.created_seconds(),
+            epoch,
+        },
+    };
     Ok(diff_ids
         .iter()
         .enumerate()
-        .map(|(n, d)| (d.clone(), if n < shared { Form::AsIs } else { Form::Clamped(epoch) }))
+        .map(|(n, d)| (d.clone(), if n < shared { Form::AsIs } else { step_form }))
         .collect())
 }
 

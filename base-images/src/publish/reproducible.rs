@@ -1,8 +1,11 @@
 //! Byte-reproducible step layers, as BuildKit's `rewrite-timestamp` makes
 //! them: each layer a version's steps made is rewritten on export with its
 //! entries in one fixed order (by path; a hard link right after its
-//! target), every modification time clamped to the epoch (the release's
-//! `created`: `SOURCE_DATE_EPOCH`, else the release time), headers rebuilt
+//! target), modification times set by [`Times`] (never after the epoch,
+//! the release's `created`: `SOURCE_DATE_EPOCH`, else the release time;
+//! every time a build can have written, after the root image was made,
+//! set to the epoch, so a rebuild from an empty cache gives the same
+//! bytes as a build whose steps came from the cache), headers rebuilt
 //! in one format (GNU, extended attributes kept as PAX records, access and
 //! change times dropped), and the files steps leave behind that differ
 //! from build to build dropped ([`VOLATILE`]). The root image's layers are
@@ -34,6 +37,26 @@ pub const VOLATILE: &[&str] = &[
     "var/cache/debconf/templates.dat-old",
 ];
 
+/// The modification times a rewritten layer records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Times {
+    /// No time is later than this (seconds since 1970).
+    pub epoch: u64,
+    /// When set, every time after it (the root image's creation: anything
+    /// a step wrote, whenever that step ran) is the epoch.
+    pub settled_after: Option<u64>,
+}
+
+impl Times {
+    /// The time an entry modified at `mtime` records.
+    pub fn of(self, mtime: u64) -> u64 {
+        match self.settled_after {
+            Some(after) if mtime > after => self.epoch,
+            _ => mtime.min(self.epoch),
+        }
+    }
+}
+
 /// Whether a layer entry at `path` (no leading `/`) is in [`VOLATILE`].
 pub fn is_volatile(path: &str) -> bool {
     let path = path.trim_start_matches("./").trim_start_matches('/');
@@ -57,8 +80,8 @@ struct Held {
 }
 
 /// Rewrites the layer tar `input` to `output` reproducibly (see the module
-/// documentation), modification times clamped to `epoch` (seconds).
-pub fn rewrite(input: impl Read, epoch: u64, output: impl Write) -> io::Result<()> {
+/// documentation), modification times as `times` says.
+pub fn rewrite(input: impl Read, times: Times, output: impl Write) -> io::Result<()> {
     let mut held = Vec::new();
     let mut archive = tar::Archive::new(input);
     for entry in archive.entries()? {
@@ -84,7 +107,7 @@ pub fn rewrite(input: impl Read, epoch: u64, output: impl Write) -> io::Result<(
                 }
             }
         }
-        let header = canonical_header(entry.header(), epoch)?;
+        let header = canonical_header(entry.header(), times)?;
         let mut data = Vec::new();
         entry.read_to_end(&mut data)?;
         held.push(Held {
@@ -111,15 +134,15 @@ pub fn rewrite(input: impl Read, epoch: u64, output: impl Write) -> io::Result<(
 }
 
 /// A GNU header with `original`'s type, mode, owner, size and device, and
-/// its modification time clamped to `epoch`.
-fn canonical_header(original: &tar::Header, epoch: u64) -> io::Result<tar::Header> {
+/// its modification time as `times` says.
+fn canonical_header(original: &tar::Header, times: Times) -> io::Result<tar::Header> {
     let mut header = tar::Header::new_gnu();
     let kind = original.entry_type();
     header.set_entry_type(kind);
     header.set_mode(original.mode()?);
     header.set_uid(original.uid()?);
     header.set_gid(original.gid()?);
-    header.set_mtime(original.mtime()?.min(epoch));
+    header.set_mtime(times.of(original.mtime()?));
     header.set_size(if kind.is_file() { original.size()? } else { 0 });
     if let Some(name) = original.username().ok().flatten() {
         let _ = header.set_username(name);
@@ -226,8 +249,18 @@ mod tests {
     }
 
     fn rewritten(bytes: &[u8], epoch: u64) -> Vec<u8> {
+        rewritten_with(
+            bytes,
+            Times {
+                epoch,
+                settled_after: None,
+            },
+        )
+    }
+
+    fn rewritten_with(bytes: &[u8], times: Times) -> Vec<u8> {
         let mut out = Vec::new();
-        rewrite(bytes, epoch, &mut out).unwrap_or_else(|e| panic!("{e}"));
+        rewrite(bytes, times, &mut out).unwrap_or_else(|e| panic!("{e}"));
         out
     }
 
@@ -292,6 +325,52 @@ mod tests {
             "sorted, clamped (older times kept), logs, bytecode and links to it dropped"
         );
         assert_eq!(rewritten(&a, epoch), a, "rewriting is idempotent");
+    }
+
+    #[test]
+    fn a_step_built_before_the_release_and_one_rebuilt_after_it_give_the_same_bytes() {
+        // The root was made at `root`; the release's epoch is later. A
+        // release whose step came from the cache carries the times of the
+        // build that made it (before the epoch), a rebuild from an empty
+        // cache its own (after it); a packaged file keeps its old time.
+        let (root, epoch) = (1_600_000_000, 1_700_000_000);
+        let cached = layer(&[
+            file("etc/passwd", epoch - 5_000, b"airbyte"),
+            file("etc/tool.conf", epoch - 5_000, b"conf"),
+            file("usr/share/doc/old", 1_000, b"packaged long ago"),
+        ]);
+        let rebuilt = layer(&[
+            file("etc/passwd", epoch + 7_000, b"airbyte"),
+            file("etc/tool.conf", epoch + 7_000, b"conf"),
+            file("usr/share/doc/old", 1_000, b"packaged long ago"),
+        ]);
+        let clamped = |bytes: &[u8]| rewritten(bytes, epoch);
+        assert_ne!(
+            clamped(&cached),
+            clamped(&rebuilt),
+            "clamping alone keeps the cached build's times"
+        );
+        let settled = Times {
+            epoch,
+            settled_after: Some(root),
+        };
+        let (a, b) = (rewritten_with(&cached, settled), rewritten_with(&rebuilt, settled));
+        assert_eq!(a, b, "byte-identical");
+        assert_eq!(
+            listing(&a),
+            [
+                ("etc/passwd".to_owned(), epoch),
+                ("etc/tool.conf".to_owned(), epoch),
+                ("usr/share/doc/old".to_owned(), 1_000),
+            ]
+        );
+        assert_eq!(settled.of(root), root, "the root's own time is kept");
+        assert_eq!(settled.of(root + 1), epoch);
+        let before_the_root = Times {
+            epoch: root - 10,
+            settled_after: Some(root),
+        };
+        assert_eq!(before_the_root.of(root - 5), root - 10, "never after the epoch");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! again and a build that failed at step 7 starts at step 7. Fetched and
 //! new files come from the build context, with their mode, owned by root
 //! or by their owner (`COPY --chown`, resolved in the image as it is at
-//! that step).
+//! that step). A rebuilding engine (`DockerEngine::rebuilding`) serves
+//! nothing from either cache.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -77,7 +78,12 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
     let tags = cache_tags(&request, &root_id, &prefixes)?;
 
     // The longest prefix already built, and a name BuildKit finds it by.
-    let (done, mut current, mut current_name) = match longest_cached(engine, &tags).await {
+    let cached = if engine.rebuild {
+        None
+    } else {
+        longest_cached(engine, &tags).await
+    };
+    let (done, mut current, mut current_name) = match cached {
         Some((n, id)) => (n, id, format!("{CACHE_REPOSITORY}:{}", tags[n])),
         None => (0, root_id.clone(), held_root_name(root, request.platform)?),
     };

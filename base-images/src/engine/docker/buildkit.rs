@@ -123,6 +123,7 @@ impl<'p> Stretch<'p> {
             networkmode: engine.network.mode(),
             labels: Some(HashMap::from([(RECIPE_LABEL.to_owned(), recipe.to_owned())])),
             version: BuilderVersion::BuilderBuildKit,
+            nocache: engine.rebuild,
             ..Default::default()
         };
         let mut progress = Progress::default();

@@ -43,6 +43,8 @@ pub struct DockerEngine {
     pub(super) containers: Arc<Mutex<HashSet<String>>>,
     /// Held while a root image is looked up or pulled.
     pub(super) roots: Arc<tokio::sync::Mutex<()>>,
+    /// Whether every step is built again ([`DockerEngine::rebuilding`]).
+    pub(super) rebuild: bool,
 }
 
 impl std::fmt::Debug for DockerEngine {
@@ -51,6 +53,7 @@ impl std::fmt::Debug for DockerEngine {
             .field("endpoint", &self.endpoint)
             .field("run_id", &self.run_id)
             .field("network", &self.network)
+            .field("rebuild", &self.rebuild)
             .finish()
     }
 }
@@ -118,7 +121,15 @@ impl DockerEngine {
             network,
             containers: Arc::default(),
             roots: Arc::default(),
+            rebuild: false,
         })
+    }
+
+    /// This engine, building every step again as `docker build --no-cache`
+    /// does: nothing is served from the step cache or from BuildKit's
+    /// cache, and the images built take the step cache's tags.
+    pub fn rebuilding(self) -> DockerEngine {
+        DockerEngine { rebuild: true, ..self }
     }
 
     /// The daemon's address.

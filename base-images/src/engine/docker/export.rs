@@ -42,6 +42,7 @@ impl DockerEngine {
                 .collect(),
             stop_signal: config.stop_signal.filter(|v| !v.is_empty()),
             diff_ids: inspect.root_fs.and_then(|r| r.layers).unwrap_or_default(),
+            created: inspect.created.filter(|v| !v.is_empty()),
         })
     }
 
