@@ -285,7 +285,8 @@ JSON
 record_tcp() {
     local port=""
     for _ in $(seq 50); do
-        port="$(grep -o 'API listen on 127\.0\.0\.1:[0-9]*' "$DIR/dockerd.log" | tail -1 | cut -d: -f2)"
+        # (no match yet is not an error: dockerd may not have logged it)
+        port="$({ grep -o 'API listen on 127\.0\.0\.1:[0-9]*' "$DIR/dockerd.log" || true; } | tail -1 | cut -d: -f2)"
         [ -n "$port" ] && break
         sleep 0.1
     done
@@ -344,9 +345,10 @@ case "${1:-}" in
         if host="$(running_daemon)"; then
             log "reusing the daemon at $host"
         else
-            start
+            # Armed first: a start that fails half-way is stopped too.
             started=1
             trap stop EXIT
+            start
             host="unix://$SOCK"
         fi
         if ! registry_answers; then
