@@ -271,7 +271,11 @@ JSON
         --ip-masq=false --userland-proxy=false >"$DIR/dockerd.log" 2>&1 &
     echo $! > "$DIR/dockerd.launcher.pid"
     for _ in $(seq 300); do
-        answers "$SOCK" && { log "private engine answers on unix://$SOCK"; record_tcp; return 0; }
+        if answers "$SOCK"; then
+            log "private engine answers on unix://$SOCK"
+            record_tcp || { stop; exit 2; }
+            return 0
+        fi
         sleep 0.1
     done
     log "the private engine did not answer within 30 s; see $DIR/dockerd.log:"
@@ -295,13 +299,17 @@ record_tcp() {
         echo "$port" > "$TCP_PORT_FILE"
         log "private engine answers on tcp://127.0.0.1:$port (TLS, client certificates in $CERTS)"
     else
-        log "the private engine's TCP port is not in $DIR/dockerd.log; tests of tcp:// will not find it"
+        log "the private engine's TCP port is not in $DIR/dockerd.log (no \"API listen on 127.0.0.1:PORT\"):"
+        tail -20 "$DIR/dockerd.log" >&2
+        return 1
     fi
 }
 
-# The engine's TCP address, once it was started and recorded its port.
+# The engine's TCP address, once it was started and recorded its port
+# (fails otherwise: call it where a failure is a condition).
 tcp_address() {
-    [ -s "$TCP_PORT_FILE" ] && echo "tcp://127.0.0.1:$(cat "$TCP_PORT_FILE")"
+    [ -s "$TCP_PORT_FILE" ] || return 1
+    echo "tcp://127.0.0.1:$(cat "$TCP_PORT_FILE")"
 }
 
 stop_pid() { # pidfile

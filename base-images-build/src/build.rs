@@ -225,8 +225,7 @@ async fn build_on<E: Engine>(
     ));
 
     // The release time is the build's start: every file a step of this
-    // build writes is newer, so clamping to it (publish) makes them equal
-    // whenever the version is built again.
+    // build writes is newer (publish settles step layers' times to it).
     let started = base_images::lock::now();
     let options = Options {
         root_overrides: overrides.clone(),

@@ -36,7 +36,7 @@ pub struct LockEntry {
     /// When it was released (RFC 3339, UTC): the start of the build that
     /// locked it, so every step that build ran is newer; the `created`
     /// time of its published image, and the epoch its step layers' times
-    /// are clamped to, unless `SOURCE_DATE_EPOCH` says otherwise.
+    /// are settled to, unless `SOURCE_DATE_EPOCH` says otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub released: Option<String>,
     /// Its published image index, once published.
@@ -406,6 +406,37 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("cannot be rendered (refused)"), "{err:?}");
+    }
+
+    #[test]
+    fn each_layer_rule_is_read_back_as_written_and_an_unknown_one_refused() -> Result<(), Error> {
+        let entry = |layers: &str| {
+            format!(
+                "format = 1\n\n[[image]]\nname = \"e2e:1.0.0\"\nrecipe = \"sha256:{}\"\n\n[image.published]\n\
+                 index = \"sha256:{}\"\ncreated = \"2026-01-01T00:00:00Z\"\nrepositories = [\"r.example/e2e\"]\n{layers}",
+                "a".repeat(64),
+                "b".repeat(64)
+            )
+        };
+        let path = Path::new("versions.lock");
+        for (written, rule) in [
+            ("", None),
+            ("layers = \"reproducible\"\n", Some(LayerRule::Clamped)),
+            ("layers = \"settled\"\n", Some(LayerRule::Settled)),
+        ] {
+            let lock = Lock::parse(&entry(written), path)?;
+            let key: ImageKey = "e2e:1.0.0".parse().unwrap_or_else(|e| panic!("{e}"));
+            let published = lock.get(&key).and_then(|e| e.published.clone());
+            assert_eq!(published.as_ref().map(|p| p.layers), Some(rule), "{written}");
+            assert_eq!(Lock::parse(&lock.render()?, path)?, lock, "{written}");
+        }
+        let unknown = Lock::parse(&entry("layers = \"sideways\"\n"), path).map(|_| ());
+        let message = unknown.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("versions.lock") && message.contains("sideways"),
+            "{message}"
+        );
+        Ok(())
     }
 
     #[test]

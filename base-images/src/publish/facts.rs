@@ -37,10 +37,16 @@ pub struct ImageFacts {
 }
 
 impl ImageFacts {
-    /// When the image was made, in seconds since 1970; 0 when the engine
-    /// does not say or says something that is not an RFC 3339 time.
+    /// When the image was made, in seconds since 1970 (an RFC 3339 time
+    /// with any offset); 0 when the engine does not say, says something
+    /// else, or a time before 1970 (Docker's "unknown" is year 1): then
+    /// every time in a settled step layer is the epoch.
     pub fn created_seconds(&self) -> u64 {
-        self.created.as_deref().and_then(seconds_of).unwrap_or(0)
+        self.created
+            .as_deref()
+            .and_then(|time| chrono::DateTime::parse_from_rfc3339(time).ok())
+            .and_then(|time| u64::try_from(time.timestamp()).ok())
+            .unwrap_or(0)
     }
 }
 
@@ -50,4 +56,27 @@ pub(super) fn seconds_of(time: &str) -> Option<u64> {
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created(time: &str) -> u64 {
+        ImageFacts {
+            created: Some(time.to_owned()),
+            ..ImageFacts::default()
+        }
+        .created_seconds()
+    }
+
+    #[test]
+    fn a_creation_time_is_read_with_any_offset_and_unknown_is_zero() {
+        assert_eq!(created("2023-11-14T22:13:20Z"), 1_700_000_000);
+        assert_eq!(created("2023-11-14T22:13:20.917385237Z"), 1_700_000_000);
+        assert_eq!(created("2023-11-15T00:13:20+02:00"), 1_700_000_000);
+        assert_eq!(created("0001-01-01T00:00:00Z"), 0, "Docker's unknown time");
+        assert_eq!(created("yesterday"), 0);
+        assert_eq!(ImageFacts::default().created_seconds(), 0);
+    }
 }

@@ -79,7 +79,7 @@ pub struct Stored {
 /// The most read of a layer's record (a few hundred bytes).
 const RECORD_LIMIT: u64 = 64 << 10;
 
-/// Compressed layers by diff id and form: `<dir>/<hex>[.clamped-<epoch>].tar.gz`
+/// Compressed layers by diff id and form: `<dir>/<hex>[.clamped-<epoch>|.settled-<after>-<epoch>].tar.gz`
 /// and, beside it, `….json` with the [`Stored`] record (written last, so
 /// a record always describes a complete file).
 #[derive(Clone, Debug)]

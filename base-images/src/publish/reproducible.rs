@@ -1,5 +1,5 @@
-//! Byte-reproducible step layers, as BuildKit's `rewrite-timestamp` makes
-//! them: each layer a version's steps made is rewritten on export with its
+//! Byte-reproducible step layers, in the spirit of BuildKit's
+//! `rewrite-timestamp` (which only clamps): each layer a version's steps made is rewritten on export with its
 //! entries in one fixed order (by path; a hard link right after its
 //! target), modification times set by [`Times`] (never after the epoch,
 //! the release's `created`: `SOURCE_DATE_EPOCH`, else the release time;
