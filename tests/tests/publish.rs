@@ -547,6 +547,23 @@ fn a_tag_already_holding_other_content_is_refused_before_the_version_is_pushed()
     assert_eq!(lock_of(ws.path()), lock_before, "versions.lock unchanged");
 }
 
+/// Runs `command` with a JSON report written in `dir`; its output and the
+/// report.
+fn with_json_report(mut command: Command, dir: &Path) -> (Output, serde_json::Value) {
+    let report = dir.join(format!("report-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&report);
+    let out = command
+        .arg("--report")
+        .arg(format!("json={}", report.display()))
+        .output()
+        .unwrap();
+    let json = std::fs::read(&report)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_else(|| panic!("no JSON report: {}", text(&out)));
+    (out, json)
+}
+
 /// The layer digests of each platform manifest of `REPOSITORY:tag` on `host`.
 fn layers_of(host: &str, tag: &str) -> Vec<Vec<String>> {
     let index = skopeo(host, tag, false);
@@ -584,20 +601,8 @@ fn a_version_rebuilt_from_nothing_is_published_elsewhere_with_the_same_digests()
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let ws = workspace();
-    let release = ws.path().join("released.json");
-    let out = publish_command(
-        ws.path(),
-        &[
-            "build",
-            "e2e-dual:1.0.0",
-            "--report",
-            &format!("json={}", release.display()),
-        ],
-    )
-    .output()
-    .unwrap();
+    let (out, json) = with_json_report(publish_command(ws.path(), &["build", "e2e-dual:1.0.0"]), ws.path());
     assert!(out.status.success(), "{}", text(&out));
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&release).unwrap()).unwrap();
     for version in json["versions"].as_array().unwrap() {
         assert_eq!(
             version["steps_cached"], 3,
@@ -621,8 +626,7 @@ fn a_version_rebuilt_from_nothing_is_published_elsewhere_with_the_same_digests()
     // With the recorded registry gone there is nothing to copy from: the
     // version is built again, every step anew, and must come out the same.
     first.stop();
-    let report = ws.path().join("rebuilt.json");
-    let out = publish_command(
+    let mut rebuild = publish_command(
         ws.path(),
         &[
             "publish",
@@ -630,20 +634,16 @@ fn a_version_rebuilt_from_nothing_is_published_elsewhere_with_the_same_digests()
             "--registry-override",
             &second.host(),
             "--rebuild",
-            "--report",
-            &format!("json={}", report.display()),
         ],
-    )
-    .env("BASE_IMAGES_CACHE_DIR", cache_b.path())
-    .output()
-    .unwrap();
+    );
+    rebuild.env("BASE_IMAGES_CACHE_DIR", cache_b.path());
+    let (out, json) = with_json_report(rebuild, ws.path());
     let said = text(&out);
     assert!(out.status.success(), "{said}");
     assert!(
         said.contains("1 version(s) pushed, 0 copied, 0 already published"),
         "{said}"
     );
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     let versions = json["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 2, "{json}");
     for version in versions {
