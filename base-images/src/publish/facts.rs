@@ -42,20 +42,15 @@ impl ImageFacts {
     /// else, or a time before 1970 (Docker's "unknown" is year 1): then
     /// every time in a settled step layer is the epoch.
     pub fn created_seconds(&self) -> u64 {
-        self.created
-            .as_deref()
-            .and_then(|time| chrono::DateTime::parse_from_rfc3339(time).ok())
-            .and_then(|time| u64::try_from(time.timestamp()).ok())
-            .unwrap_or(0)
+        self.created.as_deref().and_then(seconds_of).unwrap_or(0)
     }
 }
 
-/// Seconds since 1970 of an RFC 3339 time in UTC, if it is one.
+/// Seconds since 1970 of an RFC 3339 time (any offset), if it is one and
+/// not before 1970.
 pub(super) fn seconds_of(time: &str) -> Option<u64> {
-    humantime::parse_rfc3339(time)
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs())
+    let time = chrono::DateTime::parse_from_rfc3339(time).ok()?;
+    u64::try_from(time.timestamp()).ok()
 }
 
 #[cfg(test)]

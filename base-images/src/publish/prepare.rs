@@ -228,7 +228,7 @@ pub async fn add_sboms(
 fn epoch_of(created: &str) -> Result<u64, crate::Error> {
     super::facts::seconds_of(created).ok_or_else(|| {
         crate::Error::from(PublishError::Document(format!(
-            "created time {created} is not an RFC 3339 time in UTC"
+            "created time {created} is not an RFC 3339 time"
         )))
     })
 }
