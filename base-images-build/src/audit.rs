@@ -13,6 +13,7 @@ use base_images::audit::exceptions::{self, Verdict, FILE_NAME};
 use base_images::audit::{self as auditing, sarif, Exceptions, Finding};
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::interruptible;
+use base_images::engine::Engine as _;
 use base_images::fetch::Fetcher;
 use base_images::publish::attached::{attached_sboms, MAX_SBOM_BYTES};
 use base_images::publish::auth;
@@ -194,7 +195,7 @@ pub(crate) async fn local_sboms(
         let interrupt = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        let document = interruptible(engine, work, interrupt).await??;
+        let document = interruptible(engine.cleanup(), work, interrupt).await??;
         found.push(((*platform).to_owned(), "built on the local engine".to_owned(), document));
     }
     Ok(found)

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use base_images::checks::ResultCache;
+use base_images::engine::builders::Builders;
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::{self, check_on, interruptible, ImageReport, Options};
 use base_images::engine::Engine;
@@ -18,7 +19,7 @@ use futures_util::stream::{self, StreamExt as _};
 use crate::cli::{BuildArgs, EngineChoice};
 use crate::plan::{fetched_by_version, Plan};
 use crate::ui::Progress;
-use crate::{report, select, Error, Ui, Workspace};
+use crate::{fleet, report, select, Error, Ui, Workspace};
 
 /// Where a report goes.
 pub(crate) enum ReportSpec {
@@ -66,7 +67,7 @@ fn root_overrides(specs: &[String], images: &[&'static BaseImage]) -> Result<Vec
 /// id is recorded in the lock at release and must not change after). An
 /// unpinned root that came from a registry is refused, naming the pin.
 pub(crate) async fn release_policy<E: Engine>(
-    engine: &E,
+    builders: &Builders<E>,
     plan: &Plan,
     lock: &base_images::Lock,
     ui: &Ui,
@@ -75,8 +76,9 @@ pub(crate) async fn release_policy<E: Engine>(
     let mut problems = Vec::new();
     for (image, platforms) in plan.versions() {
         let recipe = image.recipe()?;
-        problems.extend(pinned_root_problems(engine, image, &recipe, ui).await);
+        problems.extend(pinned_root_problems(builders.on(platforms[0]), image, &recipe, ui).await);
         for &platform in platforms {
+            let engine = builders.on(platform);
             let Some(address) = recipe.root_for(platform) else {
                 continue;
             };
@@ -175,16 +177,24 @@ pub(crate) async fn build(workspace: &Workspace, args: &BuildArgs, ui: &Ui) -> R
             "--rebuild: the Dagger engine decides its own caching; use --engine docker".into(),
         )),
         #[cfg(feature = "dagger")]
+        EngineChoice::Dagger if !args.builder.is_empty() => Err(Error::Usage(
+            "--builder: builders are Docker-API engines; the Dagger engine schedules its own; use --engine docker"
+                .into(),
+        )),
+        #[cfg(feature = "dagger")]
         EngineChoice::Dagger => {
-            build_on(
-                base_images::engine::dagger::DaggerEngine::connect(),
-                workspace,
-                args,
-                ui,
-            )
-            .await
+            let connect = async |_| {
+                let engine = base_images::engine::dagger::DaggerEngine::connect().await?;
+                Ok(Builders::one(engine))
+            };
+            build_on(connect, workspace, args, ui).await
         }
-        _ => build_on(docker(args.rebuild), workspace, args, ui).await,
+        _ => {
+            let connect = async |platforms: Vec<&'static str>| {
+                fleet::connect(workspace, &args.builder, &platforms, args.rebuild).await
+            };
+            build_on(connect, workspace, args, ui).await
+        }
     }
 }
 
@@ -194,10 +204,10 @@ pub(crate) async fn docker(rebuild: bool) -> Result<DockerEngine, base_images::E
     Ok(if rebuild { engine.rebuilding() } else { engine })
 }
 
-/// `build` on the engine `connect` reaches (awaited once the selection and
-/// the arguments are known to be valid).
+/// `build` on the builders `connect` reaches for the platforms built
+/// (called once the selection and the arguments are known to be valid).
 async fn build_on<E: Engine>(
-    connect: impl std::future::Future<Output = Result<E, base_images::Error>>,
+    connect: impl AsyncFnOnce(Vec<&'static str>) -> Result<Builders<E>, Error>,
     workspace: &Workspace,
     args: &BuildArgs,
     ui: &Ui,
@@ -206,19 +216,19 @@ async fn build_on<E: Engine>(
     let reports_to = report_specs(&args.report)?;
     let (plan, overrides) = planned(selected, args, ui)?;
     let images = plan.images();
-    let engine = &connect.await?;
+    let builders = &connect(plan.platforms()).await?;
     // versions.lock is read once the workspace is ours: a run that wrote
     // it while this one connected is not undone.
     let _claim = workspace.claim()?;
     let lock = workspace.lock()?;
     let local_roots = if overrides.is_empty() {
-        release_policy(engine, &plan, &lock, ui).await?
+        release_policy(builders, &plan, &lock, ui).await?
     } else {
         BTreeMap::new()
     };
     ui.note(&format!(
         "engine: {} ({} version(s) to build, {} image(s) for {})",
-        engine.describe(),
+        builders.describe(),
         images.len(),
         plan.builds(),
         plan.platforms().join(", ")
@@ -232,7 +242,7 @@ async fn build_on<E: Engine>(
         fetcher: args.fetch.fetcher(),
         ..Options::default()
     };
-    let reports = build_all(engine, &plan, &lock, &options, args.jobs, args.no_cache, ui).await?;
+    let reports = build_all(builders, &plan, &lock, &options, args.jobs, args.no_cache, ui).await?;
     write_reports(&reports_to, &reports, &[])?;
     ui.summary(&report::table(&reports));
     if let Err(failed) = all_passed(&reports, ui) {
@@ -332,7 +342,7 @@ fn note_first_use(before: &base_images::Lock, after: &base_images::Lock, ui: &Ui
 /// removes the run's containers. Reports are sorted by version, then
 /// platform.
 pub(crate) async fn build_all<E: Engine>(
-    engine: &E,
+    builders: &Builders<E>,
     plan: &Plan,
     lock: &base_images::Lock,
     options: &Options,
@@ -351,13 +361,16 @@ pub(crate) async fn build_all<E: Engine>(
     let progress = ui.progress(plan.builds() as u64);
 
     let work = stream::iter(plan.chains())
-        .map(|(platform, chain)| build_chain(engine, platform, chain, lock, options, &progress, cache.clone()))
+        .map(|(platform, chain)| {
+            let engine = builders.on(platform);
+            build_chain(engine, platform, chain, lock, options, &progress, cache.clone())
+        })
         .buffer_unordered(jobs)
         .collect::<Vec<_>>();
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let outcome = interruptible(engine, work, interrupt).await;
+    let outcome = interruptible(builders.cleanup(), work, interrupt).await;
     progress.finish_and_clear();
     let results = outcome?;
 

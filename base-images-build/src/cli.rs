@@ -141,6 +141,11 @@ pub struct BuildArgs {
     /// smoke test; the run is never a release: nothing is locked or written).
     #[arg(long, value_name = "FROM=TO")]
     pub root_override: Vec<String>,
+    /// Build PLATFORM's images on the engine at ENDPOINT (unix://, tcp://
+    /// or https://; TLS as DOCKER_TLS_VERIFY and DOCKER_CERT_PATH say);
+    /// repeatable; over the workspace file's [builders] (base-images.toml).
+    #[arg(long, value_name = "PLATFORM=ENDPOINT")]
+    pub builder: Vec<crate::fleet::BuilderFlag>,
     /// How content the versions fetch is fetched.
     #[command(flatten)]
     pub fetch: FetchArgs,
@@ -190,6 +195,7 @@ impl Default for BuildArgs {
             report: Vec::new(),
             platform: None,
             root_override: Vec::new(),
+            builder: Vec::new(),
             fetch: FetchArgs::default(),
         }
     }
@@ -233,6 +239,11 @@ pub struct PublishArgs {
     /// The advisories `--audit` matches against.
     #[command(flatten)]
     pub advisories: AdvisoryArgs,
+    /// Build PLATFORM's images on the engine at ENDPOINT (unix://, tcp://
+    /// or https://; TLS as DOCKER_TLS_VERIFY and DOCKER_CERT_PATH say);
+    /// repeatable; over the workspace file's [builders] (base-images.toml).
+    #[arg(long, value_name = "PLATFORM=ENDPOINT")]
+    pub builder: Vec<crate::fleet::BuilderFlag>,
     /// How content the versions fetch is fetched.
     #[command(flatten)]
     pub fetch: FetchArgs,

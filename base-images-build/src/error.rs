@@ -53,6 +53,16 @@ pub enum Error {
         /// Each root, one line.
         roots: Vec<String>,
     },
+    /// A builder (an engine routed a platform) that does not answer.
+    #[error("builder {name} for {} does not answer; nothing was built: {source}", .platforms.join(", "))]
+    Builder {
+        /// Its name (`[builders.NAME]`, or the `--builder` flag).
+        name: String,
+        /// The platforms it was to build.
+        platforms: Vec<String>,
+        /// Why it does not answer.
+        source: Box<base_images::Error>,
+    },
     /// Bad command-line input.
     #[error("{0}")]
     Usage(String),
@@ -84,6 +94,7 @@ impl Error {
                 | base_images::Error::TooLarge { .. }
                 | base_images::Error::NoCacheDir,
             )
+            | Error::Builder { .. }
             | Error::Usage(_)
             | Error::Workspace(_) => 2,
             _ => 1,

@@ -14,6 +14,7 @@ mod audit;
 mod build;
 mod cli;
 mod error;
+mod fleet;
 mod generated;
 mod inspect;
 mod judge;
@@ -24,6 +25,7 @@ mod publish;
 mod report;
 mod sbom;
 mod select;
+mod settings;
 mod ui;
 mod verify;
 mod workspace;
@@ -32,6 +34,7 @@ pub use cli::{
     AdvisoryArgs, AuditArgs, BuildArgs, Bump, Cli, Command, EngineChoice, FailOn, OutdatedArgs, PublishArgs, VerifyArgs,
 };
 pub use error::Error;
+pub use fleet::BuilderFlag;
 pub use new::next_version;
 pub use ui::Ui;
 pub use workspace::{Claim, Workspace};

@@ -30,13 +30,14 @@ pub(crate) fn line(report: &ImageReport) -> String {
     let steps = report.image.as_ref().map_or(String::new(), |i| {
         format!(", {} step(s) built, {} cached", i.steps_built, i.steps_cached)
     });
+    let engine = &report.engine;
     let (style, mark) = if report.passed() {
         (GREEN, "ok  ")
     } else {
         (RED, "FAIL")
     };
     format!(
-        "{style}{mark}{style:#} {} [{}] {} check(s): {} passed ({cached} cached), {failed} failed{steps} {DIM}({:.1} s){DIM:#}",
+        "{style}{mark}{style:#} {} [{}] {} check(s): {} passed ({cached} cached), {failed} failed{steps} {DIM}on {engine} ({:.1} s){DIM:#}",
         report.key,
         report.platform,
         report.checks.len(),
@@ -225,6 +226,7 @@ pub(crate) fn json(reports: &[ImageReport], published: &[Published]) -> serde_js
             serde_json::json!({
                 "image": r.key,
                 "platform": r.platform,
+                "engine": r.engine,
                 "passed": r.passed(),
                 "image_id": r.image.as_ref().map(|i| i.id.clone()),
                 "steps_built": r.image.as_ref().map(|i| i.steps_built),
@@ -267,6 +269,7 @@ pub(crate) fn junit(reports: &[ImageReport], published: &[Published]) -> String 
     let mut report = Report::new("base-images-build");
     for r in reports {
         let mut suite = TestSuite::new(format!("{} [{}]", r.key, r.platform));
+        suite.add_property(quick_junit::Property::new("engine", r.engine.as_str()));
         suite.set_time(r.duration);
         if let Some(error) = &r.error {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);

@@ -6,6 +6,7 @@
 
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::{build_on, interruptible, Options};
+use base_images::engine::Engine as _;
 use base_images::fetch::Fetcher;
 use base_images::sbom::{self, Origin};
 use base_images::BaseImage;
@@ -26,7 +27,7 @@ pub(crate) async fn sbom(
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let bytes = interruptible(engine, work, interrupt).await??;
+    let bytes = interruptible(engine.cleanup(), work, interrupt).await??;
     Ok(String::from_utf8_lossy(&bytes).trim_end().to_owned())
 }
 

@@ -14,6 +14,7 @@ use base_images::checks::{ResultCache, Status};
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::{check_built, interruptible};
 use base_images::engine::BuiltImage;
+use base_images::engine::Engine as _;
 use base_images::lock::LockEntry;
 use base_images::publish::remote::Remote;
 use base_images::publish::sign::Verifier;
@@ -71,7 +72,7 @@ pub(crate) async fn verify(workspace: &Workspace, args: &VerifyArgs, ui: &Ui) ->
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let found = interruptible(engine, work, interrupt).await;
+    let found = interruptible(engine.cleanup(), work, interrupt).await;
     let (pulled, held) = pulled.into_inner().unwrap_or_else(PoisonError::into_inner);
     let_go(engine, &pulled, &held, args.keep, ui).await;
     let found = found??;

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use base_images::checks::{ResultCache, Status};
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::{build_and_check, interruptible, ImageReport};
+use base_images::engine::Engine as _;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -46,7 +47,7 @@ async fn main() -> ExitCode {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let reports = match interruptible(&engine, work, interrupt).await {
+    let reports = match interruptible(engine.cleanup(), work, interrupt).await {
         Ok(reports) => reports,
         Err(e) => {
             eprintln!("error: {e}");

@@ -228,7 +228,7 @@ async fn an_interrupted_build_removes_its_containers() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
-    let result = interruptible(&engine, work, step_started).await;
+    let result = interruptible(engine.cleanup(), work, step_started).await;
     assert!(matches!(result, Err(Error::Interrupted)), "{result:?}");
     let stopped = Instant::now();
     assert_no_containers_left(&engine).await;

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use base_images::engine::builders::Builders;
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::check_built;
 use std::collections::BTreeMap;
@@ -980,7 +981,7 @@ fn a_version_published_before_reproducible_layers_keeps_its_index_and_gains_its_
     // has them, no SBOM.
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let index = runtime.block_on(async {
-        let engine = DockerEngine::connect().await.unwrap();
+        let engine = Builders::one(DockerEngine::connect().await.unwrap());
         let store = LayerStore::new(shared_cache().join("layers"));
         let provenance = Provenance {
             created: released.clone(),
@@ -1087,7 +1088,7 @@ fn a_blob_another_repository_of_the_registry_has_is_mounted_not_uploaded() {
     let observer: Observer = std::sync::Arc::new(move |event| seen.lock().unwrap().push(event));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let engine = DockerEngine::connect().await.unwrap();
+        let engine = Builders::one(DockerEngine::connect().await.unwrap());
         let store = LayerStore::new(shared_cache().join("layers"));
         // The release's time, as the publish above used: the same epoch
         // for the step layers, so the same layer blobs.
@@ -1170,7 +1171,7 @@ fn a_stored_layer_that_does_not_verify_is_said_discarded_and_compressed_again() 
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let prepared = runtime.block_on(async {
-        let engine = DockerEngine::connect().await.unwrap();
+        let engine = Builders::one(DockerEngine::connect().await.unwrap());
         prepare(&engine, image, &built, publication, &store).await.unwrap()
     });
     // One byte of a stored blob changes; its size does not.

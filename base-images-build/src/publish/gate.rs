@@ -2,6 +2,7 @@
 //! against advisories first, and one with a fixable finding at or above
 //! the severity is refused.
 
+use base_images::engine::builders::Builders;
 use base_images::engine::docker::DockerEngine;
 use base_images::publish::{self as publishing, Prepared, Publication, Target};
 use base_images::BaseImage;
@@ -40,13 +41,13 @@ impl Gate {
     /// The findings of `prepared`'s SBOMs (made now) that fail the gate.
     pub(super) async fn judge(
         &self,
-        engine: &DockerEngine,
+        builders: &Builders<DockerEngine>,
         image: &BaseImage,
         prepared: &mut Prepared,
         publication: Publication<'_>,
         ui: &Ui,
     ) -> Result<Vec<String>, Error> {
-        publishing::add_sboms(engine, image, prepared, publication, None).await?;
+        publishing::add_sboms(builders, image, prepared, publication, None).await?;
         let mut subjects = Vec::new();
         for sbom in &prepared.sboms {
             let from = format!("to attach, {}", sbom.subject);

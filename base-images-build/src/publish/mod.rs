@@ -24,9 +24,9 @@ mod targets;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use base_images::engine::builders::Builders;
 use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::{interruptible, ImageReport, Options};
-use base_images::engine::Engine as _;
 use base_images::lock::{Lock, Published};
 use base_images::publish::copy::{self, Source};
 use base_images::publish::layers::LayerStore;
@@ -52,7 +52,7 @@ struct Run<'a> {
     workspace: &'a Workspace,
     args: &'a PublishArgs,
     ui: &'a Ui,
-    engine: &'a DockerEngine,
+    builders: &'a Builders<DockerEngine>,
     lock: &'a Lock,
     remotes: BTreeMap<String, Remote>,
     signer: Option<Signer>,
@@ -72,17 +72,15 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
         None => None,
     };
     let gate = Gate::of(workspace, args, ui)?;
-    let engine = &crate::build::docker(args.rebuild).await?;
-    // versions.lock is read once the workspace is ours: a run that wrote
-    // it while this one connected is not undone.
     let _claim = workspace.claim()?;
     let lock = &workspace.lock()?;
     let chosen = released_with_targets(selected, lock, args, ui)?;
+    let builders = &connect_builders(workspace, args, &chosen).await?;
     let mut run = Run {
         workspace,
         args,
         ui,
-        engine,
+        builders,
         lock,
         remotes: connect(&chosen).await?,
         signer,
@@ -106,13 +104,26 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
     }
     // Ctrl-C is the tool's from the first build on: every phase after it
     // listens too, or an interruption would be lost.
-    let planned = interruptible(engine, run.plan_all(&chosen, early, &reports), ctrl_c()).await??;
+    let planned = interruptible(builders.cleanup(), run.plan_all(&chosen, early, &reports), ctrl_c()).await??;
     if args.dry_run {
         let outcomes: Vec<report::Published> = planned.iter().map(|p| run.planned_outcome(p)).collect();
         return dry_run(outcomes, &reports, &reports_to, ui);
     }
-    let (outcomes, lock_now) = interruptible(engine, run.carry_out_all(&planned, &chosen), ctrl_c()).await?;
+    let (outcomes, lock_now) =
+        interruptible(builders.cleanup(), run.carry_out_all(&planned, &chosen), ctrl_c()).await?;
     run.finish(outcomes, &lock_now, &reports, &reports_to)
+}
+
+/// The builders of every platform of the `chosen` versions.
+async fn connect_builders(
+    workspace: &Workspace,
+    args: &PublishArgs,
+    chosen: &[(&'static BaseImage, Target)],
+) -> Result<Builders<DockerEngine>, Error> {
+    let mut platforms: Vec<&'static str> = chosen.iter().flat_map(|(i, _)| i.platforms().iter().copied()).collect();
+    platforms.sort_unstable();
+    platforms.dedup();
+    crate::fleet::connect(workspace, &args.builder, &platforms, args.rebuild).await
 }
 
 impl Run<'_> {
@@ -183,10 +194,10 @@ impl Run<'_> {
         }
         let (args, ui) = (self.args, self.ui);
         let plan = Plan::new(images, None, !args.selectors.is_empty(), ui)?;
-        release_policy(self.engine, &plan, self.lock, ui).await?;
+        release_policy(self.builders, &plan, self.lock, ui).await?;
         ui.note(&format!(
             "engine: {} ({} version(s) to check on {} before publishing)",
-            self.engine.describe(),
+            self.builders.describe(),
             plan.images().len(),
             plan.platforms().join(", ")
         ));
@@ -194,7 +205,7 @@ impl Run<'_> {
             fetcher: args.fetch.fetcher(),
             ..Options::default()
         };
-        let reports = build_all(self.engine, &plan, self.lock, &options, args.jobs, args.no_cache, ui).await?;
+        let reports = build_all(self.builders, &plan, self.lock, &options, args.jobs, args.no_cache, ui).await?;
         ui.summary(&report::table(&reports));
         Ok(reports)
     }
@@ -235,7 +246,7 @@ impl Run<'_> {
         let inputs = ReleaseInputs::of(self.lock, image);
         let publication = inputs.publication(target, &provenance);
         let built = built_images(image, reports);
-        let mut prepared = publishing::prepare(self.engine, image, &built, publication, &self.store).await?;
+        let mut prepared = publishing::prepare(self.builders, image, &built, publication, &self.store).await?;
         let ours = prepared.index.digest.clone();
         let wanted = recorded.as_ref().map_or(ours.clone(), |r| r.index.clone());
         let remote = &self.remotes[&target.registry];
@@ -243,7 +254,7 @@ impl Run<'_> {
         let mut action = Action::of(target, resolved, &wanted, &ours, unread);
         if let (Action::Push, Some(gate)) = (&action, &self.gate) {
             let failing = gate
-                .judge(self.engine, image, &mut prepared, publication, self.ui)
+                .judge(self.builders, image, &mut prepared, publication, self.ui)
                 .await?;
             if !failing.is_empty() {
                 action = Action::Gated(failing);
@@ -386,10 +397,10 @@ impl Run<'_> {
         let provenance = provenance_of(&planned.published);
         let publication = publication_inputs.publication(target, &provenance);
         if prepared.sboms.is_empty() {
-            publishing::add_sboms(self.engine, image, &mut prepared, publication, None).await?;
+            publishing::add_sboms(self.builders, image, &mut prepared, publication, None).await?;
         }
         let remote = &self.remotes[&target.registry];
-        publishing::push(self.engine, remote, target, &prepared, options, observer).await
+        publishing::push(self.builders, remote, target, &prepared, options, observer).await
     }
 
     /// Attaches the SBOMs and the signature a version published before
@@ -416,7 +427,7 @@ impl Run<'_> {
         let publication = inputs.publication(target, &provenance);
         let mut prepared = prepared.clone();
         let missing_in = Some((remote, target.repository.as_str()));
-        publishing::add_sboms(self.engine, image, &mut prepared, publication, missing_in).await?;
+        publishing::add_sboms(self.builders, image, &mut prepared, publication, missing_in).await?;
         publishing::attach_sboms(remote, &target.repository, &prepared, observer).await?;
         if let Some(signer) = &self.signer {
             publishing::sign_index(remote, target, &prepared.index.digest, signer, observer).await?;

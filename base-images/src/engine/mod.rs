@@ -2,8 +2,10 @@
 //! the interface; `docker` is the engine used here (any Docker-API daemon,
 //! through `bollard`), `dagger` the one of a Dagger session; `pipeline`
 //! builds versions and runs their resolved checks the same way for every
-//! caller (the build tool, the demo, the end-to-end tests).
+//! caller (the build tool, the demo, the end-to-end tests); `builders` says
+//! which engine each platform is built on.
 
+pub mod builders;
 #[cfg(feature = "dagger")]
 pub mod dagger;
 pub mod docker;
@@ -105,6 +107,11 @@ pub trait Engine: Send + Sync {
 
     /// The engine and where it answers, for the tools' output.
     fn describe(&self) -> String;
+
+    /// The engine and where it answers, in a few words
+    /// (`docker at unix:///…`): what a report names as having built an
+    /// image.
+    fn name(&self) -> String;
 
     /// Builds a recipe, reusing cached steps.
     fn build(&self, request: BuildRequest<'_>) -> impl Future<Output = Result<BuiltImage, Error>> + Send;

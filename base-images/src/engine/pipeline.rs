@@ -19,6 +19,8 @@ pub struct ImageReport {
     pub key: crate::ImageKey,
     /// The platform built.
     pub platform: String,
+    /// The engine that built and checked it ([`Engine::name`]).
+    pub engine: String,
     /// The built image, unless the build failed.
     pub image: Option<BuiltImage>,
     /// The check results (empty when the build failed).
@@ -101,6 +103,7 @@ pub async fn build_on<E: Engine>(
     let mut report = ImageReport {
         key: image.key(),
         platform: platform.to_owned(),
+        engine: engine.name(),
         image: None,
         checks: Vec::new(),
         fetched: Pins::new(),
@@ -208,17 +211,17 @@ async fn run_resolved<E: Engine>(
 }
 
 /// Runs `work` until `interrupt` completes (Ctrl-C, in the tools); then
-/// drops the work, removes every container the engine started and returns
-/// [`Error::Interrupted`].
-pub async fn interruptible<E: Engine, T>(
-    engine: &E,
+/// drops the work, runs `cleanup` (an engine's, which removes every
+/// container it started) and returns [`Error::Interrupted`].
+pub async fn interruptible<T>(
+    cleanup: impl std::future::Future<Output = ()>,
     work: impl std::future::Future<Output = T>,
     interrupt: impl std::future::Future<Output = ()>,
 ) -> Result<T, Error> {
     tokio::select! {
         done = work => Ok(done),
         () = interrupt => {
-            engine.cleanup().await;
+            cleanup.await;
             Err(Error::Interrupted)
         }
     }

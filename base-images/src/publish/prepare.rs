@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::engine::builders::Builders;
 use crate::engine::docker::DockerEngine;
 use crate::lock::LayerRule;
 use crate::sbom::SPDX_MEDIA_TYPE;
@@ -89,18 +90,18 @@ pub struct PlatformImage {
 type Read = (ImageFacts, Vec<(String, Form)>);
 
 /// Reads each platform's built image (`built`: platform and engine image
-/// id) of `image` from `engine` and makes its OCI documents;
+/// id) of `image` from the builder of its platform and makes its OCI documents;
 /// layers not in `store` yet are exported and compressed into it, the
 /// platforms' concurrently (one core each).
 pub async fn prepare(
-    engine: &DockerEngine,
+    builders: &Builders<DockerEngine>,
     image: &BaseImage,
     built: &[(String, String)],
     publication: Publication<'_>,
     store: &LayerStore,
 ) -> Result<Prepared, crate::Error> {
-    let read = read_images(engine, image, built, publication).await?;
-    export_missing(engine, built, &read, store).await?;
+    let read = read_images(builders, image, built, publication).await?;
+    export_missing(builders, built, &read, store).await?;
     let mut images = Vec::new();
     for ((platform, id), (facts, forms)) in built.iter().zip(read) {
         let platform_image = platform_image(image, platform, id, facts, forms, publication, store)?;
@@ -121,7 +122,7 @@ pub async fn prepare(
 /// published: as it is, or (a reproducible publication's step layers)
 /// rewritten by its layer rule, against its `created` time.
 async fn read_images(
-    engine: &DockerEngine,
+    builders: &Builders<DockerEngine>,
     image: &BaseImage,
     built: &[(String, String)],
     publication: Publication<'_>,
@@ -129,6 +130,7 @@ async fn read_images(
     let epoch = epoch_of(&publication.provenance.created)?;
     let mut read = Vec::new();
     for (platform, id) in built {
+        let engine = builders.on(platform);
         let facts = engine.image_facts(id).await?;
         let forms = match publication.layers {
             Some(rule) => layer_forms(engine, image, platform, &facts.diff_ids, (rule, epoch)).await?,
@@ -143,12 +145,13 @@ async fn read_images(
 /// says they are published) it does not hold yet, the images'
 /// concurrently.
 async fn export_missing(
-    engine: &DockerEngine,
+    builders: &Builders<DockerEngine>,
     built: &[(String, String)],
     read: &[Read],
     store: &LayerStore,
 ) -> Result<(), crate::Error> {
-    let exports = built.iter().zip(read).filter_map(|((_, id), (_, forms))| {
+    let exports = built.iter().zip(read).filter_map(|((platform, id), (_, forms))| {
+        let engine = builders.on(platform);
         let missing: BTreeMap<String, Form> = forms
             .iter()
             .filter(|(d, form)| store.get(d, *form).is_none())
@@ -204,7 +207,7 @@ fn platform_image(
 /// every platform, or, with `missing_in` (a registry and a repository),
 /// only those whose manifest has no SBOM there yet.
 pub async fn add_sboms(
-    engine: &DockerEngine,
+    builders: &Builders<DockerEngine>,
     image: &BaseImage,
     prepared: &mut Prepared,
     publication: Publication<'_>,
@@ -218,6 +221,7 @@ pub async fn add_sboms(
                 continue;
             }
         }
+        let engine = builders.on(&platform_image.platform);
         sboms.push(sbom_artifact(engine, image, platform_image, id, publication).await?);
     }
     prepared.sboms = sboms;

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::engine::builders::Builders;
 use crate::engine::docker::DockerEngine;
 use crate::sbom::SPDX_MEDIA_TYPE;
 
@@ -37,7 +38,7 @@ pub struct PushOptions<'a> {
 /// is written: if it appeared meanwhile with other content, it is left
 /// alone and the push fails.
 pub async fn push(
-    engine: &DockerEngine,
+    builders: &Builders<DockerEngine>,
     remote: &Remote,
     target: &Target,
     prepared: &Prepared,
@@ -46,7 +47,7 @@ pub async fn push(
 ) -> Result<(), crate::Error> {
     let repository = target.repository.as_str();
     let pusher = Pusher {
-        engine,
+        builders,
         remote,
         repository,
         options,
@@ -63,9 +64,9 @@ pub async fn push(
     put_tag(remote, target, &prepared.index, observe).await
 }
 
-/// One push's engine, registry, repository and options.
+/// One push's builders, registry, repository and options.
 struct Pusher<'a> {
-    engine: &'a DockerEngine,
+    builders: &'a Builders<DockerEngine>,
     remote: &'a Remote,
     repository: &'a str,
     options: PushOptions<'a>,
@@ -76,17 +77,25 @@ impl Pusher<'_> {
     /// Pushes one platform's image (`id` in the engine): its layers, its
     /// configuration, then its manifest by digest.
     async fn image(&self, image: &PlatformImage, id: &str) -> Result<(), crate::Error> {
+        let engine = self.builders.on(&image.platform);
         for (blob, (diff_id, form)) in image.layers.iter().zip(&image.sources) {
-            self.layer(blob, id, diff_id, *form).await?;
+            self.layer(blob, (engine, id), diff_id, *form).await?;
         }
         self.remote.upload_if_missing(self.repository, &image.config).await?;
         put_by_digest(self.remote, self.repository, &image.manifest, self.observe).await?;
         Ok(())
     }
 
-    /// Pushes the layer `blob` (`diff_id` of `id` in the engine, published
-    /// as `form`): present, else mounted, else uploaded from the store.
-    async fn layer(&self, blob: &Blob, id: &str, diff_id: &str, form: Form) -> Result<(), crate::Error> {
+    /// Pushes the layer `blob` (`diff_id` of image `id` in `engine`,
+    /// published as `form`): present, else mounted, else uploaded from the
+    /// store.
+    async fn layer(
+        &self,
+        blob: &Blob,
+        (engine, id): (&DockerEngine, &str),
+        diff_id: &str,
+        form: Form,
+    ) -> Result<(), crate::Error> {
         let (remote, repository, observe) = (self.remote, self.repository, self.observe);
         if remote.has_blob(repository, &blob.digest).await? {
             observe(Event::Present {
@@ -104,7 +113,7 @@ impl Pusher<'_> {
             return Ok(());
         }
         let store = self.options.store;
-        self.restore(blob, id, diff_id, form).await?;
+        self.restore(blob, (engine, id), diff_id, form).await?;
         observe(Event::Uploading {
             digest: blob.digest.clone(),
             size: blob.size,
@@ -132,16 +141,22 @@ impl Pusher<'_> {
         Ok(None)
     }
 
-    /// Makes sure the store holds `blob` (`diff_id` of `id` as `form`):
-    /// exported and compressed again when it lost it; an error when that
-    /// no longer gives the same blob.
-    async fn restore(&self, blob: &Blob, id: &str, diff_id: &str, form: Form) -> Result<(), crate::Error> {
+    /// Makes sure the store holds `blob` (`diff_id` of image `id` in
+    /// `engine`, as `form`): exported and compressed again when it lost
+    /// it; an error when that no longer gives the same blob.
+    async fn restore(
+        &self,
+        blob: &Blob,
+        (engine, id): (&DockerEngine, &str),
+        diff_id: &str,
+        form: Form,
+    ) -> Result<(), crate::Error> {
         let store = self.options.store;
         let stored = |store: &LayerStore| store.get(diff_id, form).map(|s| s.blob);
         if stored(store).as_ref() == Some(blob) {
             return Ok(());
         }
-        export_layers(self.engine, id, &[(diff_id.to_owned(), form)].into(), store).await?;
+        export_layers(engine, id, &[(diff_id.to_owned(), form)].into(), store).await?;
         if stored(store).as_ref() != Some(blob) {
             return Err(crate::Error::from(PublishError::Document(format!(
                 "layer {diff_id} of {id} no longer compresses to {}; delete {} and publish again",

@@ -89,6 +89,10 @@ impl Engine for DaggerEngine {
     type Target = DaggerTarget;
 
     fn describe(&self) -> String {
+        self.name()
+    }
+
+    fn name(&self) -> String {
         format!("dagger at {}", self.endpoint)
     }
 

@@ -47,6 +47,22 @@ pub struct DockerEngine {
     pub(super) rebuild: bool,
 }
 
+/// The bollard client of `endpoint`: with TLS and the client certificate
+/// in `certs` when given, else as the docker CLI connects.
+fn client_for(endpoint: &str, certs: Option<&std::path::Path>) -> Result<Docker, bollard::errors::Error> {
+    match certs {
+        Some(dir) => Docker::connect_with_ssl(
+            endpoint,
+            &dir.join("key.pem"),
+            &dir.join("cert.pem"),
+            &dir.join("ca.pem"),
+            CONNECT_TIMEOUT.as_secs(),
+            bollard::API_DEFAULT_VERSION,
+        ),
+        None => Docker::connect_with_host(endpoint),
+    }
+}
+
 impl std::fmt::Debug for DockerEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DockerEngine")
@@ -77,6 +93,14 @@ impl DockerEngine {
     /// an older daemon such as Debian's 20.10 does, 1.41) and reads whether
     /// it has a default network ([`StepNetwork`]).
     pub async fn connect_to(endpoint: &str) -> Result<Self, Error> {
+        Self::connect_with_certs(endpoint, None).await
+    }
+
+    /// Connects to `endpoint` as [`connect_to`](Self::connect_to) does, but
+    /// with TLS and the client certificate in `certs` when given (a
+    /// directory laid out as `DOCKER_CERT_PATH`: `ca.pem`, `cert.pem`,
+    /// `key.pem`), whatever the environment says: a builder's own.
+    pub async fn connect_with_certs(endpoint: &str, certs: Option<&std::path::Path>) -> Result<Self, Error> {
         let unavailable = |reason: String, source: Option<bollard::errors::Error>| Error::EngineUnavailable {
             endpoint: endpoint.to_owned(),
             reason,
@@ -90,7 +114,7 @@ impl DockerEngine {
         crate::tls::install_provider();
         // Requests such as a long build step's wait are bounded by our own
         // timeouts, not the client's.
-        let docker = Docker::connect_with_host(endpoint)
+        let docker = client_for(endpoint, certs)
             .map_err(|e| unavailable(e.to_string(), Some(e)))?
             .with_timeout(Duration::from_secs(3600));
         let answered = tokio::time::timeout(CONNECT_TIMEOUT, async {

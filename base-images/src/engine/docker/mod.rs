@@ -33,7 +33,11 @@ impl Engine for DockerEngine {
     type Target = DockerTarget;
 
     fn describe(&self) -> String {
-        format!("docker at {}{}", self.endpoint, self.network.note())
+        format!("{}{}", self.name(), self.network.note())
+    }
+
+    fn name(&self) -> String {
+        format!("docker at {}", self.endpoint)
     }
 
     async fn build(&self, request: BuildRequest<'_>) -> Result<BuiltImage, Error> {
