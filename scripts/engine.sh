@@ -9,6 +9,10 @@
 #   scripts/engine.sh start        start the private engine and leave it running
 #   scripts/engine.sh stop         stop the private engine started by `start`
 #   scripts/engine.sh env          print the DOCKER_HOST to export
+#   scripts/engine.sh private      start the private engine of
+#                                  $BASE_IMAGES_ENGINE_DIR even when another
+#                                  daemon answers (a second builder; no
+#                                  registry); print its DOCKER_HOST
 #
 # The private engine listens on its unix socket and on a loopback TCP port
 # the OS chooses at start (recorded in $BASE_IMAGES_ENGINE_DIR/tcp-port;
@@ -341,6 +345,10 @@ case "${1:-}" in
         if running_daemon >/dev/null; then log "a daemon already answers: $(running_daemon)"; else start; fi
         start_registry ;;
     stop) stop ;;
+    private)
+        claim_dir
+        if answers "$SOCK"; then log "the private engine of $DIR already answers"; else start; fi
+        echo "export DOCKER_HOST=unix://$SOCK" ;;
     env)
         check_dir
         host="$(running_daemon)" || { log "no daemon answers; run: scripts/engine.sh start"; exit 2; }
@@ -373,6 +381,6 @@ case "${1:-}" in
         "$HERE/root-image.sh"
         "$@" ;;
     *)
-        echo "usage: scripts/engine.sh run CMD... | start | stop | env" >&2
+        echo "usage: scripts/engine.sh run CMD... | start | stop | env | private" >&2
         exit 2 ;;
 esac

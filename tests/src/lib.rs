@@ -7,6 +7,7 @@
 
 pub mod advisories;
 pub mod broken;
+pub mod builder;
 pub mod dual;
 pub mod e2e;
 pub mod finish;

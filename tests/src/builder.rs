@@ -1,0 +1,119 @@
+//! A second private engine on this machine, for the tests of builders per
+//! platform: `scripts/engine.sh private` started on an engine directory of
+//! its own (its own data root, sockets and containerd), stopped by the
+//! same script, by the PIDs it recorded, when the value is dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The script that starts and stops private engines.
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/engine.sh");
+
+/// Debian's docker CLI (another one may come first in PATH).
+const DOCKER: &str = "/usr/bin/docker";
+
+/// A running second engine.
+pub struct SecondEngine {
+    /// Holds the engine directory; removed last.
+    _parent: tempfile::TempDir,
+    /// The engine directory the script owns.
+    dir: PathBuf,
+    /// Its `DOCKER_HOST`.
+    host: String,
+}
+
+impl SecondEngine {
+    /// Starts one; `None` (see [`crate::gate::not_run`]) when it could not.
+    pub fn start() -> Option<SecondEngine> {
+        let parent = tempfile::Builder::new()
+            .prefix("base-images-builder.")
+            .tempdir_in("/var/tmp")
+            .ok()?;
+        let dir = parent.path().join("engine");
+        let out = script(&dir, "private");
+        if !out.status.success() {
+            crate::gate::not_run(&format!(
+                "a second private engine did not start: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            return None;
+        }
+        let host = format!("unix://{}", dir.join("docker.sock").display());
+        Some(SecondEngine {
+            _parent: parent,
+            dir,
+            host,
+        })
+    }
+
+    /// Its `DOCKER_HOST`.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// Copies `image` from the engine `from` (a `DOCKER_HOST`) into this
+    /// one, as `docker save | docker load` does (the same image id).
+    pub fn copy_image(&self, from: &str, image: &str) {
+        let mut save = Command::new(DOCKER)
+            .args(["-H", from, "save", image])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("docker save: {e}"));
+        let archive = save
+            .stdout
+            .take()
+            .unwrap_or_else(|| panic!("docker save has no output"));
+        let load = Command::new(DOCKER)
+            .args(["-H", &self.host, "load", "-q"])
+            .stdin(archive)
+            .output()
+            .unwrap_or_else(|e| panic!("docker load: {e}"));
+        let saved = save.wait().unwrap_or_else(|e| panic!("docker save: {e}"));
+        assert!(
+            saved.success() && load.status.success(),
+            "copying {image}: {}",
+            String::from_utf8_lossy(&load.stderr)
+        );
+    }
+}
+
+impl Drop for SecondEngine {
+    fn drop(&mut self) {
+        let out = script(&self.dir, "stop");
+        if !out.status.success() {
+            eprintln!("stopping {}: {}", self.host, String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
+
+/// `scripts/engine.sh COMMAND` on the engine directory `dir`.
+fn script(dir: &Path, command: &str) -> Output {
+    Command::new("bash")
+        .arg(SCRIPT)
+        .arg(command)
+        .env("BASE_IMAGES_ENGINE_DIR", dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{SCRIPT}: {e}"))
+}
+
+/// What the engine at `host` says of image `id`'s architecture; `None`
+/// when it has no such image.
+pub fn architecture_on(host: &str, id: &str) -> Option<String> {
+    let out = Command::new(DOCKER)
+        .args(["-H", host, "image", "inspect", "--format", "{{.Architecture}}", id])
+        .output()
+        .unwrap_or_else(|e| panic!("docker image inspect: {e}"));
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// The image id of `image` on the engine at `host`.
+pub fn image_id_on(host: &str, image: &str) -> String {
+    let out = Command::new(DOCKER)
+        .args(["-H", host, "image", "inspect", "--format", "{{.Id}}", image])
+        .output()
+        .unwrap_or_else(|e| panic!("docker image inspect: {e}"));
+    assert!(out.status.success(), "{image} is not on {host}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
