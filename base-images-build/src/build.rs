@@ -10,16 +10,17 @@ use std::path::PathBuf;
 
 use base_images::checks::ResultCache;
 use base_images::engine::builders::Builders;
-use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::{self, check_on, interruptible, ImageReport, Options};
 use base_images::engine::Engine;
+use base_images::shared_results::SharedResults;
 use base_images::BaseImage;
 use futures_util::stream::{self, StreamExt as _};
 
 use crate::cli::{BuildArgs, EngineChoice};
+use crate::fleet::Fleet;
 use crate::plan::{fetched_by_version, Plan};
 use crate::ui::Progress;
-use crate::{fleet, report, select, Error, Ui, Workspace};
+use crate::{report, select, Error, Ui, Workspace};
 
 /// Where a report goes.
 pub(crate) enum ReportSpec {
@@ -177,8 +178,8 @@ pub(crate) async fn build(workspace: &Workspace, args: &BuildArgs, ui: &Ui) -> R
             "--rebuild: the Dagger engine decides its own caching; use --engine docker".into(),
         )),
         #[cfg(feature = "dagger")]
-        EngineChoice::Dagger if !args.builder.is_empty() => Err(Error::Usage(
-            "--builder: builders are Docker-API engines; the Dagger engine schedules its own; use --engine docker"
+        EngineChoice::Dagger if !args.fleet.builder.is_empty() || args.fleet.cache.is_some() => Err(Error::Usage(
+            "--builder, --cache: builders and their shared cache are Docker-API engines'; the Dagger engine schedules and caches its own; use --engine docker"
                 .into(),
         )),
         #[cfg(feature = "dagger")]
@@ -190,18 +191,11 @@ pub(crate) async fn build(workspace: &Workspace, args: &BuildArgs, ui: &Ui) -> R
             build_on(connect, workspace, args, ui).await
         }
         _ => {
-            let connect = async |platforms: Vec<&'static str>| {
-                fleet::connect(workspace, &args.builder, &platforms, args.rebuild).await
-            };
+            let fleet = Fleet::of(workspace, &args.fleet)?;
+            let connect = async |platforms: Vec<&'static str>| fleet.connect(&platforms, args.rebuild).await;
             build_on(connect, workspace, args, ui).await
         }
     }
-}
-
-/// The Docker engine, rebuilding every step when `rebuild` is set.
-pub(crate) async fn docker(rebuild: bool) -> Result<DockerEngine, base_images::Error> {
-    let engine = DockerEngine::connect().await?;
-    Ok(if rebuild { engine.rebuilding() } else { engine })
 }
 
 /// `build` on the builders `connect` reaches for the platforms built
@@ -234,12 +228,14 @@ async fn build_on<E: Engine>(
         plan.platforms().join(", ")
     ));
 
-    // The release time is the build's start: every file a step of this
-    // build writes is newer (publish settles step layers' times to it).
-    let started = base_images::lock::now();
+    // The release time is the build's start, or the one every runner of a
+    // fleet is given (SOURCE_DATE_EPOCH): every file a step writes is
+    // newer (publish settles step layers' times to it).
+    let started = source_date()?.unwrap_or_else(base_images::lock::now);
     let options = Options {
         root_overrides: overrides.clone(),
         fetcher: args.fetch.fetcher(),
+        shared_results: Fleet::of(workspace, &args.fleet)?.shared_results()?,
         ..Options::default()
     };
     let reports = build_all(builders, &plan, &lock, &options, args.jobs, args.no_cache, ui).await?;
@@ -260,6 +256,22 @@ async fn build_on<E: Engine>(
         time: Some(started),
     };
     release_written(workspace, &plan, &lock, &release, ui)
+}
+
+/// `SOURCE_DATE_EPOCH` as an RFC 3339 time, when it is set: the release
+/// time of a build, the creation time of a publish, the same on every
+/// runner given it.
+pub(crate) fn source_date() -> Result<Option<String>, Error> {
+    let Some(text) = std::env::var("SOURCE_DATE_EPOCH").ok().filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let seconds: u64 = text.trim().parse().map_err(|_| {
+        Error::Usage(format!(
+            "SOURCE_DATE_EPOCH={text}: write whole seconds since 1970-01-01 UTC (e.g. 1700000000)"
+        ))
+    })?;
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+    Ok(Some(humantime::format_rfc3339_seconds(time).to_string()))
 }
 
 /// The plan of the `selected` versions for the arguments' platform, and
@@ -416,7 +428,7 @@ async fn build_chain<E: Engine>(
         let mut reports = Vec::new();
         while let Some((report, built)) = to_check.recv().await {
             let report = match built {
-                Some(built) => check_on(engine, report, built, &mut cache).await,
+                Some(built) => checked(engine, report, built, options.shared_results.as_deref(), &mut cache).await,
                 None => report,
             };
             progress.println(report::line(&report));
@@ -427,6 +439,25 @@ async fn build_chain<E: Engine>(
     };
     let ((), reports) = tokio::join!(builds, checks);
     (reports, cache)
+}
+
+/// `report` with the checks of `built` run, or found passed by another
+/// runner in `shared` (whose results this run's pass, when it writes).
+async fn checked<E: Engine>(
+    engine: &E,
+    report: ImageReport,
+    built: pipeline::Built,
+    shared: Option<&SharedResults>,
+    cache: &mut ResultCache,
+) -> ImageReport {
+    let Some(shared) = shared else {
+        return check_on(engine, report, built, cache).await;
+    };
+    let image_id = built.image_id().to_owned();
+    shared.prefill(&image_id, built.checks(), cache).await;
+    let report = check_on(engine, report, built, cache).await;
+    shared.store(&image_id, &report.checks).await;
+    report
 }
 
 /// Prints every failure of `reports` in full and names the failed images

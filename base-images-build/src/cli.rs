@@ -2,6 +2,7 @@
 //! the tool runs `build`.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use base_images::platform::Platform;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -141,14 +142,59 @@ pub struct BuildArgs {
     /// smoke test; the run is never a release: nothing is locked or written).
     #[arg(long, value_name = "FROM=TO")]
     pub root_override: Vec<String>,
+    /// Where images are built and what they share with other runners.
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// How content the versions fetch is fetched.
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+/// Where `build` and `publish` build each platform, and the cache they
+/// share with other runners.
+#[derive(Clone, Debug, Default, Args)]
+pub struct FleetArgs {
     /// Build PLATFORM's images on the engine at ENDPOINT (unix://, tcp://
     /// or https://; TLS as DOCKER_TLS_VERIFY and DOCKER_CERT_PATH say);
     /// repeatable; over the workspace file's [builders] (base-images.toml).
     #[arg(long, value_name = "PLATFORM=ENDPOINT")]
-    pub builder: Vec<crate::fleet::BuilderFlag>,
-    /// How content the versions fetch is fetched.
-    #[command(flatten)]
-    pub fetch: FetchArgs,
+    pub builder: Vec<BuilderFlag>,
+    /// Share cached steps and check results through this registry
+    /// repository, like 127.0.0.1:5000/ci/cache (over the workspace
+    /// file's [cache] repository); credentials as for publish.
+    #[arg(long, value_name = "REGISTRY/REPOSITORY")]
+    pub cache: Option<String>,
+    /// Push the steps this run builds and the checks it passes to the
+    /// shared cache (main-branch CI); without it the cache is only read.
+    #[arg(long)]
+    pub cache_write: bool,
+}
+
+/// A `--builder PLATFORM=ENDPOINT` value: the engine at ENDPOINT builds
+/// PLATFORM (TLS as the docker CLI's `DOCKER_TLS_VERIFY` and
+/// `DOCKER_CERT_PATH` say).
+#[derive(Clone, Debug)]
+pub struct BuilderFlag {
+    /// The platform routed.
+    pub platform: Platform,
+    /// Where its engine answers.
+    pub endpoint: String,
+}
+
+impl FromStr for BuilderFlag {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (platform, endpoint) = text
+            .split_once('=')
+            .ok_or_else(|| format!("{text}: write PLATFORM=ENDPOINT, like linux/arm64=tcp://10.0.0.7:2376"))?;
+        let platform = platform.parse::<Platform>().map_err(|e| e.to_string())?;
+        crate::settings::check_endpoint(endpoint)?;
+        Ok(BuilderFlag {
+            platform,
+            endpoint: endpoint.to_owned(),
+        })
+    }
 }
 
 /// How `build` and `publish` fetch the content versions take from URLs.
@@ -195,7 +241,7 @@ impl Default for BuildArgs {
             report: Vec::new(),
             platform: None,
             root_override: Vec::new(),
-            builder: Vec::new(),
+            fleet: FleetArgs::default(),
             fetch: FetchArgs::default(),
         }
     }
@@ -239,11 +285,9 @@ pub struct PublishArgs {
     /// The advisories `--audit` matches against.
     #[command(flatten)]
     pub advisories: AdvisoryArgs,
-    /// Build PLATFORM's images on the engine at ENDPOINT (unix://, tcp://
-    /// or https://; TLS as DOCKER_TLS_VERIFY and DOCKER_CERT_PATH say);
-    /// repeatable; over the workspace file's [builders] (base-images.toml).
-    #[arg(long, value_name = "PLATFORM=ENDPOINT")]
-    pub builder: Vec<crate::fleet::BuilderFlag>,
+    /// Where images are built and what they share with other runners.
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     /// How content the versions fetch is fetched.
     #[command(flatten)]
     pub fetch: FetchArgs,

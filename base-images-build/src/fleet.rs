@@ -4,45 +4,23 @@
 //! platform both name); every other platform goes to the engine found as
 //! the docker CLI finds it. Only the builders of the platforms a run builds
 //! are connected, all of them before anything is built: one that does not
-//! answer stops the run, named.
+//! answer stops the run, named. `--cache` (or the file's `[cache]`) shares
+//! cached steps and check results with other runners through a registry
+//! repository, written with `--cache-write`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use base_images::engine::builders::Builders;
-use base_images::engine::docker::DockerEngine;
+use std::sync::Arc;
+
+use base_images::engine::docker::{DockerEngine, SharedCache};
 use base_images::platform::Platform;
+use base_images::shared_results::SharedResults;
 
-use crate::settings::{check_endpoint, Settings};
+use crate::cli::{BuilderFlag, FleetArgs};
+use crate::settings::{cache_repository, Settings};
 use crate::{Error, Workspace};
-
-/// A `--builder PLATFORM=ENDPOINT` value: the engine at ENDPOINT builds
-/// PLATFORM (TLS as the docker CLI's `DOCKER_TLS_VERIFY` and
-/// `DOCKER_CERT_PATH` say).
-#[derive(Clone, Debug)]
-pub struct BuilderFlag {
-    /// The platform routed.
-    pub platform: Platform,
-    /// Where its engine answers.
-    pub endpoint: String,
-}
-
-impl FromStr for BuilderFlag {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let (platform, endpoint) = text
-            .split_once('=')
-            .ok_or_else(|| format!("{text}: write PLATFORM=ENDPOINT, like linux/arm64=tcp://10.0.0.7:2376"))?;
-        let platform = platform.parse::<Platform>().map_err(|e| e.to_string())?;
-        check_endpoint(endpoint)?;
-        Ok(BuilderFlag {
-            platform,
-            endpoint: endpoint.to_owned(),
-        })
-    }
-}
 
 /// One builder: its name in messages, where it answers, its TLS material.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,32 +55,88 @@ fn routes(settings: &Settings, flags: &[BuilderFlag]) -> BTreeMap<String, Builde
     routes
 }
 
-/// Connects the builders of `platforms` (and the default engine when one
-/// of them has none), every step built again when `rebuild` is set.
-pub(crate) async fn connect(
-    workspace: &Workspace,
-    flags: &[BuilderFlag],
-    platforms: &[&str],
-    rebuild: bool,
-) -> Result<Builders<DockerEngine>, Error> {
-    let routes = routes(&Settings::read(workspace.root())?, flags);
-    let mut used: BTreeMap<&Builder, Vec<Platform>> = BTreeMap::new();
-    for platform in platforms {
-        if let Some(builder) = routes.get(*platform) {
-            let platform = platform.parse::<Platform>().map_err(|e| Error::Usage(e.to_string()))?;
-            used.entry(builder).or_default().push(platform);
+/// What a run's command line and workspace file say of its fleet.
+pub(crate) struct Fleet {
+    /// The builder of each routed platform.
+    routes: BTreeMap<String, Builder>,
+    /// The shared cache's registry and repository path, if any.
+    cache: Option<(String, String)>,
+    /// Whether this run writes to the shared cache.
+    write: bool,
+}
+
+impl Fleet {
+    /// The fleet `args` and the workspace file of `workspace` describe.
+    pub(crate) fn of(workspace: &Workspace, args: &FleetArgs) -> Result<Fleet, Error> {
+        let settings = Settings::read(workspace.root())?;
+        let named = args
+            .cache
+            .clone()
+            .or_else(|| settings.cache.as_ref().map(|c| c.repository.clone()));
+        let cache = named
+            .map(|text| cache_repository(&text).map_err(|e| Error::Usage(format!("--cache: {e}"))))
+            .transpose()?;
+        if args.cache_write && cache.is_none() {
+            return Err(Error::Usage(
+                "--cache-write: name the shared cache with --cache REGISTRY/REPOSITORY or [cache] in base-images.toml"
+                    .into(),
+            ));
         }
+        Ok(Fleet {
+            routes: routes(&settings, &args.builder),
+            cache,
+            write: args.cache_write,
+        })
     }
-    let default = match platforms.iter().any(|p| !routes.contains_key(*p)) {
-        true => Some(crate::build::docker(rebuild).await?),
-        false => None,
-    };
-    let connecting = used.into_iter().map(|(builder, platforms)| async move {
-        let engine = connect_builder(builder, &platforms).await?;
-        Ok::<_, Error>((platforms, if rebuild { engine.rebuilding() } else { engine }))
-    });
-    let routed = futures_util::future::try_join_all(connecting).await?;
-    Builders::routed(default, routed).ok_or_else(|| Error::Usage("no platform to build".into()))
+
+    /// Connects the builders of `platforms` (and the default engine when
+    /// one of them has none), every step built again when `rebuild` is
+    /// set, each sharing its step cache when the fleet has one.
+    pub(crate) async fn connect(&self, platforms: &[&str], rebuild: bool) -> Result<Builders<DockerEngine>, Error> {
+        let mut used: BTreeMap<&Builder, Vec<Platform>> = BTreeMap::new();
+        for platform in platforms {
+            if let Some(builder) = self.routes.get(*platform) {
+                let platform = platform.parse::<Platform>().map_err(|e| Error::Usage(e.to_string()))?;
+                used.entry(builder).or_default().push(platform);
+            }
+        }
+        let default = match platforms.iter().any(|p| !self.routes.contains_key(*p)) {
+            true => Some(self.prepared(docker(rebuild).await?)?),
+            false => None,
+        };
+        let connecting = used.into_iter().map(|(builder, platforms)| async move {
+            let engine = connect_builder(builder, &platforms).await?;
+            let engine = if rebuild { engine.rebuilding() } else { engine };
+            Ok::<_, Error>((platforms, self.prepared(engine)?))
+        });
+        let routed = futures_util::future::try_join_all(connecting).await?;
+        Builders::routed(default, routed).ok_or_else(|| Error::Usage("no platform to build".into()))
+    }
+
+    /// `engine`, sharing its step cache when the fleet has one.
+    fn prepared(&self, engine: DockerEngine) -> Result<DockerEngine, Error> {
+        let Some((registry, path)) = &self.cache else {
+            return Ok(engine);
+        };
+        let (auth, _) = base_images::publish::auth::credentials(registry).map_err(base_images::Error::from)?;
+        Ok(engine.with_shared_cache(SharedCache::new(registry, path, self.write, auth)))
+    }
+
+    /// The check results shared through the fleet's cache, if it has one.
+    pub(crate) fn shared_results(&self) -> Result<Option<Arc<SharedResults>>, Error> {
+        let Some((registry, path)) = &self.cache else {
+            return Ok(None);
+        };
+        let remote = base_images::publish::auth::remote(registry).map_err(base_images::Error::from)?;
+        Ok(Some(Arc::new(SharedResults::new(remote, path, self.write))))
+    }
+}
+
+/// The engine found as the docker CLI finds it, rebuilding every step
+/// when `rebuild` is set.
+async fn docker(rebuild: bool) -> Result<DockerEngine, base_images::Error> {
+    let engine = DockerEngine::connect().await?;
+    Ok(if rebuild { engine.rebuilding() } else { engine })
 }
 
 /// Connects `builder`, which builds `platforms`; an error names it.

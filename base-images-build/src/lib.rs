@@ -31,10 +31,10 @@ mod verify;
 mod workspace;
 
 pub use cli::{
-    AdvisoryArgs, AuditArgs, BuildArgs, Bump, Cli, Command, EngineChoice, FailOn, OutdatedArgs, PublishArgs, VerifyArgs,
+    AdvisoryArgs, AuditArgs, BuildArgs, BuilderFlag, Bump, Cli, Command, EngineChoice, FailOn, FleetArgs, OutdatedArgs,
+    PublishArgs, VerifyArgs,
 };
 pub use error::Error;
-pub use fleet::BuilderFlag;
 pub use new::next_version;
 pub use ui::Ui;
 pub use workspace::{Claim, Workspace};

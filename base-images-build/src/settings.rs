@@ -9,6 +9,14 @@
 //! platforms = ["linux/arm64"]
 //! ```
 //!
+//! Its `[cache]` table names the registry repository a fleet shares its
+//! steps and check results through:
+//!
+//! ```toml
+//! [cache]
+//! repository = "registry.example:5000/ci/base-images-cache"
+//! ```
+//!
 //! No file means no settings. The file is read bounded, every key is
 //! known, and a platform is routed to one builder at most.
 
@@ -33,6 +41,16 @@ pub(crate) struct Settings {
     /// The builders, by name.
     #[serde(default)]
     pub(crate) builders: BTreeMap<String, BuilderEntry>,
+    /// The shared cache.
+    pub(crate) cache: Option<CacheEntry>,
+}
+
+/// The `[cache]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CacheEntry {
+    /// `host[:port]/path`.
+    pub(crate) repository: String,
 }
 
 /// One `[builders.NAME]` table.
@@ -69,6 +87,9 @@ impl Settings {
     /// Refuses a builder without platforms or with an endpoint no engine
     /// answers at, and a platform routed twice.
     fn check(&self) -> Result<(), String> {
+        if let Some(cache) = &self.cache {
+            cache_repository(&cache.repository).map_err(|e| format!("cache: {e}"))?;
+        }
         let mut routed: BTreeMap<String, &str> = BTreeMap::new();
         for (name, entry) in &self.builders {
             check_endpoint(&entry.endpoint).map_err(|e| format!("builders.{name}: {e}"))?;
@@ -84,6 +105,18 @@ impl Settings {
             }
         }
         Ok(())
+    }
+}
+
+/// The registry (`host[:port]`) and the repository path of a cache
+/// repository written `host[:port]/path` (no tag, no digest).
+pub(crate) fn cache_repository(text: &str) -> Result<(String, String), String> {
+    let refused =
+        || format!("repository {text}: write REGISTRY/REPOSITORY, like 127.0.0.1:5000/ci/cache (no tag, no digest)");
+    let address = base_images::ImageAddress::parse(text).map_err(|_| refused())?;
+    match address.registry_and_path() {
+        (Some(registry), path) if address.name() == text => Ok((registry.to_owned(), path.to_owned())),
+        _ => Err(refused()),
     }
 }
 
@@ -141,6 +174,12 @@ mod tests {
         assert!(refusal(scheme).contains("builders.a: endpoint ssh://node: write unix://PATH"));
         let empty = "[builders.a]\nendpoint = \"unix:///a.sock\"\nplatforms = []\n";
         assert!(refusal(empty).contains("builders.a: name the platforms"));
+        let cache = "[cache]\nrepository = \"ci/cache:latest\"\n";
+        assert!(
+            refusal(cache).contains("cache: repository ci/cache:latest: write REGISTRY/REPOSITORY"),
+            "{}",
+            refusal(cache)
+        );
         let unknown = "[builders.a]\nendpoint = \"unix:///a.sock\"\nplatforms = [\"linux/arm64\"]\ntls = true\n";
         assert!(refusal(unknown).contains("unknown field `tls`"), "{}", refusal(unknown));
         assert!(refusal("[builders.a]\nendpoint = \"unix:///a\"\nplatforms = [\"linux\"]\n").contains(FILE_NAME));

@@ -71,6 +71,8 @@ mod resolved;
 #[cfg(feature = "runtime")]
 pub mod sbom;
 mod sha256;
+#[cfg(feature = "runtime")]
+pub mod shared_results;
 mod shell;
 mod step;
 mod steps;

@@ -12,6 +12,15 @@ const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/engine.sh"
 /// Debian's docker CLI (another one may come first in PATH).
 const DOCKER: &str = "/usr/bin/docker";
 
+/// The engine the tests run on, as its `DOCKER_HOST` (as the docker CLI
+/// finds it).
+pub fn first_engine() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned())
+}
+
 /// A running second engine.
 pub struct SecondEngine {
     /// Holds the engine directory; removed last.
@@ -44,6 +53,16 @@ impl SecondEngine {
             dir,
             host,
         })
+    }
+
+    /// Starts one holding `roots`, copied from the engine the tests run
+    /// on ([`first_engine`]); `None` as [`SecondEngine::start`].
+    pub fn with_roots(roots: &[&str]) -> Option<SecondEngine> {
+        let second = SecondEngine::start()?;
+        for root in roots {
+            second.copy_image(&first_engine(), root);
+        }
+        Some(second)
     }
 
     /// Its `DOCKER_HOST`.
@@ -94,6 +113,22 @@ fn script(dir: &Path, command: &str) -> Output {
         .env("BASE_IMAGES_ENGINE_DIR", dir)
         .output()
         .unwrap_or_else(|e| panic!("{SCRIPT}: {e}"))
+}
+
+/// Runs the docker CLI on the engine at `host` with `args`; panics
+/// unless it succeeds.
+pub fn docker(host: &str, args: &[&str]) -> String {
+    let out = Command::new(DOCKER)
+        .args(["-H", host])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("docker {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "docker {args:?} on {host}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// What the engine at `host` says of image `id`'s architecture; `None`

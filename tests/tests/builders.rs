@@ -9,17 +9,9 @@
 mod tool;
 
 use base_images::Lock;
-use base_images_tests::builder::{architecture_on, image_id_on, SecondEngine};
+use base_images_tests::builder::{architecture_on, first_engine, image_id_on, SecondEngine};
 use base_images_tests::dual::ROOT_ARM64;
 use tool::{command, engine_up, text, tool, workspace};
-
-/// The engine the tests run on, as its `DOCKER_HOST`.
-fn first_engine() -> String {
-    std::env::var("DOCKER_HOST")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned())
-}
 
 /// The line of `said` about `version` on `platform`.
 fn line_of<'a>(said: &'a str, version: &str, platform: &str) -> &'a str {
@@ -34,12 +26,11 @@ fn each_platform_is_built_and_checked_on_its_own_builder() {
     if !engine_up() {
         return;
     }
-    let Some(second) = SecondEngine::start() else {
+    // The arm64 builder resolves its own root: the local one, loaded there.
+    let Some(second) = SecondEngine::with_roots(&[ROOT_ARM64]) else {
         return;
     };
     let first = first_engine();
-    // The arm64 builder resolves its own root: the local one, loaded there.
-    second.copy_image(&first, ROOT_ARM64);
     let ws = workspace();
     let settings = format!(
         "[builders.arm]\nendpoint = \"{}\"\nplatforms = [\"linux/arm64\"]\n",

@@ -17,16 +17,8 @@ use crate::{Error, Ui, Workspace};
 /// the lock records, and the workspace's git commit and remote.
 pub(crate) fn provenance(workspace: &Workspace, entry: Option<&LockEntry>, ui: &Ui) -> Result<Provenance, Error> {
     let recorded = entry.and_then(|e| e.published.as_ref());
-    let created = match std::env::var("SOURCE_DATE_EPOCH").ok().filter(|v| !v.is_empty()) {
-        Some(text) => {
-            let seconds: u64 = text.trim().parse().map_err(|_| {
-                Error::Usage(format!(
-                    "SOURCE_DATE_EPOCH={text}: write whole seconds since 1970-01-01 UTC (e.g. 1700000000)"
-                ))
-            })?;
-            humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
-                .to_string()
-        }
+    let created = match crate::build::source_date()? {
+        Some(created) => created,
         None => match (recorded, entry.and_then(|e| e.released.clone())) {
             (Some(published), _) => published.created.clone(),
             (None, Some(released)) => released,

@@ -75,7 +75,8 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
     let _claim = workspace.claim()?;
     let lock = &workspace.lock()?;
     let chosen = released_with_targets(selected, lock, args, ui)?;
-    let builders = &connect_builders(workspace, args, &chosen).await?;
+    let fleet = crate::fleet::Fleet::of(workspace, &args.fleet)?;
+    let builders = &connect_builders(&fleet, args, &chosen).await?;
     let mut run = Run {
         workspace,
         args,
@@ -116,14 +117,14 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
 
 /// The builders of every platform of the `chosen` versions.
 async fn connect_builders(
-    workspace: &Workspace,
+    fleet: &crate::fleet::Fleet,
     args: &PublishArgs,
     chosen: &[(&'static BaseImage, Target)],
 ) -> Result<Builders<DockerEngine>, Error> {
     let mut platforms: Vec<&'static str> = chosen.iter().flat_map(|(i, _)| i.platforms().iter().copied()).collect();
     platforms.sort_unstable();
     platforms.dedup();
-    crate::fleet::connect(workspace, &args.builder, &platforms, args.rebuild).await
+    fleet.connect(&platforms, args.rebuild).await
 }
 
 impl Run<'_> {
@@ -203,6 +204,7 @@ impl Run<'_> {
         ));
         let options = Options {
             fetcher: args.fetch.fetcher(),
+            shared_results: crate::fleet::Fleet::of(self.workspace, &args.fleet)?.shared_results()?,
             ..Options::default()
         };
         let reports = build_all(self.builders, &plan, self.lock, &options, args.jobs, args.no_cache, ui).await?;

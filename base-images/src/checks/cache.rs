@@ -157,6 +157,13 @@ static EXECUTABLE: LazyLock<Option<String>> = LazyLock::new(|| {
     Some(format!("{} {} {}", path.display(), meta.len(), modified.as_nanos()))
 });
 
+/// The digest of `check` as data (its code, for a custom check, is the
+/// running tool's: a cache shared between runners keys it by the tool's
+/// identity instead).
+pub fn check_digest(check: &Check) -> Option<String> {
+    Some(crate::sha256::digest_of(&serde_json::to_vec(check).ok()?))
+}
+
 /// The cache key of a check on an image; `None` when it cannot be cached.
 fn key(image_id: &str, check: &Check) -> Option<String> {
     let mut encoded = serde_json::to_vec(check).ok()?;

@@ -25,7 +25,7 @@ mod target;
 pub use crate::shell::shell_words;
 pub use builder::Checks;
 #[cfg(feature = "runtime")]
-pub use cache::ResultCache;
+pub use cache::{check_digest, ResultCache};
 #[cfg(feature = "runtime")]
 pub use eval::{evaluate, judge, plan, Failure, Plan};
 pub use model::{Access, Check, CheckKind, CustomCheck, CustomCheckFn, Stream};

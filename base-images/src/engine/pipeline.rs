@@ -61,6 +61,9 @@ pub struct Options {
     /// What fetches the version's inputs: its limits, and the digests this
     /// run saw (share one, cloned, across a run's builds).
     pub fetcher: Fetcher,
+    /// Check results shared with other runners through a registry, read
+    /// before a version's checks and written after them.
+    pub shared_results: Option<std::sync::Arc<crate::shared_results::SharedResults>>,
 }
 
 /// `build_and_check` with `options`: roots replaced, fetched content
@@ -87,6 +90,18 @@ pub struct Built {
     started: Instant,
     /// Where the version is declared (for its errors).
     location: String,
+}
+
+impl Built {
+    /// The built image's id.
+    pub fn image_id(&self) -> &str {
+        &self.image.id
+    }
+
+    /// The checks still to run.
+    pub fn checks(&self) -> &[ResolvedCheck] {
+        &self.checks
+    }
 }
 
 /// The first half of [`build_and_check_on`]: builds `image` and returns

@@ -201,24 +201,24 @@ pub fn index(
 }
 
 /// The manifest of an artifact of `artifact_type` made of the one blob
-/// `blob`, referring to the manifest `subject`, with `annotations`.
+/// `blob`, referring to the manifest `subject` (when it has one), with `annotations`.
 pub fn artifact(
     artifact_type: &str,
     blob: &Document,
-    subject: &Document,
+    subject: Option<&Document>,
     annotations: &BTreeMap<String, String>,
 ) -> Result<Document, PublishError> {
-    let manifest = ImageManifestBuilder::default()
+    let mut manifest = ImageManifestBuilder::default()
         .schema_version(2u32)
         .media_type(MediaType::ImageManifest)
         .artifact_type(MediaType::from(artifact_type))
         .config(Document::empty().descriptor()?)
         .layers(vec![blob.descriptor()?])
-        .subject(subject.descriptor()?)
-        .annotations(annotations.clone().into_iter().collect::<HashMap<_, _>>())
-        .build()
-        .map_err(spec_error)?;
-    Document::canonical(OCI_MANIFEST, &manifest)
+        .annotations(annotations.clone().into_iter().collect::<HashMap<_, _>>());
+    if let Some(subject) = subject {
+        manifest = manifest.subject(subject.descriptor()?);
+    }
+    Document::canonical(OCI_MANIFEST, &manifest.build().map_err(spec_error)?)
 }
 
 /// The platforms (`os/arch[/variant]`) and manifest digests an index lists.
@@ -341,7 +341,7 @@ mod tests {
         let sbom = Document::raw("application/spdx+json", b"{\"spdxVersion\":\"SPDX-2.3\"}\n".to_vec());
         let notes: BTreeMap<String, String> =
             [("org.opencontainers.image.created".into(), "2026-11-26T00:00:00Z".into())].into();
-        let artifact = artifact("application/spdx+json", &sbom, &subject, &notes)?;
+        let artifact = artifact("application/spdx+json", &sbom, Some(&subject), &notes)?;
         let value: serde_json::Value = serde_json::from_slice(&artifact.bytes).unwrap_or_default();
         assert_eq!(value["artifactType"], "application/spdx+json");
         assert_eq!(value["config"]["mediaType"], OCI_EMPTY);

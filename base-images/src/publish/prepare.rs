@@ -300,7 +300,7 @@ async fn sbom_artifact(
         "org.opencontainers.image.created".to_owned(),
         publication.provenance.created.clone(),
     )]);
-    let manifest = oci::artifact(SPDX_MEDIA_TYPE, &sbom, &platform_image.manifest, &notes)?;
+    let manifest = oci::artifact(SPDX_MEDIA_TYPE, &sbom, Some(&platform_image.manifest), &notes)?;
     Ok(SbomArtifact {
         platform: platform_image.platform.clone(),
         subject: platform_image.manifest.digest.clone(),

@@ -21,7 +21,7 @@ use bollard::query_parameters::{CreateImageOptions, ListImagesOptions, TagImageO
 use futures_util::TryStreamExt as _;
 
 use super::buildkit::{Failure, Placed, Stretch};
-use super::client::DockerEngine;
+use super::client::{DockerEngine, RECIPE_LABEL};
 use crate::engine::{BuildRequest, BuiltImage};
 use crate::fetch::{unpack, Entry, EntryKind, Pins};
 use crate::lower::{operations, Config, Content, Op, Scope, FETCHED_FILE_MODE};
@@ -81,7 +81,7 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
     let cached = if engine.rebuild {
         None
     } else {
-        longest_cached(engine, &tags).await
+        longest_held(engine, (&tags, &prefixes), request.platform).await
     };
     let (done, mut current, mut current_name) = match cached {
         Some((n, id)) => (n, id, format!("{CACHE_REPOSITORY}:{}", tags[n])),
@@ -101,6 +101,9 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
             .map_err(|failure| stretch_error(&request, &ops, index..end, failure))?;
         current_name = name;
         index = end;
+    }
+    if let Some(shared) = engine.shared.as_ref().filter(|_| !ops.is_empty()) {
+        shared.push(&engine.docker, &current, &tags[ops.len()]).await;
     }
     Ok(BuiltImage {
         id: current,
@@ -206,6 +209,33 @@ fn stretch_error(request: &BuildRequest<'_>, ops: &[Op<'_>], range: Range<usize>
 /// engine holds, with its image id: the whole recipe by one inspection (a
 /// catalog built before), else by one listing of the cache repository
 /// rather than an inspection per step.
+/// The longest prefix the engine holds, or the shared cache holds past it
+/// (pulled); its index in `tags` and its image id.
+async fn longest_held(
+    engine: &DockerEngine,
+    (tags, prefixes): (&[String], &[RecipeDigest]),
+    platform: &str,
+) -> Option<(usize, String)> {
+    let local = longest_cached(engine, tags).await;
+    let after = local.as_ref().map_or(0, |(n, _)| *n);
+    let Some(shared) = engine.shared.as_ref().filter(|_| after + 1 < tags.len()) else {
+        return local;
+    };
+    let named = |key: &str| format!("{CACHE_REPOSITORY}:{key}");
+    let holds = |n: usize, image: &bollard::models::ImageInspect| {
+        let label = image
+            .config
+            .as_ref()
+            .and_then(|c| c.labels.as_ref())
+            .and_then(|l| l.get(RECIPE_LABEL));
+        label.is_some_and(|l| *l == prefixes[n].to_string()) && is_for(image, platform)
+    };
+    shared
+        .longest(&engine.docker, (tags, platform, after), holds, named)
+        .await
+        .or(local)
+}
+
 async fn longest_cached(engine: &DockerEngine, tags: &[String]) -> Option<(usize, String)> {
     let last = tags.len() - 1;
     if last == 0 {

@@ -15,6 +15,7 @@ use bollard::query_parameters::RemoveContainerOptions;
 use bollard::Docker;
 
 use super::network::StepNetwork;
+use super::shared::SharedCache;
 use crate::error_chain::error_chain;
 use crate::platform::Platform;
 use crate::Error;
@@ -45,6 +46,8 @@ pub struct DockerEngine {
     pub(super) roots: Arc<tokio::sync::Mutex<()>>,
     /// Whether every step is built again ([`DockerEngine::rebuilding`]).
     pub(super) rebuild: bool,
+    /// The step cache shared through a registry, if any.
+    pub(super) shared: Option<SharedCache>,
 }
 
 /// The bollard client of `endpoint`: with TLS and the client certificate
@@ -70,6 +73,7 @@ impl std::fmt::Debug for DockerEngine {
             .field("run_id", &self.run_id)
             .field("network", &self.network)
             .field("rebuild", &self.rebuild)
+            .field("shared", &self.shared)
             .finish()
     }
 }
@@ -146,6 +150,7 @@ impl DockerEngine {
             containers: Arc::default(),
             roots: Arc::default(),
             rebuild: false,
+            shared: None,
         })
     }
 
@@ -154,6 +159,16 @@ impl DockerEngine {
     /// cache, and the images built take the step cache's tags.
     pub fn rebuilding(self) -> DockerEngine {
         DockerEngine { rebuild: true, ..self }
+    }
+
+    /// This engine, sharing its step cache through `cache` (a registry
+    /// repository): what it lacks is pulled from there, and, when the
+    /// cache is written, what it builds is pushed.
+    pub fn with_shared_cache(self, cache: SharedCache) -> DockerEngine {
+        DockerEngine {
+            shared: Some(cache),
+            ..self
+        }
     }
 
     /// The daemon's address.

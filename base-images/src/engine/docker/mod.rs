@@ -17,11 +17,13 @@ mod client;
 mod export;
 mod inventory;
 mod network;
+mod shared;
 mod target;
 
 pub use build::{CACHE_REPOSITORY, ROOT_REPOSITORY};
 pub use client::{DockerEngine, CONNECT_TIMEOUT, RECIPE_LABEL, RUN_LABEL};
 pub use network::StepNetwork;
+pub use shared::SharedCache;
 pub use target::DockerTarget;
 
 use super::{BuildRequest, BuiltImage, Distribution, Engine, RootIdentity};
