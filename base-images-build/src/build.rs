@@ -15,6 +15,7 @@ use base_images::engine::Engine;
 use base_images::shared_results::SharedResults;
 use base_images::BaseImage;
 use futures_util::stream::{self, StreamExt as _};
+use std::sync::Arc;
 
 use crate::cli::{BuildArgs, EngineChoice};
 use crate::fleet::Fleet;
@@ -172,14 +173,16 @@ fn dagger_session() -> bool {
 
 /// Runs `build`; returns the closing message.
 pub(crate) async fn build(workspace: &Workspace, args: &BuildArgs, ui: &Ui) -> Result<String, Error> {
+    let fleet = Fleet::of(workspace, &args.fleet, ui)?;
     match resolve(args.engine)? {
         #[cfg(feature = "dagger")]
         EngineChoice::Dagger if args.rebuild => Err(Error::Usage(
             "--rebuild: the Dagger engine decides its own caching; use --engine docker".into(),
         )),
         #[cfg(feature = "dagger")]
-        EngineChoice::Dagger if !args.fleet.builder.is_empty() || args.fleet.cache.is_some() => Err(Error::Usage(
-            "--builder, --cache: builders and their shared cache are Docker-API engines'; the Dagger engine schedules and caches its own; use --engine docker"
+        EngineChoice::Dagger if fleet.is_configured() => Err(Error::Usage(
+            "builders and a shared cache (--builder, --cache, base-images.toml) are Docker-API engines'; \
+             the Dagger engine schedules and caches its own; use --engine docker"
                 .into(),
         )),
         #[cfg(feature = "dagger")]
@@ -188,20 +191,21 @@ pub(crate) async fn build(workspace: &Workspace, args: &BuildArgs, ui: &Ui) -> R
                 let engine = base_images::engine::dagger::DaggerEngine::connect().await?;
                 Ok(Builders::one(engine))
             };
-            build_on(connect, workspace, args, ui).await
+            build_on(connect, None, workspace, args, ui).await
         }
         _ => {
-            let fleet = Fleet::of(workspace, &args.fleet)?;
             let connect = async |platforms: Vec<&'static str>| fleet.connect(&platforms, args.rebuild).await;
-            build_on(connect, workspace, args, ui).await
+            build_on(connect, fleet.results(), workspace, args, ui).await
         }
     }
 }
 
 /// `build` on the builders `connect` reaches for the platforms built
-/// (called once the selection and the arguments are known to be valid).
+/// (called once the selection and the arguments are known to be valid),
+/// sharing check results through `shared` when given.
 async fn build_on<E: Engine>(
     connect: impl AsyncFnOnce(Vec<&'static str>) -> Result<Builders<E>, Error>,
+    shared: Option<Arc<SharedResults>>,
     workspace: &Workspace,
     args: &BuildArgs,
     ui: &Ui,
@@ -235,7 +239,7 @@ async fn build_on<E: Engine>(
     let options = Options {
         root_overrides: overrides.clone(),
         fetcher: args.fetch.fetcher(),
-        shared_results: Fleet::of(workspace, &args.fleet)?.shared_results()?,
+        shared_results: shared,
         ..Options::default()
     };
     let reports = build_all(builders, &plan, &lock, &options, args.jobs, args.no_cache, ui).await?;
@@ -442,7 +446,8 @@ async fn build_chain<E: Engine>(
 }
 
 /// `report` with the checks of `built` run, or found passed by another
-/// runner in `shared` (whose results this run's pass, when it writes).
+/// runner in `shared` (unless `cache` is disabled: `--no-cache` runs every
+/// check); this run's passes go to `shared` when it writes.
 async fn checked<E: Engine>(
     engine: &E,
     report: ImageReport,
@@ -454,7 +459,9 @@ async fn checked<E: Engine>(
         return check_on(engine, report, built, cache).await;
     };
     let image_id = built.image_id().to_owned();
-    shared.prefill(&image_id, built.checks(), cache).await;
+    if !cache.is_disabled() {
+        shared.prefill(&image_id, built.checks(), cache).await;
+    }
     let report = check_on(engine, report, built, cache).await;
     shared.store(&image_id, &report.checks).await;
     report

@@ -10,17 +10,17 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-use base_images::engine::builders::Builders;
 use std::sync::Arc;
 
+use base_images::engine::builders::Builders;
 use base_images::engine::docker::{DockerEngine, SharedCache};
 use base_images::platform::Platform;
+use base_images::publish::remote::Remote;
 use base_images::shared_results::SharedResults;
 
 use crate::cli::{BuilderFlag, FleetArgs};
 use crate::settings::{cache_repository, Settings};
-use crate::{Error, Workspace};
+use crate::{Error, Ui, Workspace};
 
 /// One builder: its name in messages, where it answers, its TLS material.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -31,8 +31,8 @@ struct Builder {
 }
 
 /// The builder of each routed platform: the workspace file's, then the
-/// command line's over them.
-fn routes(settings: &Settings, flags: &[BuilderFlag]) -> BTreeMap<String, Builder> {
+/// command line's over them (a platform named twice there is refused).
+fn routes(settings: &Settings, flags: &[BuilderFlag]) -> Result<BTreeMap<String, Builder>, Error> {
     let mut routes = BTreeMap::new();
     for (name, entry) in &settings.builders {
         for platform in &entry.platforms {
@@ -44,7 +44,13 @@ fn routes(settings: &Settings, flags: &[BuilderFlag]) -> BTreeMap<String, Builde
             routes.insert(platform.to_string(), builder);
         }
     }
-    for flag in flags {
+    for (n, flag) in flags.iter().enumerate() {
+        if flags[..n].iter().any(|f| f.platform == flag.platform) {
+            return Err(Error::Usage(format!(
+                "--builder {}: that platform has a builder already; name one per platform",
+                flag.platform
+            )));
+        }
         let builder = Builder {
             name: format!("--builder {}", flag.platform),
             endpoint: flag.endpoint.clone(),
@@ -52,22 +58,24 @@ fn routes(settings: &Settings, flags: &[BuilderFlag]) -> BTreeMap<String, Builde
         };
         routes.insert(flag.platform.to_string(), builder);
     }
-    routes
+    Ok(routes)
 }
 
 /// What a run's command line and workspace file say of its fleet.
 pub(crate) struct Fleet {
     /// The builder of each routed platform.
     routes: BTreeMap<String, Builder>,
-    /// The shared cache's registry and repository path, if any.
-    cache: Option<(String, String)>,
-    /// Whether this run writes to the shared cache.
-    write: bool,
+    /// The step cache every engine of the run shares (one value: a
+    /// registry that fails is said once, and then asked by none).
+    steps: Option<SharedCache>,
+    /// The check results shared with other runners.
+    results: Option<Arc<SharedResults>>,
 }
 
 impl Fleet {
-    /// The fleet `args` and the workspace file of `workspace` describe.
-    pub(crate) fn of(workspace: &Workspace, args: &FleetArgs) -> Result<Fleet, Error> {
+    /// The fleet `args` and the workspace file of `workspace` describe. A
+    /// shared cache whose credentials cannot be read is said and left out.
+    pub(crate) fn of(workspace: &Workspace, args: &FleetArgs, ui: &Ui) -> Result<Fleet, Error> {
         let settings = Settings::read(workspace.root())?;
         let named = args
             .cache
@@ -82,16 +90,36 @@ impl Fleet {
                     .into(),
             ));
         }
-        Ok(Fleet {
-            routes: routes(&settings, &args.builder),
-            cache,
-            write: args.cache_write,
-        })
+        let mut fleet = Fleet {
+            routes: routes(&settings, &args.builder)?,
+            steps: None,
+            results: None,
+        };
+        if let Some((registry, path)) = cache {
+            match base_images::publish::auth::credentials(&registry) {
+                Ok((auth, source)) => {
+                    fleet.steps = Some(SharedCache::new(&registry, &path, args.cache_write, auth.clone()));
+                    let remote = Remote::new(&registry, auth, source);
+                    fleet.results = Some(Arc::new(SharedResults::new(remote, &path, args.cache_write)));
+                }
+                Err(e) => ui.note(&format!(
+                    "the shared cache {registry}/{path} is left out of this run: its credentials: {e}"
+                )),
+            }
+        }
+        Ok(fleet)
+    }
+
+    /// Whether it names builders or a shared cache (what only the Docker
+    /// engine takes).
+    #[cfg(feature = "dagger")]
+    pub(crate) fn is_configured(&self) -> bool {
+        !self.routes.is_empty() || self.steps.is_some()
     }
 
     /// Connects the builders of `platforms` (and the default engine when
     /// one of them has none), every step built again when `rebuild` is
-    /// set, each sharing its step cache when the fleet has one.
+    /// set, each sharing the step cache when the fleet has one.
     pub(crate) async fn connect(&self, platforms: &[&str], rebuild: bool) -> Result<Builders<DockerEngine>, Error> {
         let mut used: BTreeMap<&Builder, Vec<Platform>> = BTreeMap::new();
         for platform in platforms {
@@ -101,42 +129,31 @@ impl Fleet {
             }
         }
         let default = match platforms.iter().any(|p| !self.routes.contains_key(*p)) {
-            true => Some(self.prepared(docker(rebuild).await?)?),
+            true => Some(self.prepared(DockerEngine::connect().await?, rebuild)),
             false => None,
         };
         let connecting = used.into_iter().map(|(builder, platforms)| async move {
             let engine = connect_builder(builder, &platforms).await?;
-            let engine = if rebuild { engine.rebuilding() } else { engine };
-            Ok::<_, Error>((platforms, self.prepared(engine)?))
+            Ok::<_, Error>((platforms, self.prepared(engine, rebuild)))
         });
         let routed = futures_util::future::try_join_all(connecting).await?;
         Builders::routed(default, routed).ok_or_else(|| Error::Usage("no platform to build".into()))
     }
 
-    /// `engine`, sharing its step cache when the fleet has one.
-    fn prepared(&self, engine: DockerEngine) -> Result<DockerEngine, Error> {
-        let Some((registry, path)) = &self.cache else {
-            return Ok(engine);
-        };
-        let (auth, _) = base_images::publish::auth::credentials(registry).map_err(base_images::Error::from)?;
-        Ok(engine.with_shared_cache(SharedCache::new(registry, path, self.write, auth)))
+    /// `engine`, building every step again when `rebuild` is set, sharing
+    /// the step cache when the fleet has one.
+    fn prepared(&self, engine: DockerEngine, rebuild: bool) -> DockerEngine {
+        let engine = if rebuild { engine.rebuilding() } else { engine };
+        match &self.steps {
+            Some(shared) => engine.with_shared_cache(shared.clone()),
+            None => engine,
+        }
     }
 
-    /// The check results shared through the fleet's cache, if it has one.
-    pub(crate) fn shared_results(&self) -> Result<Option<Arc<SharedResults>>, Error> {
-        let Some((registry, path)) = &self.cache else {
-            return Ok(None);
-        };
-        let remote = base_images::publish::auth::remote(registry).map_err(base_images::Error::from)?;
-        Ok(Some(Arc::new(SharedResults::new(remote, path, self.write))))
+    /// The check results shared with other runners, if the fleet has a cache.
+    pub(crate) fn results(&self) -> Option<Arc<SharedResults>> {
+        self.results.clone()
     }
-}
-
-/// The engine found as the docker CLI finds it, rebuilding every step
-/// when `rebuild` is set.
-async fn docker(rebuild: bool) -> Result<DockerEngine, base_images::Error> {
-    let engine = DockerEngine::connect().await?;
-    Ok(if rebuild { engine.rebuilding() } else { engine })
 }
 
 /// Connects `builder`, which builds `platforms`; an error names it.
@@ -184,8 +201,17 @@ mod tests {
         let flags = ["linux/arm64=unix:///flag.sock"
             .parse()
             .unwrap_or_else(|e| panic!("{e}"))];
-        let routes = routes(&settings, &flags);
+        let routes = routes(&settings, &flags).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(routes["linux/arm64"].endpoint, "unix:///flag.sock");
         assert_eq!(routes["linux/amd64"].name, "node");
+        let twice = [flags[0].clone(), flags[0].clone()];
+        let refused = super::routes(&settings, &twice)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            refused.contains("--builder linux/arm64: that platform has a builder already"),
+            "{refused}"
+        );
     }
 }

@@ -35,6 +35,14 @@ struct Results {
     passed: BTreeSet<String>,
 }
 
+impl Results {
+    /// Whether they are of image `image_id` by the tool `tool` (what the
+    /// tag says; a registry could serve others under it).
+    fn names(&self, image_id: &str, tool: &str) -> bool {
+        self.image == image_id && self.tool == tool
+    }
+}
+
 /// The running tool's identity: the digest of its executable.
 static TOOL: LazyLock<String> = LazyLock::new(|| {
     let read = std::env::current_exe().and_then(std::fs::read);
@@ -89,7 +97,7 @@ impl SharedResults {
             return 0;
         }
         let results = match self.read(&tag(image_id, checks)).await {
-            Ok(Some(results)) if results.image == image_id && results.tool == *TOOL => results,
+            Ok(Some(results)) if results.names(image_id, &TOOL) => results,
             Ok(_) => return 0,
             Err(e) => {
                 self.went_down(e.to_string());
@@ -173,4 +181,43 @@ fn tag(image_id: &str, checks: &[ResolvedCheck]) -> String {
     digests.sort_unstable();
     let key = format!("{image_id}\n{}\n{}", *TOOL, digests.join("\n"));
     format!("checks-{}", crate::sha256::hex_of(key.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_are_believed_only_for_the_image_and_the_tool_they_name() {
+        let results = Results {
+            image: "sha256:a".into(),
+            tool: "sha256:t".into(),
+            passed: BTreeSet::new(),
+        };
+        assert!(results.names("sha256:a", "sha256:t"));
+        assert!(!results.names("sha256:b", "sha256:t"), "another image");
+        assert!(!results.names("sha256:a", "sha256:u"), "another tool");
+        let bad: Result<Results, _> = serde_json::from_str(r#"{"image":"x","tool":"y","passed":[],"more":1}"#);
+        assert!(bad.is_err(), "an unknown field is refused");
+    }
+
+    #[test]
+    fn the_tag_changes_with_the_image_and_the_checks() {
+        let checks = crate::checks::Checks::new()
+            .command_succeeds("a", ["true"])
+            .finish()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let resolved: Vec<ResolvedCheck> = checks
+            .into_iter()
+            .map(|check| ResolvedCheck {
+                check,
+                declared_in: "f:1.0.0".into(),
+                replaces: None,
+            })
+            .collect();
+        let one = tag("sha256:a", &resolved);
+        assert!(one.starts_with("checks-") && one.len() == 71, "{one}");
+        assert_ne!(one, tag("sha256:b", &resolved));
+        assert_ne!(one, tag("sha256:a", &[]));
+    }
 }

@@ -134,21 +134,22 @@ pub fn docker(host: &str, args: &[&str]) -> String {
 /// What the engine at `host` says of image `id`'s architecture; `None`
 /// when it has no such image.
 pub fn architecture_on(host: &str, id: &str) -> Option<String> {
+    inspect(host, id, "{{.Architecture}}")
+}
+
+/// The image id of `image` on the engine at `host`.
+pub fn image_id_on(host: &str, image: &str) -> String {
+    inspect(host, image, "{{.Id}}").unwrap_or_else(|| panic!("{image} is not on {host}"))
+}
+
+/// `docker image inspect --format FORMAT image` on the engine at `host`;
+/// `None` when it has no such image.
+fn inspect(host: &str, image: &str, format: &str) -> Option<String> {
     let out = Command::new(DOCKER)
-        .args(["-H", host, "image", "inspect", "--format", "{{.Architecture}}", id])
+        .args(["-H", host, "image", "inspect", "--format", format, image])
         .output()
         .unwrap_or_else(|e| panic!("docker image inspect: {e}"));
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-/// The image id of `image` on the engine at `host`.
-pub fn image_id_on(host: &str, image: &str) -> String {
-    let out = Command::new(DOCKER)
-        .args(["-H", host, "image", "inspect", "--format", "{{.Id}}", image])
-        .output()
-        .unwrap_or_else(|e| panic!("docker image inspect: {e}"));
-    assert!(out.status.success(), "{image} is not on {host}");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }

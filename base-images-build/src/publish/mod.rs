@@ -75,7 +75,7 @@ pub(crate) async fn publish(workspace: &Workspace, args: &PublishArgs, ui: &Ui) 
     let _claim = workspace.claim()?;
     let lock = &workspace.lock()?;
     let chosen = released_with_targets(selected, lock, args, ui)?;
-    let fleet = crate::fleet::Fleet::of(workspace, &args.fleet)?;
+    let fleet = crate::fleet::Fleet::of(workspace, &args.fleet, ui)?;
     let builders = &connect_builders(&fleet, args, &chosen).await?;
     let mut run = Run {
         workspace,
@@ -202,9 +202,10 @@ impl Run<'_> {
             plan.images().len(),
             plan.platforms().join(", ")
         ));
+        // A release's checks run here: no pass is taken from a shared
+        // cache (whoever writes to it could skip them).
         let options = Options {
             fetcher: args.fetch.fetcher(),
-            shared_results: crate::fleet::Fleet::of(self.workspace, &args.fleet)?.shared_results()?,
             ..Options::default()
         };
         let reports = build_all(self.builders, &plan, self.lock, &options, args.jobs, args.no_cache, ui).await?;

@@ -30,6 +30,12 @@ impl ResultCache {
         ResultCache::default()
     }
 
+    /// Whether it is [`disabled`](Self::disabled): nothing is served from
+    /// it but what this run recorded.
+    pub fn is_disabled(&self) -> bool {
+        self.path.is_none()
+    }
+
     /// The cache stored in `dir` (created when saved); a missing file is
     /// an empty cache, and so is one that does not verify, which is
     /// removed (it only saves time: the checks run again).

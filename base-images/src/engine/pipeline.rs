@@ -61,8 +61,9 @@ pub struct Options {
     /// What fetches the version's inputs: its limits, and the digests this
     /// run saw (share one, cloned, across a run's builds).
     pub fetcher: Fetcher,
-    /// Check results shared with other runners through a registry, read
-    /// before a version's checks and written after them.
+    /// Check results shared with other runners through a registry (the
+    /// build tool's chains read them before a version's checks and write
+    /// them after; the pipeline's own functions do not).
     pub shared_results: Option<std::sync::Arc<crate::shared_results::SharedResults>>,
 }
 

@@ -65,7 +65,7 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
     let root = recipe.root_address(Some(request.platform))?;
     let root_image = ensure_root(engine, root, request.platform).await?;
     let root_id = root_image.id.clone().unwrap_or_default();
-    let config = root_image.config.unwrap_or_default();
+    let config = root_image.config.clone().unwrap_or_default();
     let ops = operations(
         recipe,
         root,
@@ -81,7 +81,7 @@ pub(super) async fn build(engine: &DockerEngine, request: BuildRequest<'_>) -> R
     let cached = if engine.rebuild {
         None
     } else {
-        longest_held(engine, (&tags, &prefixes), request.platform).await
+        longest_held(engine, (&tags, &prefixes), (request.platform, &root_image)).await
     };
     let (done, mut current, mut current_name) = match cached {
         Some((n, id)) => (n, id, format!("{CACHE_REPOSITORY}:{}", tags[n])),
@@ -205,16 +205,14 @@ fn stretch_error(request: &BuildRequest<'_>, ops: &[Op<'_>], range: Range<usize>
     }
 }
 
-/// The longest prefix (after `n` >= 1 steps; `tags[n]` is its tag) the
-/// engine holds, with its image id: the whole recipe by one inspection (a
-/// catalog built before), else by one listing of the cache repository
-/// rather than an inspection per step.
 /// The longest prefix the engine holds, or the shared cache holds past it
-/// (pulled); its index in `tags` and its image id.
+/// (pulled, and kept only when its recipe label is the prefix's digest,
+/// its platform `platform` and its first layers the root's, `root`);
+/// its index in `tags` and its image id.
 async fn longest_held(
     engine: &DockerEngine,
     (tags, prefixes): (&[String], &[RecipeDigest]),
-    platform: &str,
+    (platform, root): (&str, &bollard::models::ImageInspect),
 ) -> Option<(usize, String)> {
     let local = longest_cached(engine, tags).await;
     let after = local.as_ref().map_or(0, |(n, _)| *n);
@@ -228,7 +226,7 @@ async fn longest_held(
             .as_ref()
             .and_then(|c| c.labels.as_ref())
             .and_then(|l| l.get(RECIPE_LABEL));
-        label.is_some_and(|l| *l == prefixes[n].to_string()) && is_for(image, platform)
+        label.is_some_and(|l| *l == prefixes[n].to_string()) && is_for(image, platform) && starts_with(image, root)
     };
     shared
         .longest(&engine.docker, (tags, platform, after), holds, named)
@@ -236,6 +234,18 @@ async fn longest_held(
         .or(local)
 }
 
+/// Whether `image`'s layers begin with all of `root`'s.
+fn starts_with(image: &bollard::models::ImageInspect, root: &bollard::models::ImageInspect) -> bool {
+    let layers =
+        |i: &bollard::models::ImageInspect| i.root_fs.as_ref().and_then(|r| r.layers.clone()).unwrap_or_default();
+    let (held, root) = (layers(image), layers(root));
+    !root.is_empty() && held.starts_with(&root)
+}
+
+/// The longest prefix (after `n` >= 1 steps; `tags[n]` is its tag) the
+/// engine holds, with its image id: the whole recipe by one inspection (a
+/// catalog built before), else by one listing of the cache repository
+/// rather than an inspection per step.
 async fn longest_cached(engine: &DockerEngine, tags: &[String]) -> Option<(usize, String)> {
     let last = tags.len() - 1;
     if last == 0 {

@@ -181,10 +181,10 @@ impl SharedCache {
 /// Whether a pull failed because the tag is not there (rather than the
 /// registry).
 fn is_absent(e: &bollard::errors::Error) -> bool {
+    // The registry's own answers (a host that does not resolve, "no such
+    // host", is the registry failing, not the tag missing).
     let text = e.to_string().to_lowercase();
-    ["manifest unknown", "not found", "no such", "does not exist"]
-        .iter()
-        .any(|m| text.contains(m))
+    ["manifest unknown", "name unknown"].iter().any(|m| text.contains(m))
 }
 
 /// Tags image `id` as `name` (`repository:tag`).
