@@ -27,7 +27,10 @@ PIDS=()
 ENGINES=()
 DOCKER=/usr/bin/docker
 cleanup() {
-    for dir in "${ENGINES[@]}"; do BASE_IMAGES_ENGINE_DIR="$dir" scripts/engine.sh stop >/dev/null 2>&1 || true; done
+    # Each engine is stopped before $WORK (its marker and pidfiles) goes.
+    for dir in "${ENGINES[@]}"; do
+        BASE_IMAGES_ENGINE_DIR="$dir" scripts/engine.sh stop >/dev/null 2>&1 || true
+    done
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
@@ -47,15 +50,15 @@ PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 registry "$PORT"
 CACHE="127.0.0.1:$PORT/bench/cache"
 
-# A private engine in $WORK/$1 holding the roots named after it; prints
-# its DOCKER_HOST.
+# Starts a private engine in $WORK/$1 holding the roots named after it
+# (stopped by the EXIT trap); sets HOST to its DOCKER_HOST.
 engine() { # name roots...
     local dir="$WORK/$1" root
     shift
-    BASE_IMAGES_ENGINE_DIR="$dir" scripts/engine.sh private >/dev/null 2>"$WORK/engine.log"
     ENGINES+=("$dir")
-    for root in "$@"; do "$DOCKER" -H "$FIRST" save "$root" | "$DOCKER" -H "unix://$dir/docker.sock" load -q >/dev/null; done
-    echo "unix://$dir/docker.sock"
+    BASE_IMAGES_ENGINE_DIR="$dir" scripts/engine.sh private >/dev/null 2>"$WORK/engine.log"
+    HOST="unix://$dir/docker.sock"
+    for root in "$@"; do "$DOCKER" -H "$FIRST" save "$root" | "$DOCKER" -H "$HOST" load -q >/dev/null; done
 }
 
 # Empties the step cache and BuildKit's cache of the engine at $1.
@@ -76,26 +79,30 @@ run() { # host args...
     DOCKER_HOST="$host" "$TOOL" --root "$WS" -q build "${FAMILIES[@]}" "$@"
 }
 
-ARM="$(engine arm "$ARM64_ROOT")"
-RUNNER="$(engine runner "$PYTHON_ROOT" "$AMD64_ROOT" "$ARM64_ROOT")"
+engine arm "$ARM64_ROOT"
+ARM="$HOST"
+engine runner "$PYTHON_ROOT" "$AMD64_ROOT" "$ARM64_ROOT"
+RUNNER="$HOST"
 
 declare -A TIMES
 one() { empty "$FIRST"; TIMES[one]+="$(seconds run "$FIRST") "; }
 two() { empty "$FIRST"; empty "$ARM"; TIMES[two]+="$(seconds run "$FIRST" --builder "linux/arm64=$ARM") "; }
-shared() {
+shared() { # round
+    # A cache repository of the round's own: the first runner starts cold.
+    local cache="$CACHE-$1"
     empty "$FIRST"
     # The first runner fills the cache: every image pushed (its own line).
-    TIMES[fill]+="$(seconds run "$FIRST" --cache "$CACHE" --cache-write) "
+    TIMES[fill]+="$(seconds run "$FIRST" --cache "$cache" --cache-write) "
     empty "$RUNNER"
-    TIMES[shared]+="$(seconds run "$RUNNER" --cache "$CACHE") "
+    TIMES[shared]+="$(seconds run "$RUNNER" --cache "$cache") "
 }
 for round in $(seq "$ROUNDS"); do
-    if (( round % 2 )); then one; two; shared; else shared; two; one; fi
+    if (( round % 2 )); then one; two; shared "$round"; else shared "$round"; two; one; fi
 done
 
 printf '%-44s %10s\n' "THE E2E CATALOG, COLD (${ROUNDS} rounds, median)" "SECONDS"
 for row in "one:one engine, both platforms" "two:two builders, one per platform" \
     "fill:first runner, cold, writing the cache" "shared:second runner, empty engine, shared cache"; do
     key="${row%%:*}"
-    printf '%-44s %10.1f\n' "${row#*:}" "$(echo "${TIMES[$key]}" | median)"
+    printf '%-44s %10.1f   (each round: %s)\n' "${row#*:}" "$(echo "${TIMES[$key]}" | median)" "${TIMES[$key]% }"
 done
