@@ -132,3 +132,53 @@ fn a_builder_that_does_not_answer_is_named_before_anything_is_built() {
     assert_eq!(out.status.code(), Some(2), "{said}");
     assert!(said.contains("base-images.toml"), "{said}");
 }
+
+#[test]
+fn publish_exports_and_scans_each_platform_on_its_own_builder() {
+    if !engine_up() {
+        return;
+    }
+    let Some(second) = SecondEngine::with_roots(&[ROOT_ARM64]) else {
+        return;
+    };
+    let ws = workspace();
+    let arm64 = format!("linux/arm64={}", second.host());
+    let out = tool(ws.path(), &["build", "e2e-dual", "--builder", &arm64]);
+    assert!(out.status.success(), "{}", text(&out));
+    let registry = base_images_tests::oci_registry::TestRegistry::on_free_port(None);
+    let report = ws.path().join("p.json");
+    let json = format!("json={}", report.display());
+    // A fresh layer store (the workspace's cache): every layer is exported
+    // from the engine that built it, every SBOM read there; the arm64
+    // images exist on the second engine only.
+    let host = registry.host();
+    let args = [
+        "publish",
+        "e2e-dual",
+        "--builder",
+        &arm64,
+        "--registry-override",
+        &host,
+        "--report",
+        &json,
+    ];
+    let out = tool(ws.path(), &args);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}\n{}", registry.log());
+    assert!(
+        said.contains("2 version(s) pushed, 0 copied, 0 already published; 4 SBOM(s) attached"),
+        "{said}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    for version in report["versions"].as_array().unwrap() {
+        let id = version["image_id"].as_str().unwrap();
+        if version["platform"] == "linux/arm64" {
+            assert_eq!(version["engine"], format!("docker at {}", second.host()), "{version}");
+            assert_eq!(
+                architecture_on(&first_engine(), id),
+                None,
+                "{id} is on the arm64 builder only"
+            );
+        }
+    }
+}
