@@ -60,6 +60,8 @@ pub mod lock;
 mod lower;
 mod media_type;
 #[cfg(feature = "runtime")]
+mod outage;
+#[cfg(feature = "runtime")]
 pub mod outdated;
 pub mod platform;
 #[cfg(feature = "runtime")]

@@ -8,11 +8,12 @@
 //! again in this run, and the checks run here instead.
 
 use std::collections::BTreeSet;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
 use crate::checks::{check_digest, CheckReport, ResolvedCheck, ResultCache};
+use crate::outage::Outage;
 use crate::publish::oci::{self, Document};
 use crate::publish::remote::Remote;
 use crate::publish::PublishError;
@@ -61,7 +62,7 @@ pub struct SharedResults {
     /// Whether passes are pushed.
     write: bool,
     /// Why the registry stopped counting, once it did.
-    down: OnceLock<String>,
+    down: Outage,
 }
 
 impl std::fmt::Debug for SharedResults {
@@ -81,13 +82,13 @@ impl SharedResults {
             remote,
             repository: repository.to_owned(),
             write,
-            down: OnceLock::new(),
+            down: Outage::default(),
         }
     }
 
     /// Why the registry stopped counting in this run, if it did.
     pub fn down(&self) -> Option<&str> {
-        self.down.get().map(String::as_str)
+        self.down.said()
     }
 
     /// Records the passes another runner pushed for `checks` on image
@@ -164,14 +165,8 @@ impl SharedResults {
 
     /// Records that the registry failed (said once per run).
     fn went_down(&self, reason: String) {
-        let said = format!(
-            "the cache registry of {}/{} failed ({reason}); this run checks without it",
-            self.remote.registry(),
-            self.repository
-        );
-        if self.down.set(said.clone()).is_ok() {
-            tracing::warn!("{said}");
-        }
+        let what = format!("{}/{}", self.remote.registry(), self.repository);
+        self.down.record(&what, &reason, "checks without it");
     }
 }
 

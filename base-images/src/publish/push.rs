@@ -64,6 +64,17 @@ pub async fn push(
     put_tag(remote, target, &prepared.index, observe).await
 }
 
+/// A layer to push: its blob, and where it comes from (`diff_id` of image
+/// `image` in `engine`, published as `form`).
+#[derive(Clone, Copy)]
+struct Layer<'a> {
+    blob: &'a Blob,
+    engine: &'a DockerEngine,
+    image: &'a str,
+    diff_id: &'a str,
+    form: Form,
+}
+
 /// One push's builders, registry, repository and options.
 struct Pusher<'a> {
     builders: &'a Builders<DockerEngine>,
@@ -79,24 +90,24 @@ impl Pusher<'_> {
     async fn image(&self, image: &PlatformImage, id: &str) -> Result<(), crate::Error> {
         let engine = self.builders.on(&image.platform);
         for (blob, (diff_id, form)) in image.layers.iter().zip(&image.sources) {
-            self.layer(blob, (engine, id), diff_id, *form).await?;
+            let layer = Layer {
+                blob,
+                engine,
+                image: id,
+                diff_id,
+                form: *form,
+            };
+            self.layer(&layer).await?;
         }
         self.remote.upload_if_missing(self.repository, &image.config).await?;
         put_by_digest(self.remote, self.repository, &image.manifest, self.observe).await?;
         Ok(())
     }
 
-    /// Pushes the layer `blob` (`diff_id` of image `id` in `engine`,
-    /// published as `form`): present, else mounted, else uploaded from the
-    /// store.
-    async fn layer(
-        &self,
-        blob: &Blob,
-        (engine, id): (&DockerEngine, &str),
-        diff_id: &str,
-        form: Form,
-    ) -> Result<(), crate::Error> {
+    /// Pushes `layer`: present, else mounted, else uploaded from the store.
+    async fn layer(&self, layer: &Layer<'_>) -> Result<(), crate::Error> {
         let (remote, repository, observe) = (self.remote, self.repository, self.observe);
+        let blob = layer.blob;
         if remote.has_blob(repository, &blob.digest).await? {
             observe(Event::Present {
                 digest: blob.digest.clone(),
@@ -113,12 +124,12 @@ impl Pusher<'_> {
             return Ok(());
         }
         let store = self.options.store;
-        self.restore(blob, (engine, id), diff_id, form).await?;
+        self.restore(layer).await?;
         observe(Event::Uploading {
             digest: blob.digest.clone(),
             size: blob.size,
         });
-        let path = store.path(diff_id, form);
+        let path = store.path(layer.diff_id, layer.form);
         let file = tokio::fs::File::open(&path)
             .await
             .map_err(|source| crate::Error::Io { path, source })?;
@@ -141,16 +152,17 @@ impl Pusher<'_> {
         Ok(None)
     }
 
-    /// Makes sure the store holds `blob` (`diff_id` of image `id` in
-    /// `engine`, as `form`): exported and compressed again when it lost
-    /// it; an error when that no longer gives the same blob.
-    async fn restore(
-        &self,
-        blob: &Blob,
-        (engine, id): (&DockerEngine, &str),
-        diff_id: &str,
-        form: Form,
-    ) -> Result<(), crate::Error> {
+    /// Makes sure the store holds `layer`'s blob: exported from its
+    /// engine and compressed again when it lost it; an error when that no
+    /// longer gives the same blob.
+    async fn restore(&self, layer: &Layer<'_>) -> Result<(), crate::Error> {
+        let Layer {
+            blob,
+            engine,
+            image: id,
+            diff_id,
+            form,
+        } = *layer;
         let store = self.options.store;
         let stored = |store: &LayerStore| store.get(diff_id, form).map(|s| s.blob);
         if stored(store).as_ref() == Some(blob) {

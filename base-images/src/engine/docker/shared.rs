@@ -8,15 +8,14 @@
 //! does not answer slows the build, never fails it: it is said once and
 //! not asked again in this run.
 
-use std::sync::{Arc, OnceLock};
-
 use bollard::auth::DockerCredentials;
+use bollard::models::ImageInspect;
 use bollard::query_parameters::{CreateImageOptions, PushImageOptions, RemoveImageOptions, TagImageOptions};
+use bollard::Docker;
 use futures_util::TryStreamExt as _;
 use oci_client::secrets::RegistryAuth;
 
-use bollard::models::ImageInspect;
-use bollard::Docker;
+use crate::outage::Outage;
 
 /// A cache repository (`host[:port]/path`), and whether this run writes to it.
 #[derive(Clone)]
@@ -28,7 +27,7 @@ pub struct SharedCache {
     /// The registry credentials the engine is given.
     credentials: Option<DockerCredentials>,
     /// Why the registry stopped counting, once it did.
-    down: Arc<OnceLock<String>>,
+    down: Outage,
 }
 
 impl std::fmt::Debug for SharedCache {
@@ -73,7 +72,7 @@ impl SharedCache {
             repository: format!("{registry}/{path}"),
             write,
             credentials,
-            down: Arc::default(),
+            down: Outage::default(),
         }
     }
 
@@ -84,18 +83,12 @@ impl SharedCache {
 
     /// Why the registry stopped counting in this run, if it did.
     pub fn down(&self) -> Option<&str> {
-        self.down.get().map(String::as_str)
+        self.down.said()
     }
 
     /// Records that the registry failed (said once per run).
     fn went_down(&self, reason: String) {
-        let said = format!(
-            "the cache registry of {} failed ({reason}); this run builds without it",
-            self.repository
-        );
-        if self.down.set(said.clone()).is_ok() {
-            tracing::warn!("{said}");
-        }
+        self.down.record(&self.repository, &reason, "builds without it");
     }
 
     /// The longest prefix past `after` (an index into `tags`, the keys)
