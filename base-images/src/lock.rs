@@ -76,6 +76,38 @@ pub struct Published {
     /// recorded here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layers: Option<LayerRule>,
+    /// What compressed its layers; absent for a version published before
+    /// compressors were recorded, whose layers miniz_oxide compressed (and
+    /// still does, so publishing it again gives the index recorded here).
+    #[serde(default, skip_serializing_if = "Compressor::is_original")]
+    pub compressor: Compressor,
+}
+
+/// What gzip-compresses a version's layers, as versions.lock records it: a
+/// deflate implementation's bytes are its own, so a version keeps the
+/// compressor it was first published with, and its recorded digests stay
+/// what publishing it again gives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Compressor {
+    /// gzip level 6 by miniz_oxide 0.9: every version published before
+    /// compressors were recorded (absent from the lock).
+    #[default]
+    #[serde(rename = "gzip-6-miniz-oxide")]
+    Miniz6,
+    /// gzip level 6 by zlib-rs 0.6, ~2.7x faster.
+    #[serde(rename = "gzip-6-zlib-rs")]
+    ZlibRs6,
+}
+
+impl Compressor {
+    /// The compressor of a version published for the first time.
+    pub const NEW: Compressor = Compressor::ZlibRs6;
+
+    /// Whether this is the compressor of versions published before
+    /// compressors were recorded (not written to the lock).
+    pub fn is_original(&self) -> bool {
+        *self == Compressor::Miniz6
+    }
 }
 
 /// How a version's step layers are rewritten to be reproducible, as

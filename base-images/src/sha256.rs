@@ -20,6 +20,43 @@ pub(crate) fn hex_of(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
+/// A reader that hashes and counts what goes through it.
+pub(crate) struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<R> HashingReader<R> {
+    /// Hashes what is read of `inner`.
+    pub(crate) fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    /// The digest of what was read so far, as `sha256:<hex>`.
+    pub(crate) fn digest(&self) -> String {
+        finish(self.hasher.clone())
+    }
+
+    /// How many bytes were read so far.
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

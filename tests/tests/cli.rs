@@ -1043,6 +1043,7 @@ fn a_lock_written_while_a_build_connects_is_kept() {
             source: None,
             repositories: vec!["127.0.0.1:1/elsewhere".into()],
             layers: None,
+            compressor: Default::default(),
         };
         lock.with_published(&writer_key, &published)
             .unwrap()

@@ -994,6 +994,7 @@ fn a_version_published_before_reproducible_layers_keeps_its_index_and_gains_its_
             local_roots: &lock.get(&image.key()).unwrap().local_roots,
             fetched: &BTreeMap::new(),
             layers: None,
+            compressor: base_images::lock::Compressor::default(),
         };
         let prepared = prepare(&engine, image, &built, publication, &store).await.unwrap();
         let remote = Remote::new(&host, RegistryAuth::Anonymous, "no credentials");
@@ -1019,6 +1020,7 @@ fn a_version_published_before_reproducible_layers_keeps_its_index_and_gains_its_
             local_roots: &lock.get(&image.key()).unwrap().local_roots,
             fetched: &BTreeMap::new(),
             layers: Some(base_images::lock::LayerRule::NEW),
+            compressor: base_images::lock::Compressor::NEW,
         };
         let other = prepare(&engine, image, &built, rewritten, &store).await.unwrap();
         assert_ne!(other.index.digest, prepared.index.digest);
@@ -1048,6 +1050,7 @@ fn a_version_published_before_reproducible_layers_keeps_its_index_and_gains_its_
         source: None,
         repositories: vec![format!("{host}/{REPOSITORY}")],
         layers: None,
+        compressor: base_images::lock::Compressor::default(),
     };
     lock.with_published(&image.key(), &recorded)
         .unwrap()
@@ -1110,8 +1113,22 @@ fn a_blob_another_repository_of_the_registry_has_is_mounted_not_uploaded() {
             local_roots: &BTreeMap::new(),
             fetched: &BTreeMap::new(),
             layers: Some(base_images::lock::LayerRule::NEW),
+            compressor: base_images::lock::Compressor::NEW,
         };
         let prepared = prepare(&engine, image, &built, publication, &store).await.unwrap();
+        // The SBOM's packages come from the layers as the store holds them
+        // (verified by this process, scanned on the way): the same as a
+        // scan of the image's whole file system in the engine finds.
+        for (platform_image, id) in &prepared.images {
+            let whole = engine.on(&platform_image.platform).inventory(id).await.unwrap();
+            assert_eq!(
+                platform_image.scanned.as_ref(),
+                Some(&whole),
+                "{}",
+                platform_image.platform
+            );
+            assert!(whole.packages.len() > 80, "{:?}", whole.packages);
+        }
         let remote = Remote::new(&host, RegistryAuth::Anonymous, "no credentials");
         let options = PushOptions {
             mount_from: &[REPOSITORY.to_owned()],
@@ -1168,6 +1185,7 @@ fn a_stored_layer_that_does_not_verify_is_said_discarded_and_compressed_again() 
         local_roots: &BTreeMap::new(),
         fetched: &BTreeMap::new(),
         layers: Some(base_images::lock::LayerRule::NEW),
+        compressor: base_images::lock::Compressor::NEW,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let prepared = runtime.block_on(async {
@@ -1177,7 +1195,7 @@ fn a_stored_layer_that_does_not_verify_is_said_discarded_and_compressed_again() 
     // One byte of a stored blob changes; its size does not.
     let (platform_image, _) = &prepared.images[0];
     let (diff_id, form) = &platform_image.sources[0];
-    let blob = store.path(diff_id, *form);
+    let blob = store.compressed_by(prepared.compressor).path(diff_id, *form);
     let mut bytes = std::fs::read(&blob).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;

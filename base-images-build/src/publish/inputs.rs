@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use base_images::lock::{LayerRule, LockEntry, Published};
+use base_images::lock::{Compressor, LayerRule, LockEntry, Published};
 use base_images::publish::{self as publishing, Provenance, Publication, Target};
 use base_images::{BaseImage, Lock};
 
@@ -81,6 +81,7 @@ pub(super) fn record_of(
         source: provenance.source.clone(),
         repositories: vec![target.repository_address()],
         layers: layer_rule(entry),
+        compressor: compressor(entry),
     };
     match entry.and_then(|e| e.published.clone()) {
         Some(recorded) => Published {
@@ -99,6 +100,8 @@ pub(super) struct ReleaseInputs {
     fetched: base_images::fetch::Pins,
     /// How its step layers are rewritten (none: as the engine has them).
     layers: Option<LayerRule>,
+    /// What compresses its layers.
+    compressor: Compressor,
 }
 
 impl ReleaseInputs {
@@ -109,6 +112,7 @@ impl ReleaseInputs {
             local_roots: entry.map(|e| e.local_roots.clone()).unwrap_or_default(),
             fetched: lock.pins(&image.key()),
             layers: layer_rule(entry),
+            compressor: compressor(entry),
         }
     }
 
@@ -120,6 +124,7 @@ impl ReleaseInputs {
             local_roots: &self.local_roots,
             fetched: &self.fetched,
             layers: self.layers,
+            compressor: self.compressor,
         }
     }
 }
@@ -132,4 +137,12 @@ fn layer_rule(entry: Option<&LockEntry>) -> Option<LayerRule> {
         Some(recorded) => recorded.layers,
         None => Some(LayerRule::NEW),
     }
+}
+
+/// What compresses a version's layers: as versions.lock records it was
+/// first published, [`Compressor::NEW`] for one never published.
+fn compressor(entry: Option<&LockEntry>) -> Compressor {
+    entry
+        .and_then(|e| e.published.as_ref())
+        .map_or(Compressor::NEW, |recorded| recorded.compressor)
 }

@@ -214,41 +214,80 @@ impl Run<'_> {
     }
 
     /// Plans each of `chosen` from what `early` decided of it and the
-    /// images of `reports`.
+    /// images of `reports`, the layers of every version to build
+    /// exported and compressed first (each once).
     async fn plan_all(
         &self,
         chosen: &[(&'static BaseImage, Target)],
         early: Vec<Early>,
         reports: &[ImageReport],
     ) -> Result<Vec<Planned>, Error> {
+        let mut inputs = Vec::new();
+        for ((image, _), early) in chosen.iter().zip(&early) {
+            inputs.push(match early {
+                Early::Decided(_) => None,
+                Early::Build(_) => Some(self.inputs(image, reports)?),
+            });
+        }
+        let versions: Vec<publishing::Version> = chosen
+            .iter()
+            .zip(&inputs)
+            .filter_map(|((image, target), inputs)| {
+                let inputs = inputs.as_ref()?;
+                let publication = inputs.release.publication(target, &inputs.provenance);
+                Some((*image, inputs.built.as_slice(), publication))
+            })
+            .collect();
+        publishing::fill_store(self.builders, &versions, &self.store).await?;
         let mut planned = Vec::new();
-        for ((image, target), early) in chosen.iter().zip(early) {
-            planned.push(self.plan(image, target, early, reports).await?);
+        for (((image, target), early), inputs) in chosen.iter().zip(early).zip(inputs) {
+            let start = Instant::now();
+            let recorded = self.lock.get(&image.key()).and_then(|e| e.published.clone());
+            planned.push(match early {
+                Early::Decided(action) => Planned::decided(image, target, recorded, action, start)?,
+                Early::Build(unread) => {
+                    let inputs = match inputs {
+                        Some(inputs) => inputs,
+                        None => self.inputs(image, reports)?,
+                    };
+                    self.plan(image, target, unread, inputs, start).await?
+                }
+            });
         }
         Ok(planned)
     }
 
-    /// Plans `image` in `target`: what `early` decided, else its documents
-    /// made from `reports`' images and compared with the tag and with the
-    /// index versions.lock records.
+    /// What publishing `image` takes: its provenance (read once: a
+    /// version never released has none recorded), its release inputs and
+    /// its built images in `reports`.
+    fn inputs(&self, image: &'static BaseImage, reports: &[ImageReport]) -> Result<PlanInputs, Error> {
+        let entry = self.lock.get(&image.key());
+        Ok(PlanInputs {
+            provenance: provenance(self.workspace, entry, self.ui)?,
+            release: ReleaseInputs::of(self.lock, image),
+            built: built_images(image, reports),
+        })
+    }
+
+    /// Plans `image` in `target` from `inputs`: its documents compared
+    /// with the tag and with the index versions.lock records (`unread`:
+    /// the recorded repositories that could not be read).
     async fn plan(
         &self,
         image: &'static BaseImage,
         target: &Target,
-        early: Early,
-        reports: &[ImageReport],
+        unread: Vec<String>,
+        inputs: PlanInputs,
+        start: Instant,
     ) -> Result<Planned, Error> {
-        let start = Instant::now();
         let entry = self.lock.get(&image.key());
         let recorded = entry.and_then(|e| e.published.clone());
-        let unread = match early {
-            Early::Decided(action) => return Planned::decided(image, target, recorded, action, start),
-            Early::Build(unread) => unread,
-        };
-        let provenance = provenance(self.workspace, entry, self.ui)?;
-        let inputs = ReleaseInputs::of(self.lock, image);
-        let publication = inputs.publication(target, &provenance);
-        let built = built_images(image, reports);
+        let PlanInputs {
+            provenance,
+            release,
+            built,
+        } = inputs;
+        let publication = release.publication(target, &provenance);
         let mut prepared = publishing::prepare(self.builders, image, &built, publication, &self.store).await?;
         let ours = prepared.index.digest.clone();
         let wanted = recorded.as_ref().map_or(ours.clone(), |r| r.index.clone());
@@ -510,6 +549,16 @@ async fn connect(chosen: &[(&'static BaseImage, Target)]) -> Result<BTreeMap<Str
         remotes.insert(target.registry.clone(), remote);
     }
     Ok(remotes)
+}
+
+/// What planning one version to build takes.
+struct PlanInputs {
+    /// Its `created`, revision and source.
+    provenance: base_images::publish::Provenance,
+    /// What versions.lock records of it.
+    release: ReleaseInputs,
+    /// Its built images: (platform, engine image id).
+    built: Vec<(String, String)>,
 }
 
 /// The bytes of `prepared`'s layers.

@@ -20,6 +20,7 @@
 mod annotations;
 pub mod attached;
 pub mod auth;
+pub mod compress;
 pub mod copy;
 mod error;
 mod event;
@@ -41,6 +42,6 @@ pub use error::PublishError;
 pub use event::{Event, Observer};
 pub use facts::ImageFacts;
 pub use oci_client::secrets::RegistryAuth;
-pub use prepare::{add_sboms, prepare, PlatformImage, Prepared, Publication, SbomArtifact};
+pub use prepare::{add_sboms, fill_store, prepare, PlatformImage, Prepared, Publication, SbomArtifact, Version};
 pub use push::{attach_sboms, push, sign_index, PushOptions};
 pub use target::Target;

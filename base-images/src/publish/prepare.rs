@@ -4,15 +4,16 @@
 //! (`layers`), and its configuration, manifest and the image index are
 //! made (`oci`); the SBOM artifacts are made when a publish needs them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::builders::Builders;
 use crate::engine::docker::DockerEngine;
-use crate::lock::LayerRule;
+use crate::lock::{Compressor, LayerRule};
+use crate::sbom::scan::{self, Inventory};
 use crate::sbom::SPDX_MEDIA_TYPE;
 use crate::{BaseImage, ImageKey};
 
-use super::layers::{Form, LayerStore, Stored};
+use super::layers::{Form, LayerStore, Stored, Wanted};
 use super::oci::{self, Blob, Document};
 use super::remote::Remote;
 use super::{annotations, ImageFacts, Provenance, PublishError, Target};
@@ -27,6 +28,8 @@ pub struct Prepared {
     pub images: Vec<(PlatformImage, String)>,
     /// The image index.
     pub index: Document,
+    /// What compressed its layers.
+    pub compressor: Compressor,
     /// Platforms' SBOMs, as artifacts referring to their manifests (made
     /// by [`add_sboms`] when needed: `prepare` leaves it empty).
     pub sboms: Vec<SbomArtifact>,
@@ -64,6 +67,9 @@ pub struct Publication<'a> {
     /// How its step layers are rewritten to be reproducible; none for a
     /// version published before that (see `lock::Published::layers`).
     pub layers: Option<LayerRule>,
+    /// What compresses its layers (the recorded one for a version
+    /// published before).
+    pub compressor: Compressor,
 }
 
 /// One platform's image as a publish prepares it: its configuration,
@@ -83,6 +89,10 @@ pub struct PlatformImage {
     pub sources: Vec<(String, Form)>,
     /// The image manifest.
     pub manifest: Document,
+    /// What the SBOM scanner found in its layers as the store holds them
+    /// (no RPM packages yet: only `rpm` lists those); none when the
+    /// scanner refused one.
+    pub scanned: Option<Inventory>,
 }
 
 /// What the engine says of one platform's built image, and how each of
@@ -100,6 +110,7 @@ pub async fn prepare(
     publication: Publication<'_>,
     store: &LayerStore,
 ) -> Result<Prepared, crate::Error> {
+    let store = &store.compressed_by(publication.compressor);
     let read = read_images(builders, image, built, publication).await?;
     export_missing(builders, built, &read, store).await?;
     let mut images = Vec::new();
@@ -114,8 +125,87 @@ pub async fn prepare(
         key: image.key(),
         images,
         index,
+        compressor: publication.compressor,
         sboms: Vec::new(),
     })
+}
+
+/// One version a publish prepares: its image, each platform's built image
+/// (platform and engine image id) and its publication.
+pub type Version<'a> = (&'a BaseImage, &'a [(String, String)], Publication<'a>);
+
+/// Exports and compresses into `store` every layer `versions` need that it
+/// lacks, each platform's from as few engine exports as hold them: a
+/// version's image holds its parent's layers, so the newest version's
+/// export usually covers its family's (one export of a root layer instead
+/// of one per version). [`prepare`] then finds them stored.
+pub async fn fill_store(
+    builders: &Builders<DockerEngine>,
+    versions: &[Version<'_>],
+    store: &LayerStore,
+) -> Result<(), crate::Error> {
+    let mut groups: BTreeMap<(String, Compressor), Missing> = BTreeMap::new();
+    for (image, built, publication) in versions {
+        let compressed = store.compressed_by(publication.compressor);
+        let read = read_images(builders, image, built, *publication).await?;
+        for ((platform, id), (_, forms)) in built.iter().zip(read) {
+            let group = groups.entry((platform.clone(), publication.compressor)).or_default();
+            group.add(id, &forms, &compressed);
+        }
+    }
+    let exports = groups.into_iter().filter_map(|((platform, compressor), missing)| {
+        let (ids, wanted) = missing.exports();
+        (!ids.is_empty()).then_some(async move {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let store = store.compressed_by(compressor);
+            export_layers(builders.on(&platform), &ids, &wanted, &store).await
+        })
+    });
+    futures_util::future::try_join_all(exports).await?;
+    Ok(())
+}
+
+/// The layers one platform's images need that the store lacks, and which
+/// image holds which layers.
+#[derive(Default)]
+struct Missing {
+    layers: Wanted,
+    images: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Missing {
+    /// Adds image `id`, whose layers are published as `forms`, to be
+    /// compressed into `store`.
+    fn add(&mut self, id: &str, forms: &[(String, Form)], store: &LayerStore) {
+        self.images
+            .entry(id.to_owned())
+            .or_default()
+            .extend(forms.iter().map(|(d, _)| d.clone()));
+        for (d, form) in forms.iter().filter(|(d, form)| store.get(d, *form).is_none()) {
+            self.layers.entry(d.clone()).or_default().insert(*form);
+        }
+    }
+
+    /// Which images to export (together, so that the engine writes each
+    /// layer once) for the missing layers: the one holding the most layers
+    /// still missing, until none is.
+    fn exports(mut self) -> (Vec<String>, Wanted) {
+        let mut exports = (Vec::new(), Wanted::new());
+        loop {
+            let holds = |layers: &BTreeSet<String>| layers.iter().filter(|d| self.layers.contains_key(*d)).count();
+            let Some((id, layers)) = self.images.iter().max_by_key(|(_, layers)| holds(layers)) else {
+                break;
+            };
+            if holds(layers) == 0 {
+                break;
+            }
+            exports
+                .1
+                .extend(layers.iter().filter_map(|d| self.layers.remove_entry(d)));
+            exports.0.push(id.clone());
+        }
+        exports
+    }
 }
 
 /// What the engine says of each of `built`, with how each layer is
@@ -152,12 +242,11 @@ async fn export_missing(
 ) -> Result<(), crate::Error> {
     let exports = built.iter().zip(read).filter_map(|((platform, id), (_, forms))| {
         let engine = builders.on(platform);
-        let missing: BTreeMap<String, Form> = forms
-            .iter()
-            .filter(|(d, form)| store.get(d, *form).is_none())
-            .cloned()
-            .collect();
-        (!missing.is_empty()).then_some(async move { export_layers(engine, id, &missing, store).await })
+        let mut missing = Wanted::new();
+        for (d, form) in forms.iter().filter(|(d, form)| store.get(d, *form).is_none()) {
+            missing.entry(d.clone()).or_default().insert(*form);
+        }
+        (!missing.is_empty()).then_some(async move { export_layers(engine, &[id], &missing, store).await })
     });
     futures_util::future::try_join_all(exports).await?;
     Ok(())
@@ -186,6 +275,11 @@ fn platform_image(
             })
         })
         .collect::<Result<Vec<Stored>, _>>()?;
+    let scanned = forms
+        .iter()
+        .map(|(d, form)| store.files(d, *form))
+        .collect::<Option<Vec<_>>>()
+        .map(|files| scan::inventory(files.iter().map(AsRef::as_ref)));
     // The configuration names the layers as published.
     facts.diff_ids = stored.iter().map(|s| s.diff_id.clone()).collect();
     let layers: Vec<Blob> = stored.into_iter().map(|s| s.blob).collect();
@@ -199,11 +293,13 @@ fn platform_image(
         diff_ids: facts.diff_ids,
         sources: forms,
         manifest,
+        scanned,
     })
 }
 
 /// Makes the SBOM artifact of each platform image of `prepared` that needs
-/// one (reading the image through the engine costs a file system export):
+/// one (from its scanned layers; without them, reading the image through
+/// the engine costs a file system export):
 /// every platform, or, with `missing_in` (a registry and a repository),
 /// only those whose manifest has no SBOM there yet.
 pub async fn add_sboms(
@@ -281,7 +377,10 @@ async fn sbom_artifact(
     id: &str,
     publication: Publication<'_>,
 ) -> Result<SbomArtifact, crate::Error> {
-    let inventory = engine.inventory(id).await?;
+    let inventory = match &platform_image.scanned {
+        Some(scanned) => engine.with_rpm_packages(id, scanned.clone()).await?,
+        None => engine.inventory(id).await?,
+    };
     let origin = crate::sbom::Origin {
         digest: platform_image.manifest.digest.clone(),
         repository: Some(publication.target.repository_address()),
@@ -311,11 +410,11 @@ async fn sbom_artifact(
     })
 }
 
-/// Exports image `id` and compresses its layers `wanted` into `store`.
+/// Exports images `ids` and compresses their layers `wanted` into `store`.
 pub(super) async fn export_layers(
     engine: &DockerEngine,
-    id: &str,
-    wanted: &BTreeMap<String, Form>,
+    ids: &[&str],
+    wanted: &Wanted,
     store: &LayerStore,
 ) -> Result<(), crate::Error> {
     store.create_dir()?;
@@ -327,7 +426,7 @@ pub(super) async fn export_layers(
             source,
         })?;
     let archive = work.path().join("image.tar");
-    engine.export_image(id, &archive).await?;
+    engine.export_images(ids, &archive).await?;
     let (wanted, store, archive_path) = (wanted.clone(), store.clone(), archive.clone());
     tokio::task::spawn_blocking(move || store.add_from_export(&archive_path, &wanted))
         .await
@@ -336,4 +435,40 @@ pub(super) async fn export_layers(
             source: std::io::Error::other(e.to_string()),
         })??;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forms(layers: &[&str], form: Form) -> Vec<(String, Form)> {
+        layers.iter().map(|d| ((*d).to_owned(), form)).collect()
+    }
+
+    #[test]
+    fn the_fewest_images_holding_every_missing_layer_are_exported_together() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = LayerStore::new(dir.path());
+        let mut missing = Missing::default();
+        // 1.1.0 holds the root and two layers of its own; 1.0.0 the root
+        // and one layer 1.1.0 lacks; 1.0.1 only layers 1.1.0 holds.
+        missing.add("v110", &forms(&["root", "a", "b"], Form::Clamped(2)), &store);
+        missing.add("v100", &forms(&["root", "old"], Form::Clamped(1)), &store);
+        missing.add("v101", &forms(&["root", "a"], Form::Clamped(1)), &store);
+        let (ids, wanted) = missing.exports();
+        assert_eq!(ids, ["v110", "v100"], "the one holding most first; v101 adds nothing");
+        let forms_of = |d: &str| wanted.get(d).map(|f| f.iter().copied().collect::<Vec<_>>());
+        assert_eq!(
+            forms_of("a"),
+            Some(vec![Form::Clamped(1), Form::Clamped(2)]),
+            "each form once"
+        );
+        assert_eq!(forms_of("old"), Some(vec![Form::Clamped(1)]));
+        assert_eq!(wanted.len(), 4);
+        assert_eq!(
+            Missing::default().exports(),
+            (Vec::new(), Wanted::new()),
+            "nothing missing, no export"
+        );
+    }
 }

@@ -46,11 +46,15 @@ pub async fn push(
     observe: &Observer,
 ) -> Result<(), crate::Error> {
     let repository = target.repository.as_str();
+    let store = options.store.compressed_by(prepared.compressor);
     let pusher = Pusher {
         builders,
         remote,
         repository,
-        options,
+        options: PushOptions {
+            store: &store,
+            ..options
+        },
         observe,
     };
     for (image, id) in &prepared.images {
@@ -168,7 +172,7 @@ impl Pusher<'_> {
         if stored(store).as_ref() == Some(blob) {
             return Ok(());
         }
-        export_layers(engine, id, &[(diff_id.to_owned(), form)].into(), store).await?;
+        export_layers(engine, &[id], &[(diff_id.to_owned(), [form].into())].into(), store).await?;
         if stored(store).as_ref() != Some(blob) {
             return Err(crate::Error::from(PublishError::Document(format!(
                 "layer {diff_id} of {id} no longer compresses to {}; delete {} and publish again",

@@ -126,7 +126,38 @@ pub fn rpm_query(database: &str) -> Vec<String> {
 /// an error of kind [`ErrorKind::FileTooLarge`] past [`MAX_FILE`] or
 /// [`MAX_TOTAL`].
 pub fn scan(archive: impl Read) -> std::io::Result<Inventory> {
-    scan_within(
+    Ok(inventory(&[layer_files(archive)?]))
+}
+
+/// What an inventory is made of, read from one layer's tar (or from a
+/// whole file system's): the files the scanner reads, by path (relative,
+/// no leading `/`), and what the layer removes of the layers beneath it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerFiles {
+    /// The files read, with their text (an RPM database's is not read:
+    /// only its presence counts).
+    files: BTreeMap<String, String>,
+    /// Paths the layer deletes with everything under them (`.wh.NAME`).
+    deleted: Vec<String>,
+    /// Directories whose contents beneath the layer it hides (`.wh..wh..opq`).
+    opaque: Vec<String>,
+    /// Paths the scanner would read that the layer makes something other
+    /// than a file (a link, a directory), hiding the file beneath.
+    replaced: Vec<String>,
+}
+
+/// The whiteout marking a directory opaque, in OCI and Docker layers.
+const OPAQUE: &str = ".wh..wh..opq";
+
+/// The whiteout prefix of a deleted path.
+const WHITEOUT: &str = ".wh.";
+
+/// Reads a layer's tar (or a whole file system's) for what [`inventory`]
+/// needs; an error of kind [`ErrorKind::FileTooLarge`] past [`MAX_FILE`]
+/// or [`MAX_TOTAL`].
+pub fn layer_files(archive: impl Read) -> std::io::Result<LayerFiles> {
+    layer_files_within(
         archive,
         Limits {
             file: MAX_FILE,
@@ -142,55 +173,109 @@ struct Limits {
     total: u64,
 }
 
-/// [`scan`] within `limits`.
-fn scan_within(archive: impl Read, limits: Limits) -> std::io::Result<Inventory> {
+/// [`layer_files`] within `limits`.
+fn layer_files_within(archive: impl Read, limits: Limits) -> std::io::Result<LayerFiles> {
     let mut read = 0;
     let mut archive = tar::Archive::new(archive);
-    let mut os_release: BTreeMap<String, String> = BTreeMap::new();
-    let mut inventory = Inventory::default();
-    let mut owners: BTreeMap<String, String> = BTreeMap::new();
+    let mut layer = LayerFiles::default();
     for entry in archive.entries()? {
         let mut entry = entry?;
         let path = entry.path()?.to_string_lossy().into_owned();
         let path = path.trim_start_matches("./").trim_start_matches('/').to_owned();
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+        if name == OPAQUE {
+            layer.opaque.push(dir.to_owned());
+            continue;
+        }
+        if let Some(deleted) = name.strip_prefix(WHITEOUT) {
+            layer.deleted.push(if dir.is_empty() {
+                deleted.to_owned()
+            } else {
+                format!("{dir}/{deleted}")
+            });
+            continue;
+        }
+        if !wanted(&path) {
+            continue;
+        }
         if !entry.header().entry_type().is_file() {
+            layer.replaced.push(path);
             continue;
         }
-        let wanted = match path.as_str() {
-            "etc/os-release" | "usr/lib/os-release" => true,
-            "var/lib/dpkg/status" => true,
-            p if RPM_DATABASES.contains(&p) => {
-                inventory.rpm_database.get_or_insert_with(|| format!("/{p}"));
-                false
-            }
-            p => p.starts_with("var/lib/dpkg/status.d/") || python_metadata_file(p) || dpkg_file_list(p).is_some(),
+        let text = if RPM_DATABASES.contains(&path.as_str()) {
+            String::new()
+        } else {
+            let size = entry.size();
+            String::from_utf8_lossy(&read_within(&mut entry, size, &path, limits, &mut read)?).into_owned()
         };
-        if !wanted {
-            continue;
-        }
-        let size = entry.size();
-        let bytes = read_within(&mut entry, size, &path, limits, &mut read)?;
-        let text = String::from_utf8_lossy(&bytes);
+        layer.files.insert(path, text);
+    }
+    Ok(layer)
+}
+
+/// Whether the scanner reads the file at `path` (relative).
+fn wanted(path: &str) -> bool {
+    matches!(path, "etc/os-release" | "usr/lib/os-release" | "var/lib/dpkg/status")
+        || RPM_DATABASES.contains(&path)
+        || path.starts_with("var/lib/dpkg/status.d/")
+        || python_metadata_file(path)
+        || dpkg_file_list(path).is_some()
+}
+
+/// Whether `path` is `dir` or under it.
+fn within(path: &str, dir: &str) -> bool {
+    dir.is_empty() || path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// What is installed in the file system `layers` make, bottom first: each
+/// layer's whiteouts remove what lies beneath, then its files are laid on.
+pub fn inventory<'a>(layers: impl IntoIterator<Item = &'a LayerFiles>) -> Inventory {
+    let mut files: BTreeMap<&str, &str> = BTreeMap::new();
+    for layer in layers {
+        files.retain(|path, _| {
+            !layer
+                .opaque
+                .iter()
+                .any(|dir| path.len() > dir.len() && within(path, dir))
+                && !layer.deleted.iter().any(|gone| within(path, gone))
+                && !layer.replaced.iter().any(|other| path == other)
+        });
+        files.extend(layer.files.iter().map(|(path, text)| (path.as_str(), text.as_str())));
+    }
+    inventory_of(&files)
+}
+
+/// What is installed, according to the scanner's `files` of a file system.
+fn inventory_of(files: &BTreeMap<&str, &str>) -> Inventory {
+    let mut inventory = Inventory {
+        rpm_database: RPM_DATABASES
+            .iter()
+            .find(|p| files.contains_key(**p))
+            .map(|p| format!("/{p}")),
+        ..Inventory::default()
+    };
+    let mut owners: BTreeMap<String, String> = BTreeMap::new();
+    for (path, text) in files {
         let location = format!("/{path}");
-        if path.ends_with("os-release") {
-            os_release.insert(path, text.into_owned());
-        } else if let Some(package) = dpkg_file_list(&path) {
-            owners.extend(python_directories(&text).map(|dir| (dir.to_owned(), package.to_owned())));
+        if path.ends_with("os-release") || RPM_DATABASES.contains(path) {
+            continue;
+        } else if let Some(package) = dpkg_file_list(path) {
+            owners.extend(python_directories(text).map(|dir| (dir.to_owned(), package.to_owned())));
         } else if path.starts_with("var/lib/dpkg/") {
-            inventory.packages.extend(dpkg_status(&text, &location));
-        } else if let Some(package) = python_metadata(&text, python_location(&location)) {
+            inventory.packages.extend(dpkg_status(text, &location));
+        } else if let Some(package) = python_metadata(text, python_location(&location)) {
             inventory.packages.push(package);
         }
     }
     // `etc/os-release` is usually a link to `usr/lib/os-release`.
     inventory.os = ["etc/os-release", "usr/lib/os-release"]
         .iter()
-        .find_map(|p| os_release.get(*p))
+        .find_map(|p| files.get(p))
         .map(|text| parse_os_release(text));
     set_owners(&mut inventory.packages, &owners);
     inventory.packages.sort();
     inventory.packages.dedup();
-    Ok(inventory)
+    inventory
 }
 
 /// Reads the image's file `path` from `entry` (`declared` bytes, says its
@@ -547,7 +632,8 @@ mod tests {
         let files: Vec<(String, String)> = (0..4).map(metadata).collect();
         let tar = archive(&files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect::<Vec<_>>());
         let each = files[0].1.len() as u64;
-        let within = |file, total| scan_within(&tar[..], Limits { file, total }).map(|i| i.packages.len());
+        let within =
+            |file, total| layer_files_within(&tar[..], Limits { file, total }).map(|l| inventory(&[l]).packages.len());
         assert_eq!(within(each, 4 * each).ok(), Some(4), "at the limits");
         let error = within(each - 1, 4 * each).err();
         assert_eq!(error.as_ref().map(std::io::Error::kind), Some(ErrorKind::FileTooLarge));
@@ -633,6 +719,73 @@ mod tests {
             ]
         );
         assert_eq!(inventory.rpm_database.as_deref(), Some("/var/lib/rpm/rpmdb.sqlite"));
+        Ok(())
+    }
+
+    #[test]
+    fn layers_are_laid_bottom_first_and_their_whiteouts_hide_what_lies_beneath() -> std::io::Result<()> {
+        let site = "usr/local/lib/python3.11/dist-packages";
+        let lower = archive(&[
+            ("etc/os-release", "ID=alpine\n"),
+            ("usr/lib/os-release", "ID=debian\nVERSION_ID=\"12\"\n"),
+            ("var/lib/dpkg/status", STATUS),
+            (
+                &format!("{site}/six-1.16.0.dist-info/METADATA"),
+                "Name: six\nVersion: 1.16.0\n",
+            ),
+            (
+                &format!("{site}/Jinja2-3.1.2.egg-info/PKG-INFO"),
+                "Name: Jinja2\nVersion: 3.1.2\n",
+            ),
+            ("opt/venv/lib/x-1.dist-info/METADATA", "Name: x\nVersion: 1\n"),
+            ("opt/venvs-1.dist-info/METADATA", "Name: beside\nVersion: 1\n"),
+        ]);
+        let mut upper = tar::Builder::new(Vec::new());
+        for (path, text) in [
+            (format!("{site}/.wh.six-1.16.0.dist-info"), ""),
+            ("opt/venv/.wh..wh..opq".to_owned(), ""),
+            (
+                "var/lib/dpkg/status".to_owned(),
+                "Package: base-files\nStatus: install ok installed\nVersion: 12.4\n",
+            ),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(text.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            upper.append_data(&mut header, path, text.as_bytes())?;
+        }
+        let mut link = tar::Header::new_gnu();
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_size(0);
+        upper.append_link(&mut link, "etc/os-release", "../usr/lib/os-release")?;
+        let upper = upper.into_inner()?;
+        let layers = [layer_files(&lower[..])?, layer_files(&upper[..])?];
+        let inventory = inventory(&layers);
+        let found: Vec<String> = inventory
+            .packages
+            .iter()
+            .map(|p| format!("{} {}", p.name, p.location))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "base-files /var/lib/dpkg/status".to_owned(),
+                format!("Jinja2 /{site}/Jinja2-3.1.2.egg-info"),
+                "beside /opt/venvs-1.dist-info".to_owned(),
+            ],
+            "the upper status replaces the lower; six is deleted; the opaque venv hides x, not its neighbour"
+        );
+        assert_eq!(
+            inventory.os.map(|os| os.id).as_deref(),
+            Some("debian"),
+            "the link hides the file"
+        );
+        assert_eq!(
+            crate::sbom::scan::inventory(&layers[..1]).packages.len(),
+            6,
+            "the lower layer alone still has everything"
+        );
         Ok(())
     }
 

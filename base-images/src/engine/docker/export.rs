@@ -81,16 +81,17 @@ impl DockerEngine {
             .map_err(engine_error(format!("remove image {reference}")))
     }
 
-    /// Writes the engine's export (`docker save`) of image `id` to `path`.
-    pub async fn export_image(&self, id: &str, path: &Path) -> Result<(), Error> {
+    /// Writes the engine's export (`docker save`) of images `ids` to
+    /// `path`: each layer they share once.
+    pub async fn export_images(&self, ids: &[&str], path: &Path) -> Result<(), Error> {
         let io = |source| Error::Io {
             path: path.to_owned(),
             source,
         };
         let mut file = tokio::fs::File::create(path).await.map_err(io)?;
-        let mut stream = self.docker.export_image(id);
+        let mut stream = self.docker.export_images(ids);
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(engine_error(format!("export image {id}")))?;
+            let chunk = chunk.map_err(engine_error(format!("export images {}", ids.join(", "))))?;
             file.write_all(&chunk).await.map_err(io)?;
         }
         file.flush().await.map_err(io)?;

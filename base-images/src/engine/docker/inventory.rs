@@ -17,7 +17,10 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use super::client::{engine_error, DockerEngine, RUN_LABEL};
 use crate::checks::CheckTarget as _;
 use crate::engine::{BuiltImage, Engine as _};
-use crate::sbom::scan::{self, Inventory};
+use std::io::Read;
+
+use crate::sbom::layer_cache::LayerCache;
+use crate::sbom::scan::{self, Inventory, LayerFiles};
 use crate::Error;
 
 impl DockerEngine {
@@ -42,7 +45,13 @@ impl DockerEngine {
         self.track(&created.id);
         let scanned = self.scan_container(id, &created.id).await;
         self.remove(&created.id).await;
-        let mut inventory = scanned?;
+        self.with_rpm_packages(id, scanned?).await
+    }
+
+    /// `inventory` (of the files of image `id`) with the packages of the RPM
+    /// database it found, and which of them owns each Python distribution,
+    /// asked of `rpm` in the image.
+    pub async fn with_rpm_packages(&self, id: &str, mut inventory: Inventory) -> Result<Inventory, Error> {
         if let Some(database) = inventory.rpm_database.clone() {
             inventory.packages.extend(self.rpm_packages(id, &database).await?);
             let unowned = inventory
@@ -61,35 +70,54 @@ impl DockerEngine {
     /// Streams the export of `container` (of image `id`) through the
     /// scanner (on a blocking thread, as the export arrives).
     async fn scan_container(&self, id: &str, container: &str) -> Result<Inventory, Error> {
-        let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(16);
-        let chunks = futures_util::stream::unfold(receiver, |mut receiver| async move {
-            receiver.recv().await.map(|chunk| (chunk, receiver))
-        });
-        let reader = SyncIoBridge::new(StreamReader::new(Box::pin(chunks)));
-        let scanning = tokio::task::spawn_blocking(move || scan::scan(reader));
-        let mut export = self.docker.export_container(container);
-        let mut failed = None;
-        while let Some(chunk) = export.next().await {
-            let chunk = chunk.map_err(|e| {
-                let reason = e.to_string();
-                failed = Some(e);
-                std::io::Error::other(reason)
-            });
-            // The scanner stops reading at the end of the archive.
-            if sender.send(chunk).await.is_err() || failed.is_some() {
-                break;
-            }
-        }
-        drop(sender);
-        if let Some(e) = failed {
-            return Err(engine_error(format!("export the file system of container {container}"))(e));
-        }
-        let scanned = scanning.await.map_err(|e| Error::Engine {
-            action: format!("read the file system of container {container}"),
-            reason: e.to_string(),
-            source: None,
-        })?;
+        let export = self.docker.export_container(container);
+        let read = format!("the file system of container {container}");
+        let scanned = through(export, &read, scan::scan).await?;
         scanned.map_err(|e| scan_error(id, container, e))
+    }
+
+    /// What is installed in image `id`, from what the scanner read of each
+    /// of its layers: from `cache` when it holds them all, else read from
+    /// the engine's export of the image (each layer once, as it arrives)
+    /// and recorded in `cache`.
+    pub async fn layered_inventory(&self, id: &str, cache: Option<&LayerCache>) -> Result<Inventory, Error> {
+        let diff_ids = self.image_facts(id).await?.diff_ids;
+        let cached: Option<Vec<LayerFiles>> = cache.and_then(|c| diff_ids.iter().map(|d| c.get(d)).collect());
+        let layers = match cached {
+            Some(layers) => layers,
+            None => {
+                let read = self.layer_files(id, &diff_ids).await?;
+                if let Some(cache) = cache {
+                    for (diff_id, files) in diff_ids.iter().zip(&read) {
+                        if let Err(e) = cache.put(diff_id, files) {
+                            tracing::warn!(layer = diff_id, "the SBOM layer cache is not written: {e}");
+                        }
+                    }
+                }
+                read
+            }
+        };
+        self.with_rpm_packages(id, scan::inventory(&layers)).await
+    }
+
+    /// What the scanner reads of each of `diff_ids`, the layers of image
+    /// `id`, in their order, from the engine's export of the image.
+    async fn layer_files(&self, id: &str, diff_ids: &[String]) -> Result<Vec<LayerFiles>, Error> {
+        let export = self.docker.export_image(id);
+        let read = format!("the layers of image {id}");
+        let mut found = through(export, &read, export_layers)
+            .await?
+            .map_err(|e| scan_error(id, id, e))?;
+        diff_ids
+            .iter()
+            .map(|d| {
+                found.remove(d).ok_or_else(|| Error::Engine {
+                    action: read.clone(),
+                    reason: format!("the engine's export has no layer {d}"),
+                    source: None,
+                })
+            })
+            .collect()
     }
 
     /// The packages of the RPM database at `database` in image `id`.
@@ -129,6 +157,72 @@ impl DockerEngine {
         }
         Ok(output.stdout)
     }
+}
+
+/// Streams `export` (the engine's export of `what`) into `read`, run on a
+/// blocking thread as the export arrives; what `read` returned.
+async fn through<T: Send + 'static>(
+    mut export: impl futures_util::Stream<Item = Result<bytes::Bytes, bollard::errors::Error>> + Unpin,
+    what: &str,
+    read: impl FnOnce(SyncIoBridge<StreamReader<Chunks, bytes::Bytes>>) -> T + Send + 'static,
+) -> Result<T, Error> {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(16);
+    let chunks: Chunks = Box::pin(futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    }));
+    let reader = SyncIoBridge::new(StreamReader::new(chunks));
+    let reading = tokio::task::spawn_blocking(move || read(reader));
+    let mut failed = None;
+    while let Some(chunk) = export.next().await {
+        let chunk = chunk.map_err(|e| {
+            let reason = e.to_string();
+            failed = Some(e);
+            std::io::Error::other(reason)
+        });
+        // The reader may stop before the end (a tar's end marker).
+        if sender.send(chunk).await.is_err() || failed.is_some() {
+            break;
+        }
+    }
+    drop(sender);
+    if let Some(e) = failed {
+        return Err(engine_error(format!("export {what}"))(e));
+    }
+    reading.await.map_err(|e| Error::Engine {
+        action: format!("read {what}"),
+        reason: e.to_string(),
+        source: None,
+    })
+}
+
+/// The chunks of an export, as the reader of [`through`] receives them.
+type Chunks = std::pin::Pin<Box<dyn futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send>>;
+
+/// What the scanner reads of each layer of an image export (`docker
+/// save`: an entry `…/layer.tar`, or a blob of the OCI layout that is a
+/// tar), by the layer's diff id (the sha256 of its tar).
+fn export_layers(archive: impl Read) -> std::io::Result<HashMap<String, LayerFiles>> {
+    let mut found = HashMap::new();
+    let mut archive = tar::Archive::new(archive);
+    for entry in archive.entries()? {
+        let entry = entry?;
+        let name = entry.path()?.to_string_lossy().into_owned();
+        if !entry.header().entry_type().is_file() || !(name.ends_with("layer.tar") || name.starts_with("blobs/")) {
+            continue;
+        }
+        let mut hashed = crate::sha256::HashingReader::new(entry);
+        let files = match scan::layer_files(&mut hashed) {
+            Ok(files) => Some(files),
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => return Err(e),
+            // A blob that is no tar (a configuration, a manifest).
+            Err(_) => None,
+        };
+        std::io::copy(&mut hashed, &mut std::io::sink())?;
+        if let Some(files) = files {
+            found.insert(hashed.digest(), files);
+        }
+    }
+    Ok(found)
 }
 
 /// The error of a scan of `container` (of image `id`) that failed with `e`:
