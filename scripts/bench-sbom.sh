@@ -4,11 +4,13 @@
 # `scripts/engine.sh run scripts/bench-sbom.sh`):
 #
 #   the e2e images (every e2e-python version, e2e-dual 1.1.0 on both
-#   platforms) are built once (step cache); then, five rounds, alternating
-#   which side goes first, for each image:
+#   platforms, e2e-rpm) are built once (step cache); then, five rounds,
+#   alternating which side goes first, for each image:
 #     - ours: `e2e-build sbom KEY --platform P` (release build, whole
-#       process: the cached build, reading the packages through the engine,
-#       the SPDX document), its output thrown away;
+#       process: the cached build, the packages from the SBOM layer cache
+#       the first run filled, the SPDX document), its output thrown away;
+#     - ours, cold: the same with the SBOM layer cache emptied first (the
+#       layers read from the engine's export of the image);
 #     - baseline: `docker exec C dpkg-query -W` in a container of the same
 #       image already running (the cheapest way to ask dpkg alone, no
 #       Python distributions, no document).
@@ -30,7 +32,7 @@ trap cleanup EXIT
 . scripts/bench-common.sh
 
 tool_workspace
-"$TOOL" --root "$WS" -q build e2e-python e2e-dual >/dev/null
+"$TOOL" --root "$WS" -q build e2e-python e2e-dual e2e-rpm >/dev/null
 
 IMAGES=(
     "e2e-python:1.0.0 linux/amd64"
@@ -39,8 +41,10 @@ IMAGES=(
     "e2e-python:2.0.0 linux/amd64"
     "e2e-dual:1.1.0 linux/amd64"
     "e2e-dual:1.1.0 linux/arm64"
+    "e2e-rpm:1.0.0 linux/amd64"
 )
-declare -A OURS BASE
+declare -A OURS COLD BASE
+cold() { rm -rf "$BASE_IMAGES_CACHE_DIR/sbom-layers"; "$@"; }
 for entry in "${IMAGES[@]}"; do
     read -r key platform <<<"$entry"
     # The image id the SBOM describes; a running container of it.
@@ -50,19 +54,22 @@ for entry in "${IMAGES[@]}"; do
     CONTAINERS+=("$c")
     for round in 1 2 3 4 5; do
         if (( round % 2 )); then
+            COLD[$entry]+="$(seconds cold "$TOOL" --root "$WS" -q sbom "$key" --platform "$platform") "
             OURS[$entry]+="$(seconds "$TOOL" --root "$WS" -q sbom "$key" --platform "$platform") "
             BASE[$entry]+="$(seconds "$DOCKER" exec "$c" dpkg-query -W) "
         else
             BASE[$entry]+="$(seconds "$DOCKER" exec "$c" dpkg-query -W) "
             OURS[$entry]+="$(seconds "$TOOL" --root "$WS" -q sbom "$key" --platform "$platform") "
+            COLD[$entry]+="$(seconds cold "$TOOL" --root "$WS" -q sbom "$key" --platform "$platform") "
         fi
     done
 done
-printf '%-18s %-12s %10s %12s %7s\n' IMAGE PLATFORM "SBOM (s)" "dpkg-query" RATIO
+printf '%-18s %-12s %10s %10s %12s %7s %7s\n' IMAGE PLATFORM "SBOM (s)" "cold (s)" "dpkg-query" RATIO COLD
 for entry in "${IMAGES[@]}"; do
     read -r key platform <<<"$entry"
     ours="$(echo "${OURS[$entry]}" | median)"
+    cold="$(echo "${COLD[$entry]}" | median)"
     base="$(echo "${BASE[$entry]}" | median)"
-    awk -v k="$key" -v p="$platform" -v o="$ours" -v b="$base" \
-        'BEGIN { printf "%-18s %-12s %10.3f %12.3f %6.1fx\n", k, p, o, b, o / b }'
+    awk -v k="$key" -v p="$platform" -v o="$ours" -v c="$cold" -v b="$base" \
+        'BEGIN { printf "%-18s %-12s %10.3f %10.3f %12.3f %6.2fx %6.1fx\n", k, p, o, c, b, o / b, c / b }'
 done

@@ -1120,7 +1120,10 @@ fn a_blob_another_repository_of_the_registry_has_is_mounted_not_uploaded() {
         // (verified by this process, scanned on the way): the same as a
         // scan of the image's whole file system in the engine finds.
         for (platform_image, id) in &prepared.images {
-            let whole = engine.on(&platform_image.platform).inventory(id).await.unwrap();
+            let engine = engine.on(&platform_image.platform);
+            let whole = engine.inventory(id).await.unwrap();
+            // So does `sbom`'s read of each layer of the engine's export.
+            assert_eq!(engine.layered_inventory(id, None).await.unwrap(), whole);
             assert_eq!(
                 platform_image.scanned.as_ref(),
                 Some(&whole),

@@ -253,3 +253,57 @@ fn an_rpm_database_is_listed_with_its_epoch_and_arch() {
     let (_, deb) = package(&doc, "pkg:deb/debian/", "rpm");
     assert!(deb.contains("arch=amd64"), "the dpkg packages are listed too: {deb}");
 }
+
+/// The inode of each record of the SBOM layer cache in `cache`, by name.
+fn records(cache: &std::path::Path) -> std::collections::BTreeMap<String, u64> {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::read_dir(cache.join("sbom-layers"))
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap())
+                .map(|e| {
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        e.metadata().unwrap().ino(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn each_layer_is_read_once_and_a_record_that_does_not_hold_is_read_again() {
+    if !engine_up() {
+        return;
+    }
+    let ws = workspace();
+    let cache = ws.path().join("cache");
+    // What the document lists (its creation time is the run's: the
+    // version is not released).
+    let run = || {
+        let out = tool(ws.path(), &["sbom", "e2e-python:1.1.0"]);
+        assert!(out.status.success(), "{}", text(&out));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        serde_json::to_string_pretty(&doc["packages"]).unwrap()
+    };
+    let first = run();
+    let written = records(&cache);
+    assert!(written.len() >= 2, "one record per layer: {written:?}");
+    let again = run();
+    assert!(again == first, "the same packages from the records:\n{again}\n{first}");
+    assert_eq!(records(&cache), written, "nothing read or written again");
+
+    let (name, _) = written.iter().next().unwrap();
+    std::fs::write(cache.join("sbom-layers").join(name), "{not json").unwrap();
+    let repaired = run();
+    assert!(
+        repaired == first,
+        "the layers are read from the engine again:\n{repaired}"
+    );
+    let rewritten = records(&cache);
+    assert_eq!(rewritten.keys().collect::<Vec<_>>(), written.keys().collect::<Vec<_>>());
+    assert_ne!(rewritten[name], written[name], "the bad record is written again");
+    let record: Value = serde_json::from_slice(&std::fs::read(cache.join("sbom-layers").join(name)).unwrap()).unwrap();
+    assert_eq!(record["diff_id"], format!("sha256:{}", name.trim_end_matches(".json")));
+}
