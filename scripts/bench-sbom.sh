@@ -7,10 +7,10 @@
 #   platforms, e2e-rpm) are built once (step cache); then, five rounds,
 #   alternating which side goes first, for each image:
 #     - ours: `e2e-build sbom KEY --platform P` (release build, whole
-#       process: the cached build, the packages from the SBOM layer cache
-#       the first run filled, the SPDX document), its output thrown away;
-#     - ours, cold: the same with the SBOM layer cache emptied first (the
-#       layers read from the engine's export of the image);
+#       process: the cached build, the packages from the SBOM cache the
+#       first run filled, the SPDX document), its output thrown away;
+#     - ours, cold: the same with the SBOM cache emptied first (the image
+#       read through the engine: its file system export, `rpm`);
 #     - baseline: `docker exec C dpkg-query -W` in a container of the same
 #       image already running (the cheapest way to ask dpkg alone, no
 #       Python distributions, no document).
@@ -44,7 +44,7 @@ IMAGES=(
     "e2e-rpm:1.0.0 linux/amd64"
 )
 declare -A OURS COLD BASE
-cold() { rm -rf "$BASE_IMAGES_CACHE_DIR/sbom-layers"; "$@"; }
+cold() { rm -rf "$BASE_IMAGES_CACHE_DIR/sbom-images"; "$@"; }
 for entry in "${IMAGES[@]}"; do
     read -r key platform <<<"$entry"
     # The image id the SBOM describes; a running container of it.

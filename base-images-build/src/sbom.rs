@@ -1,7 +1,7 @@
 //! `sbom KEY [--platform P]`: builds one version for one platform on the
 //! local engine (from the step cache when it was built before), reads what
-//! is installed in it (from the SBOM layer cache, else through the engine's
-//! export of its layers) and prints its SPDX 2.3 JSON
+//! is installed in it (from the SBOM cache when read before, else through
+//! the engine) and prints its SPDX 2.3 JSON
 //! SBOM. The described digest is the engine's image id (the published
 //! SBOM, attached by `publish`, names the platform manifest's digest).
 
@@ -9,7 +9,7 @@ use base_images::engine::docker::DockerEngine;
 use base_images::engine::pipeline::{build_on, interruptible, Options};
 use base_images::engine::Engine as _;
 use base_images::fetch::Fetcher;
-use base_images::sbom::layer_cache::LayerCache;
+use base_images::sbom::cache::InventoryCache;
 use base_images::sbom::{self, Origin};
 use base_images::BaseImage;
 
@@ -58,10 +58,10 @@ pub(crate) async fn local_sbom(
         (None, Some(built)) => built,
         (None, None) => return Err(Error::Usage(format!("{key} [{platform}] was not built"))),
     };
-    // What was read of its layers before (by any image sharing them) is
-    // not read again; a user without a cache directory reads every time.
-    let cache = LayerCache::default_cache().ok();
-    let inventory = engine.layered_inventory(&built.id, cache.as_ref()).await?;
+    // An image read before is not read again; a user without a cache
+    // directory reads it every time.
+    let cache = InventoryCache::default_cache().ok();
+    let inventory = engine.cached_inventory(&built.id, cache.as_ref()).await?;
     let origin = Origin {
         digest: built.id.clone(),
         repository: None,

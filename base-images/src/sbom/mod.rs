@@ -5,7 +5,7 @@
 //! is the described element, its root image its ancestor, and the content
 //! the build tool fetched is listed with its sha256.
 
-pub mod layer_cache;
+pub mod cache;
 pub mod scan;
 pub mod spdx;
 

@@ -30,7 +30,8 @@ pub const MAX_FILE: u64 = 64 << 20;
 pub const MAX_TOTAL: u64 = 256 << 20;
 
 /// A package manager whose packages an SBOM lists.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Ecosystem {
     /// dpkg (`pkg:deb/…`).
     Deb,
@@ -52,7 +53,8 @@ impl Ecosystem {
 }
 
 /// One installed package.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Package {
     /// Its package manager.
     pub ecosystem: Ecosystem,
@@ -74,7 +76,8 @@ pub struct Package {
 }
 
 /// The OS an image says it is (`os-release`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OsRelease {
     /// `ID` (`debian`, `amzn` …).
     pub id: String,
@@ -85,7 +88,8 @@ pub struct OsRelease {
 }
 
 /// What a file system holds.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Inventory {
     /// The OS, if the image names one.
     pub os: Option<OsRelease>,
@@ -132,8 +136,7 @@ pub fn scan(archive: impl Read) -> std::io::Result<Inventory> {
 /// What an inventory is made of, read from one layer's tar (or from a
 /// whole file system's): the files the scanner reads, by path (relative,
 /// no leading `/`), and what the layer removes of the layers beneath it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LayerFiles {
     /// The files read, with their text (an RPM database's is not read:
     /// only its presence counts).

@@ -17,10 +17,8 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use super::client::{engine_error, DockerEngine, RUN_LABEL};
 use crate::checks::CheckTarget as _;
 use crate::engine::{BuiltImage, Engine as _};
-use std::io::Read;
-
-use crate::sbom::layer_cache::LayerCache;
-use crate::sbom::scan::{self, Inventory, LayerFiles};
+use crate::sbom::cache::InventoryCache;
+use crate::sbom::scan::{self, Inventory};
 use crate::Error;
 
 impl DockerEngine {
@@ -76,48 +74,17 @@ impl DockerEngine {
         scanned.map_err(|e| scan_error(id, container, e))
     }
 
-    /// What is installed in image `id`, from what the scanner read of each
-    /// of its layers: from `cache` when it holds them all, else read from
-    /// the engine's export of the image (each layer once, as it arrives)
-    /// and recorded in `cache`.
-    pub async fn layered_inventory(&self, id: &str, cache: Option<&LayerCache>) -> Result<Inventory, Error> {
-        let diff_ids = self.image_facts(id).await?.diff_ids;
-        let cached: Option<Vec<LayerFiles>> = cache.and_then(|c| diff_ids.iter().map(|d| c.get(d)).collect());
-        let layers = match cached {
-            Some(layers) => layers,
-            None => {
-                let read = self.layer_files(id, &diff_ids).await?;
-                if let Some(cache) = cache {
-                    for (diff_id, files) in diff_ids.iter().zip(&read) {
-                        if let Err(e) = cache.put(diff_id, files) {
-                            tracing::warn!(layer = diff_id, "the SBOM layer cache is not written: {e}");
-                        }
-                    }
-                }
-                read
-            }
-        };
-        self.with_rpm_packages(id, scan::inventory(&layers)).await
-    }
-
-    /// What the scanner reads of each of `diff_ids`, the layers of image
-    /// `id`, in their order, from the engine's export of the image.
-    async fn layer_files(&self, id: &str, diff_ids: &[String]) -> Result<Vec<LayerFiles>, Error> {
-        let export = self.docker.export_image(id);
-        let read = format!("the layers of image {id}");
-        let mut found = through(export, &read, export_layers)
-            .await?
-            .map_err(|e| scan_error(id, id, e))?;
-        diff_ids
-            .iter()
-            .map(|d| {
-                found.remove(d).ok_or_else(|| Error::Engine {
-                    action: read.clone(),
-                    reason: format!("the engine's export has no layer {d}"),
-                    source: None,
-                })
-            })
-            .collect()
+    /// What is installed in image `id`: as `cache` recorded it, else read
+    /// through the engine ([`DockerEngine::inventory`]) and recorded there.
+    pub async fn cached_inventory(&self, id: &str, cache: Option<&InventoryCache>) -> Result<Inventory, Error> {
+        if let Some(known) = cache.and_then(|c| c.get(id)) {
+            return Ok(known);
+        }
+        let inventory = self.inventory(id).await?;
+        if let Some(Err(e)) = cache.map(|c| c.put(id, &inventory)) {
+            tracing::warn!(image = id, "the SBOM cache is not written: {e}");
+        }
+        Ok(inventory)
     }
 
     /// The packages of the RPM database at `database` in image `id`.
@@ -197,33 +164,6 @@ async fn through<T: Send + 'static>(
 
 /// The chunks of an export, as the reader of [`through`] receives them.
 type Chunks = std::pin::Pin<Box<dyn futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send>>;
-
-/// What the scanner reads of each layer of an image export (`docker
-/// save`: an entry `…/layer.tar`, or a blob of the OCI layout that is a
-/// tar), by the layer's diff id (the sha256 of its tar).
-fn export_layers(archive: impl Read) -> std::io::Result<HashMap<String, LayerFiles>> {
-    let mut found = HashMap::new();
-    let mut archive = tar::Archive::new(archive);
-    for entry in archive.entries()? {
-        let entry = entry?;
-        let name = entry.path()?.to_string_lossy().into_owned();
-        if !entry.header().entry_type().is_file() || !(name.ends_with("layer.tar") || name.starts_with("blobs/")) {
-            continue;
-        }
-        let mut hashed = crate::sha256::HashingReader::new(entry);
-        let files = match scan::layer_files(&mut hashed) {
-            Ok(files) => Some(files),
-            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => return Err(e),
-            // A blob that is no tar (a configuration, a manifest).
-            Err(_) => None,
-        };
-        std::io::copy(&mut hashed, &mut std::io::sink())?;
-        if let Some(files) = files {
-            found.insert(hashed.digest(), files);
-        }
-    }
-    Ok(found)
-}
 
 /// The error of a scan of `container` (of image `id`) that failed with `e`:
 /// the image's own when it holds more than the scanner reads, else the
