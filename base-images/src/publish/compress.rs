@@ -82,8 +82,9 @@ impl<W: Write> Write for Encoder<W> {
         }
     }
 
-    /// Flushes the writer beneath only: a deflate flush would put other
-    /// bytes in the stream.
+    /// zlib-rs: flushes the writer beneath only (a deflate flush would put
+    /// other bytes in the stream). miniz_oxide: a deflate sync flush first,
+    /// as flate2 made (see [`MinizGzip`]'s `flush`).
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Encoder::ZlibRs(blocks) => blocks.encoder.get_mut().flush(),
@@ -176,8 +177,33 @@ impl<W: Write> Write for MinizGzip<W> {
         Ok(taken)
     }
 
+    /// A sync flush, then what is left drained, as flate2 over
+    /// miniz_oxide flushed: the rewritten step layers of versions
+    /// published then were flushed so, once, before the end (their bytes
+    /// hold the empty stored block it writes).
     fn flush(&mut self) -> std::io::Result<()> {
+        let mut mode = MZFlush::Sync;
+        while self.drain(mode)? > 0 {
+            mode = MZFlush::None;
+        }
         self.out.flush()
+    }
+}
+
+impl<W: Write> MinizGzip<W> {
+    /// Deflates no more input with `flush`, writing what comes out; how
+    /// much came out.
+    fn drain(&mut self, flush: MZFlush) -> std::io::Result<usize> {
+        if !self.started {
+            self.out.write_all(&HEADER)?;
+            self.started = true;
+        }
+        let result = miniz_oxide::deflate::stream::deflate(&mut self.deflate, &[], &mut self.buffer, flush);
+        self.out.write_all(&self.buffer[..result.bytes_written])?;
+        match result.status {
+            Ok(_) | Err(miniz_oxide::MZError::Buf) => Ok(result.bytes_written),
+            Err(e) => Err(std::io::Error::other(format!("deflate failed: {e:?}"))),
+        }
     }
 }
 
@@ -187,48 +213,104 @@ mod tests {
 
     use super::*;
 
-    fn compressed(compressor: Compressor, data: &[u8], chunk: usize) -> Vec<u8> {
+    /// `data` compressed in writes of `chunk` bytes, flushed once before
+    /// the end when `flushed` (as a rewritten layer is).
+    fn compressed(compressor: Compressor, data: &[u8], chunk: usize, flushed: bool) -> Vec<u8> {
         let mut encoder = compressor.encoder(Vec::new());
         for piece in data.chunks(chunk) {
             encoder.write_all(piece).unwrap_or_else(|e| panic!("{e}"));
         }
+        if flushed {
+            encoder.flush().unwrap_or_else(|e| panic!("{e}"));
+        }
         encoder.finish().unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// 400 kB that compress well.
     fn data() -> Vec<u8> {
         (0..100_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect()
     }
 
+    /// 1 MiB that hardly compress (xorshift): blocks fill the encoders'
+    /// output buffers.
+    fn noise() -> Vec<u8> {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        (0..1usize << 20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
     /// The bytes each compressor writes are pinned: a crate update that
     /// changes them would change every digest published with it, and must
-    /// fail here first (the miniz_oxide digest is what flate2 over
-    /// miniz_oxide wrote before this module existed).
+    /// fail here first. The miniz_oxide digests are what flate2 1.1.11 over
+    /// miniz_oxide 0.9.1 wrote before this module existed (its `flush`, a
+    /// sync flush, included); zlib-rs's are the same flushed or not.
     #[test]
     fn each_compressor_writes_its_pinned_bytes_however_the_input_is_split() {
-        let data = data();
-        for (compressor, pinned) in [
+        let cases = [
             (
                 Compressor::Miniz6,
-                "sha256:1ed25f492fb0136149afe8f162b3dba8f280d648141a02d845682e6d83f88162",
+                data(),
+                false,
+                "1ed25f492fb0136149afe8f162b3dba8f280d648141a02d845682e6d83f88162",
+            ),
+            (
+                Compressor::Miniz6,
+                data(),
+                true,
+                "5f7a54c7d4ceabe011cde11dd7b458b7696384add342a101a2c2362822e57e57",
+            ),
+            (
+                Compressor::Miniz6,
+                noise(),
+                false,
+                "6f8ed922b7eb0c7d4f134ffef47edf2a82cec54e391a2c4947c0d9951401358c",
+            ),
+            (
+                Compressor::Miniz6,
+                noise(),
+                true,
+                "433923d1e13eff369cdec3a1f0c6bbcaea59de4c2617091df47618e4fb0fe643",
             ),
             (
                 Compressor::ZlibRs6,
-                "sha256:d61ec7fc03c9fb20947df25e7d916303edfe0752cbe0869b780a2757c060e919",
+                data(),
+                false,
+                "d61ec7fc03c9fb20947df25e7d916303edfe0752cbe0869b780a2757c060e919",
             ),
-        ] {
+            (
+                Compressor::ZlibRs6,
+                noise(),
+                false,
+                "cdf9758789740d34c664693448837288807372454b03a7b9e3890cb597049e68",
+            ),
+            (
+                Compressor::ZlibRs6,
+                noise(),
+                true,
+                "cdf9758789740d34c664693448837288807372454b03a7b9e3890cb597049e68",
+            ),
+        ];
+        for (compressor, data, flushed, pinned) in cases {
             for chunk in [1 << 20, 8192, 1000, 7] {
-                let bytes = compressed(compressor, &data, chunk);
+                let bytes = compressed(compressor, &data, chunk, flushed);
                 assert_eq!(&bytes[..10], &HEADER, "{compressor:?}: no name, no time");
                 assert_eq!(
                     super::super::oci::sha256(&bytes),
-                    pinned,
-                    "{compressor:?} in writes of {chunk}: the compressed bytes changed, so would published digests"
+                    format!("sha256:{pinned}"),
+                    "{compressor:?} of {} bytes in writes of {chunk}, flushed {flushed}: the compressed bytes changed, so would published digests",
+                    data.len()
                 );
                 let mut back = Vec::new();
                 flate2::read::GzDecoder::new(&bytes[..])
                     .read_to_end(&mut back)
                     .unwrap_or_else(|e| panic!("{e}"));
-                assert_eq!(back, data);
+                assert!(back == data, "{compressor:?}: round trip");
             }
         }
     }

@@ -375,7 +375,19 @@ pub fn rewrite_and_compress(
 fn scanned(archive: &Path, offset: u64, size: u64) -> Option<Arc<LayerFiles>> {
     let mut file = File::open(archive).ok()?;
     file.seek(SeekFrom::Start(offset)).ok()?;
-    scan::layer_files(BufReader::new(file.take(size))).ok().map(Arc::new)
+    refused_said(scan::layer_files(BufReader::new(file.take(size))), archive)
+}
+
+/// `scanned`, with a refusal said: an SBOM of an image with this layer
+/// then reads the image through the engine, which names the cause.
+fn refused_said(scanned: std::io::Result<LayerFiles>, layer: &Path) -> Option<Arc<LayerFiles>> {
+    match scanned {
+        Ok(files) => Some(Arc::new(files)),
+        Err(e) => {
+            tracing::warn!(layer = %layer.display(), "the SBOM scanner refused a layer ({e}); an SBOM of its image reads the image through the engine");
+            None
+        }
+    }
 }
 
 /// The blob the file at `path` is (reading at most `size` + 1 bytes of
@@ -385,7 +397,7 @@ fn digests(path: &Path, size: u64) -> std::io::Result<(Blob, String, Option<Arc<
     let file = File::open(path)?;
     let mut compressed = HashingReader::new(BufReader::new(file.take(size + 1)));
     let mut plain = HashingReader::new(flate2::read::GzDecoder::new(&mut compressed));
-    let files = scan::layer_files(&mut plain).ok().map(Arc::new);
+    let files = refused_said(scan::layer_files(&mut plain), path);
     std::io::copy(&mut plain, &mut std::io::sink())?;
     let diff_id = plain.digest();
     std::io::copy(&mut compressed, &mut std::io::sink())?;

@@ -15,7 +15,8 @@ use super::scan::{Inventory, MAX_TOTAL};
 use crate::{fsio, Error};
 
 /// Which scanner wrote a record: another reads other files, so its
-/// records are not this one's.
+/// records are not this one's. Raise it whenever `scan` reads other files
+/// or reads them otherwise.
 const SCANNER: u32 = 1;
 
 /// The most read of one record (a few hundred bytes per package).

@@ -18,7 +18,7 @@
 //! skip: an SBOM that left out what such a file lists would be wrong
 //! without saying so.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{ErrorKind, Read};
 
 /// The most the scanner reads of one file of an image (a package database,
@@ -145,9 +145,13 @@ pub struct LayerFiles {
     deleted: Vec<String>,
     /// Directories whose contents beneath the layer it hides (`.wh..wh..opq`).
     opaque: Vec<String>,
-    /// Paths the scanner would read that the layer makes something other
-    /// than a file (a link, a directory), hiding the file beneath.
+    /// Paths the scanner would read that the layer makes a directory,
+    /// hiding the file beneath.
     replaced: Vec<String>,
+    /// Everything else the layer holds that is no directory (a link, a
+    /// file): it hides what lies beneath at its path and under it (a
+    /// directory a link replaced, as usrmerge's `/lib`).
+    covers: BTreeSet<String>,
 }
 
 /// The whiteout marking a directory opaque, in OCI and Docker layers.
@@ -198,11 +202,13 @@ fn layer_files_within(archive: impl Read, limits: Limits) -> std::io::Result<Lay
             });
             continue;
         }
-        if !wanted(&path) {
-            continue;
-        }
-        if !entry.header().entry_type().is_file() {
-            layer.replaced.push(path);
+        let kind = entry.header().entry_type();
+        if !wanted(&path) || !kind.is_file() {
+            if !kind.is_dir() {
+                layer.covers.insert(path);
+            } else if wanted(&path) {
+                layer.replaced.push(path);
+            }
             continue;
         }
         let text = if RPM_DATABASES.contains(&path.as_str()) {
@@ -214,6 +220,23 @@ fn layer_files_within(archive: impl Read, limits: Limits) -> std::io::Result<Lay
         layer.files.insert(path, text);
     }
     Ok(layer)
+}
+
+impl LayerFiles {
+    /// Whether something the layer holds that is no directory hides `path`
+    /// beneath it: at `path` or at a directory above it.
+    fn covers_path(&self, path: &str) -> bool {
+        let mut at = path;
+        loop {
+            if self.covers.contains(at) {
+                return true;
+            }
+            match at.rsplit_once('/') {
+                Some((parent, _)) => at = parent,
+                None => return false,
+            }
+        }
+    }
 }
 
 /// Whether the scanner reads the file at `path` (relative).
@@ -242,6 +265,7 @@ pub fn inventory<'a>(layers: impl IntoIterator<Item = &'a LayerFiles>) -> Invent
                 .any(|dir| path.len() > dir.len() && within(path, dir))
                 && !layer.deleted.iter().any(|gone| within(path, gone))
                 && !layer.replaced.iter().any(|other| path == other)
+                && !layer.covers_path(path)
         });
         files.extend(layer.files.iter().map(|(path, text)| (path.as_str(), text.as_str())));
     }
@@ -742,6 +766,7 @@ mod tests {
             ),
             ("opt/venv/lib/x-1.dist-info/METADATA", "Name: x\nVersion: 1\n"),
             ("opt/venvs-1.dist-info/METADATA", "Name: beside\nVersion: 1\n"),
+            ("srv/app/lib/y-1.dist-info/METADATA", "Name: y\nVersion: 1\n"),
         ]);
         let mut upper = tar::Builder::new(Vec::new());
         for (path, text) in [
@@ -762,6 +787,12 @@ mod tests {
         link.set_entry_type(tar::EntryType::Symlink);
         link.set_size(0);
         upper.append_link(&mut link, "etc/os-release", "../usr/lib/os-release")?;
+        // A directory replaced by a link, with no whiteout: what it held
+        // is gone.
+        let mut link = tar::Header::new_gnu();
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_size(0);
+        upper.append_link(&mut link, "srv/app", "/elsewhere")?;
         let upper = upper.into_inner()?;
         let layers = [layer_files(&lower[..])?, layer_files(&upper[..])?];
         let inventory = inventory(&layers);
@@ -777,7 +808,7 @@ mod tests {
                 format!("Jinja2 /{site}/Jinja2-3.1.2.egg-info"),
                 "beside /opt/venvs-1.dist-info".to_owned(),
             ],
-            "the upper status replaces the lower; six is deleted; the opaque venv hides x, not its neighbour"
+            "the upper status replaces the lower; six is deleted; the opaque venv hides x, not its neighbour; the link hides y"
         );
         assert_eq!(
             inventory.os.map(|os| os.id).as_deref(),
@@ -786,7 +817,7 @@ mod tests {
         );
         assert_eq!(
             crate::sbom::scan::inventory(&layers[..1]).packages.len(),
-            6,
+            7,
             "the lower layer alone still has everything"
         );
         Ok(())
