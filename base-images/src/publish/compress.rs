@@ -137,14 +137,20 @@ impl<W: Write> MinizGzip<W> {
         }
     }
 
-    /// Deflates `input` with `flush`, writing what comes out; returns how
-    /// much of `input` was taken and whether the stream ended (an error when
-    /// nothing moved, which only a broken stream does).
-    fn run(&mut self, input: &[u8], flush: MZFlush) -> std::io::Result<(usize, bool)> {
+    /// Writes the gzip header, once.
+    fn start(&mut self) -> std::io::Result<()> {
         if !self.started {
             self.out.write_all(&HEADER)?;
             self.started = true;
         }
+        Ok(())
+    }
+
+    /// Deflates `input` with `flush`, writing what comes out; returns how
+    /// much of `input` was taken and whether the stream ended (an error when
+    /// nothing moved, which only a broken stream does).
+    fn run(&mut self, input: &[u8], flush: MZFlush) -> std::io::Result<(usize, bool)> {
+        self.start()?;
         let result = miniz_oxide::deflate::stream::deflate(&mut self.deflate, input, &mut self.buffer, flush);
         self.out.write_all(&self.buffer[..result.bytes_written])?;
         match result.status {
@@ -194,10 +200,7 @@ impl<W: Write> MinizGzip<W> {
     /// Deflates no more input with `flush`, writing what comes out; how
     /// much came out.
     fn drain(&mut self, flush: MZFlush) -> std::io::Result<usize> {
-        if !self.started {
-            self.out.write_all(&HEADER)?;
-            self.started = true;
-        }
+        self.start()?;
         let result = miniz_oxide::deflate::stream::deflate(&mut self.deflate, &[], &mut self.buffer, flush);
         self.out.write_all(&self.buffer[..result.bytes_written])?;
         match result.status {

@@ -68,9 +68,34 @@ impl DockerEngine {
     /// Streams the export of `container` (of image `id`) through the
     /// scanner (on a blocking thread, as the export arrives).
     async fn scan_container(&self, id: &str, container: &str) -> Result<Inventory, Error> {
-        let export = self.docker.export_container(container);
-        let read = format!("the file system of container {container}");
-        let scanned = through(export, &read, scan::scan).await?;
+        let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(16);
+        let chunks = futures_util::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|chunk| (chunk, receiver))
+        });
+        let reader = SyncIoBridge::new(StreamReader::new(Box::pin(chunks)));
+        let scanning = tokio::task::spawn_blocking(move || scan::scan(reader));
+        let mut export = self.docker.export_container(container);
+        let mut failed = None;
+        while let Some(chunk) = export.next().await {
+            let chunk = chunk.map_err(|e| {
+                let reason = e.to_string();
+                failed = Some(e);
+                std::io::Error::other(reason)
+            });
+            // The scanner stops reading at the end of the archive.
+            if sender.send(chunk).await.is_err() || failed.is_some() {
+                break;
+            }
+        }
+        drop(sender);
+        if let Some(e) = failed {
+            return Err(engine_error(format!("export the file system of container {container}"))(e));
+        }
+        let scanned = scanning.await.map_err(|e| Error::Engine {
+            action: format!("read the file system of container {container}"),
+            reason: e.to_string(),
+            source: None,
+        })?;
         scanned.map_err(|e| scan_error(id, container, e))
     }
 
@@ -125,45 +150,6 @@ impl DockerEngine {
         Ok(output.stdout)
     }
 }
-
-/// Streams `export` (the engine's export of `what`) into `read`, run on a
-/// blocking thread as the export arrives; what `read` returned.
-async fn through<T: Send + 'static>(
-    mut export: impl futures_util::Stream<Item = Result<bytes::Bytes, bollard::errors::Error>> + Unpin,
-    what: &str,
-    read: impl FnOnce(SyncIoBridge<StreamReader<Chunks, bytes::Bytes>>) -> T + Send + 'static,
-) -> Result<T, Error> {
-    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(16);
-    let chunks: Chunks = Box::pin(futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|chunk| (chunk, receiver))
-    }));
-    let reader = SyncIoBridge::new(StreamReader::new(chunks));
-    let reading = tokio::task::spawn_blocking(move || read(reader));
-    let mut failed = None;
-    while let Some(chunk) = export.next().await {
-        let chunk = chunk.map_err(|e| {
-            let reason = e.to_string();
-            failed = Some(e);
-            std::io::Error::other(reason)
-        });
-        // The reader may stop before the end (a tar's end marker).
-        if sender.send(chunk).await.is_err() || failed.is_some() {
-            break;
-        }
-    }
-    drop(sender);
-    if let Some(e) = failed {
-        return Err(engine_error(format!("export {what}"))(e));
-    }
-    reading.await.map_err(|e| Error::Engine {
-        action: format!("read {what}"),
-        reason: e.to_string(),
-        source: None,
-    })
-}
-
-/// The chunks of an export, as the reader of [`through`] receives them.
-type Chunks = std::pin::Pin<Box<dyn futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send>>;
 
 /// The error of a scan of `container` (of image `id`) that failed with `e`:
 /// the image's own when it holds more than the scanner reads, else the
